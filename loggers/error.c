@@ -1,0 +1,69 @@
+/*
+ * loggers/error.c — per-thread error text, status and version names.
+ */
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local char errbuf[1024];
+
+lc_status lc_fail(lc_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+void lc_clear_error(void)
+{
+    errbuf[0] = 0;
+}
+
+const char *lc_errmsg(void)
+{
+    return errbuf;
+}
+
+const char *lc_status_name(lc_status s)
+{
+    switch (s) {
+    case LC_OK: return "LC_OK";
+    case LC_ERR_INVALID: return "LC_ERR_INVALID";
+    case LC_ERR_IO: return "LC_ERR_IO";
+    case LC_ERR_EXISTS: return "LC_ERR_EXISTS";
+    case LC_ERR_NOT_FOUND: return "LC_ERR_NOT_FOUND";
+    case LC_ERR_FULL: return "LC_ERR_FULL";
+    case LC_ERR_TIMEOUT: return "LC_ERR_TIMEOUT";
+    case LC_ERR_NOMEM: return "LC_ERR_NOMEM";
+    case LC_ERR_BUSY: return "LC_ERR_BUSY";
+    case LC_ERR_UNSUPPORTED: return "LC_ERR_UNSUPPORTED";
+    case LC_ERR_STATE: return "LC_ERR_STATE";
+    }
+    return "LC_ERR_UNKNOWN";
+}
+
+const char *lc_version(void)
+{
+    return LC_VERSION_STRING;
+}
+
+static const char *const status_names[] = {"running", "finished", "failed", "killed", "crashed"};
+
+const char *lc_run_status_name(lc_run_status s)
+{
+    if ((unsigned)s < sizeof status_names / sizeof status_names[0])
+        return status_names[s];
+    return "unknown";
+}
+
+int lc_run_status_parse(const char *name)
+{
+    for (int i = 0; i < (int)(sizeof status_names / sizeof status_names[0]); i++)
+        if (name && strcmp(name, status_names[i]) == 0)
+            return i;
+    return -1;
+}

@@ -1,0 +1,62 @@
+/*
+ * loggers/index_schema.h — the SQLite run index: schema, migrations, open.
+ *
+ * Shared by the sqlite sink (writer) and the lightc CLI (reader, sync).
+ * The schema is documented in docs/index.md. Tables are private and may
+ * change between versions; the views runs, metrics, params, tags are the
+ * stable interface users query with sqlite3.
+ *
+ * Schema version 1 (PRAGMA user_version = 1):
+ *
+ *   run_info(id INTEGER PK, run_uuid TEXT UNIQUE, experiment, name, status,
+ *            start_time REAL, end_time REAL, host, pid, boot_id, proc_start,
+ *            dir TEXT (relative to the root), degraded INTEGER,
+ *            UNIQUE(experiment, name))
+ *   metric_key(id INTEGER PK, run_id, key, original, UNIQUE(run_id, key))
+ *   metric_point(id INTEGER PK  -- delivery order: remote sinks' cursor
+ *                run_id, key_id, step INTEGER, value REAL (NULL when NaN),
+ *                is_nan INTEGER, wall_time REAL, rec INTEGER (record number),
+ *                UNIQUE(run_id, key_id, step))
+ *   param(run_id, key, value TEXT, type TEXT, PK(run_id, key))
+ *   tag(run_id, key, value TEXT, PK(run_id, key))
+ *   key_map(run_id, original, key, kind TEXT, PK(run_id, kind, original))
+ *   media(id INTEGER PK, run_id, kind TEXT (text|histogram|image|artifact),
+ *         key TEXT, step INTEGER, wall_time REAL, data BLOB, path TEXT)
+ *   counter(run_id, name TEXT, value INTEGER, PK(run_id, name))
+ *   sink_cursor(run_id, sink TEXT, cursor INTEGER, state TEXT,
+ *               last_error TEXT, updated REAL, PK(run_id, sink))
+ *
+ * Views: runs(run_id, experiment, name, status, start_time, end_time,
+ *             host, pid, dir, degraded)
+ *        metrics(run_id, key, step, value, wall_time, is_nan)
+ *        params(run_id, key, value, type)
+ *        tags(run_id, key, value)
+ *   run_id in the views is the 32-hex run uuid.
+ */
+#ifndef LC_INDEX_SCHEMA_H
+#define LC_INDEX_SCHEMA_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#define LC_INDEX_SCHEMA_VERSION 1
+#define LC_INDEX_FILE "index.db"
+
+/* Open (creating if needed) <root>/index.db, refuse network file systems
+ * where WAL is unsafe, set WAL, busy timeout, foreign keys, and migrate the
+ * schema forward to LC_INDEX_SCHEMA_VERSION. readonly: open without
+ * creating or migrating (the CLI's read verbs); a database newer than this
+ * library is refused with an error naming the versions.
+ * Returns 0, or -1 with err filled. */
+int lc_index_open(const char *root, int readonly, sqlite3 **out, char *err, size_t errlen);
+
+/* Execute SQL text (several statements allowed), retrying on SQLITE_BUSY
+ * for up to the busy timeout. Returns 0, or -1 with err. */
+int lc_index_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
+
+/* Runs recorded as 'running' whose process is gone (same host and another
+ * boot id, or pid dead / reused with another start time) become 'crashed'.
+ * Runs of other hosts are left alone. Returns the number marked, or -1. */
+int lc_index_mark_crashed(sqlite3 *db, char *err, size_t errlen);
+
+#endif /* LC_INDEX_SCHEMA_H */
