@@ -21,7 +21,9 @@
  *   tag(run_id, key, value TEXT, PK(run_id, key))
  *   key_map(run_id, original, key, kind TEXT, PK(run_id, kind, original))
  *   media(id INTEGER PK, run_id, kind TEXT (text|histogram|image|artifact),
- *         key TEXT, step INTEGER, wall_time REAL, data BLOB, path TEXT)
+ *         key TEXT, step INTEGER, wall_time REAL, data BLOB, path TEXT,
+ *         meta TEXT (JSON: image width/height/channels, histogram stats,
+ *         artifact dir and size))
  *   counter(run_id, name TEXT, value INTEGER, PK(run_id, name))
  *   sink_cursor(run_id, sink TEXT, cursor INTEGER, state TEXT,
  *               last_error TEXT, updated REAL, PK(run_id, sink))
@@ -56,7 +58,44 @@ int lc_index_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
 
 /* Runs recorded as 'running' whose process is gone (same host and another
  * boot id, or pid dead / reused with another start time) become 'crashed'.
- * Runs of other hosts are left alone. Returns the number marked, or -1. */
+ * Runs of other hosts are left alone. end_time stays NULL (the moment of
+ * death is unknown). Returns the number marked, or -1. */
 int lc_index_mark_crashed(sqlite3 *db, char *err, size_t errlen);
+
+/* ---- helpers shared by the sink, the CLI and the tests ------------------ */
+
+/* How long a writer waits for another process's lock, in total. */
+#define LC_INDEX_BUSY_MS 10000
+
+/* sqlite3_step, retried on SQLITE_BUSY / SQLITE_LOCKED until the busy
+ * timeout has passed. Returns sqlite3_step's last result. */
+int lc_index_step(sqlite3_stmt *st);
+
+/* BEGIN IMMEDIATE (with busy retry) / COMMIT (with busy retry) / ROLLBACK
+ * (only if a transaction is open; never fails). begin and commit return 0,
+ * or -1 with err naming the database file and sqlite's error. */
+int lc_index_begin(sqlite3 *db, char *err, size_t errlen);
+int lc_index_commit(sqlite3 *db, char *err, size_t errlen);
+void lc_index_rollback(sqlite3 *db);
+
+/* Format "sqlite: <what> <file>: <sqlite error>[ (<errno text>)]" into err
+ * from db's current error. Returns -1, for 'return lc_index_fail(...)'. */
+int lc_index_fail(sqlite3 *db, const char *what, char *err, size_t errlen);
+
+/* Network file systems, where SQLite's WAL (shared memory + POSIX locks) is
+ * unsafe. lc_index_network_fs_name: the name of the file system whose
+ * statfs f_type is f_type ("nfs", "lustre", "cifs", ...) if it is one, else
+ * NULL. lc_index_check_fs_type: 0 for a local file system or when
+ * LIGHTC_ALLOW_NETWORK_FS=1; else -1 with err naming dir and the fix. */
+const char *lc_index_network_fs_name(unsigned long f_type);
+int lc_index_check_fs_type(unsigned long f_type, const char *dir, char *err, size_t errlen);
+
+/* This machine's boot id (/proc/sys/kernel/random/boot_id) into buf, "" if
+ * unknown. Returns 0, or -1 if it could not be read. */
+int lc_index_boot_id(char *buf, size_t len);
+
+/* Start time of process pid in clock ticks since boot (field 22 of
+ * /proc/<pid>/stat), or -1 if there is no such process / no /proc. */
+long long lc_index_proc_start(long long pid);
 
 #endif /* LC_INDEX_SCHEMA_H */

@@ -47,6 +47,15 @@ struct lc_run_info {
     _Atomic uint64_t logged, dropped, rejected, replaced, sink_errors;
     _Atomic int degraded;
 
+    /* Set before finish_run: every sink of the hub and how it fared for
+       this run, so the index can store per-backend delivery state. */
+    int nsinks;
+    struct {
+        const char *name;
+        uint64_t errors;          /* batches this sink lost */
+        const char *last_error;   /* "" if none */
+    } sinks[8];
+
     /* opaque to sinks: the hub's run (for key lookup) */
     struct lc_run *owner;
     /* per-sink private slot, indexed by the sink's position in the hub */

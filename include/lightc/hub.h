@@ -148,8 +148,10 @@ typedef struct lc_run_options {
     const char *name;         /* default "version_N" (next free N, as Lightning) */
     const char *const *tags;  /* key, value, key, value, ..., NULL */
     int resume;               /* 1: continue the existing experiment/name run */
-    int64_t resume_step;      /* with resume: points with step > resume_step are
-                                 discarded from every backend (-1: keep all) */
+    int discard_after;        /* with resume: 1 = points with step > resume_step
+                                 are discarded from every backend (a checkpoint
+                                 at resume_step is being continued) */
+    int64_t resume_step;
 } lc_run_options;
 
 /** Start (or with resume, continue) a run. Blocks until every sink has

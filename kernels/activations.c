@@ -1,0 +1,107 @@
+/*
+ * kernels/activations.c — ReLU and GELU (tanh approximation), see
+ * activations.h.
+ */
+#include "activations.h"
+
+#include <math.h>
+
+#include "error.h"
+
+/* sqrt(2/pi): the tanh approximation matches the slope of the Gaussian CDF
+ * at 0; 0.044715 is the cubic coefficient fitted by Hendrycks & Gimpel
+ * (2016) so tanh(sqrt(2/pi)(x + 0.044715 x^3)) tracks erf(x / sqrt(2)). */
+#define LC_GELU_SCALE 0.7978845608028654f
+#define LC_GELU_CUBIC 0.044715f
+
+/* Both tensors usable and of the same shape. */
+static lc_status act_check2(const char *op, const char *na, const lc_tensor *a, const char *nb,
+                            const lc_tensor *b)
+{
+    lc_status st = lc_tensor_check(a, op, na);
+    if (st == LC_OK)
+        st = lc_tensor_check(b, op, nb);
+    if (st != LC_OK)
+        return st;
+    if (!lc_tensor_same_shape(a, b)) {
+        char sa[64], sb[64];
+        return lc_fail(LC_ERR_INVALID, "%s: %s %s and %s %s differ in shape", op, na,
+                       lc_tensor_shape_str(a, sa, sizeof sa), nb,
+                       lc_tensor_shape_str(b, sb, sizeof sb));
+    }
+    return LC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* ReLU                                                                      */
+
+lc_status lc_relu_forward(lc_tensor *y, const lc_tensor *x)
+{
+    lc_status st = act_check2("relu_forward", "y", y, "x", x);
+    if (st != LC_OK)
+        return st;
+    float *yd = y->data;
+    const float *xd = x->data;
+    for (size_t i = 0; i < x->numel; i++)
+        yd[i] = xd[i] > 0.0f ? xd[i] : 0.0f;
+    return LC_OK;
+}
+
+lc_status lc_relu_backward(lc_tensor *dx, const lc_tensor *dy, const lc_tensor *x)
+{
+    lc_status st = act_check2("relu_backward", "dx", dx, "dy", dy);
+    if (st == LC_OK)
+        st = act_check2("relu_backward", "dy", dy, "x", x);
+    if (st != LC_OK)
+        return st;
+    float *dxd = dx->data;
+    const float *dyd = dy->data, *xd = x->data;
+    for (size_t i = 0; i < x->numel; i++)
+        dxd[i] = xd[i] > 0.0f ? dyd[i] : 0.0f;
+    return LC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* GELU (tanh approximation)                                                 */
+
+lc_status lc_gelu_forward(lc_tensor *y, const lc_tensor *x)
+{
+    lc_status st = act_check2("gelu_forward", "y", y, "x", x);
+    if (st != LC_OK)
+        return st;
+    float *yd = y->data;
+    const float *xd = x->data;
+    for (size_t i = 0; i < x->numel; i++) {
+        float v = xd[i];
+        float u = LC_GELU_SCALE * (v + LC_GELU_CUBIC * v * v * v);
+        yd[i] = 0.5f * v * (1.0f + tanhf(u));
+    }
+    return LC_OK;
+}
+
+lc_status lc_gelu_backward(lc_tensor *dx, const lc_tensor *dy, const lc_tensor *x)
+{
+    lc_status st = act_check2("gelu_backward", "dx", dx, "dy", dy);
+    if (st == LC_OK)
+        st = act_check2("gelu_backward", "dy", dy, "x", x);
+    if (st != LC_OK)
+        return st;
+    float *dxd = dx->data;
+    const float *dyd = dy->data, *xd = x->data;
+    for (size_t i = 0; i < x->numel; i++) {
+        /* d/dx [0.5 x (1 + tanh u)] with u = s (x + c x^3):
+         *   0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) s (1 + 3 c x^2)
+         * (1 - tanh^2 is sech^2; computed from tanh to avoid cosh overflow). */
+        float v = xd[i];
+        float u = LC_GELU_SCALE * (v + LC_GELU_CUBIC * v * v * v);
+        float t = tanhf(u);
+        float du = LC_GELU_SCALE * (1.0f + 3.0f * LC_GELU_CUBIC * v * v);
+        float local = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
+        /* Far out tanh is exactly +-1 in float, so the slope is exactly 1 or
+         * 0; say so directly, since v*v*v can overflow and 0 * inf is NaN. */
+        if (fabsf(v) > 10.0f)
+            local = v > 0.0f ? 1.0f : 0.0f;
+        dxd[i] = dyd[i] * local;
+    }
+    return LC_OK;
+}

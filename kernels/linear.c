@@ -1,0 +1,197 @@
+/*
+ * kernels/linear.c — fully connected layer and bias add (see linear.h).
+ *
+ * All matrices are row-major. With x [B, in], W [out, in], dy [B, out]:
+ *   forward   y  = x  W^T   sgemm(NoTrans, Trans)   M=B,   N=out, K=in
+ *   input     dx = dy W     sgemm(NoTrans, NoTrans) M=B,   N=in,  K=out
+ *   weight    dW += dy^T x  sgemm(Trans, NoTrans)   M=out, N=in,  K=B
+ */
+#include "linear.h"
+
+#include <cblas.h>
+#include <limits.h>
+
+#include "error.h"
+
+/* ------------------------------------------------------------------------ */
+/* Shape checks                                                              */
+
+static int linear_fits_int(int64_t v)
+{
+    return v >= 1 && v <= INT_MAX;
+}
+
+/* Checks shared by forward and backward; gives rows, in, out. */
+static lc_status linear_check(const char *op, const lc_tensor *x, const lc_tensor *w,
+                              int64_t *rows, int64_t *in, int64_t *out)
+{
+    lc_status st = lc_tensor_check(x, op, "x");
+    if (st == LC_OK)
+        st = lc_tensor_check(w, op, "w");
+    if (st != LC_OK)
+        return st;
+    char a[64], b[64];
+    if (w->ndim != 2)
+        return lc_fail(LC_ERR_INVALID, "%s: w must be [out, in], got %s", op,
+                       lc_tensor_shape_str(w, a, sizeof a));
+    if (lc_tensor_cols(x) != w->shape[1])
+        return lc_fail(LC_ERR_INVALID, "%s: x %s has %lld input features but w %s expects %lld", op,
+                       lc_tensor_shape_str(x, a, sizeof a), (long long)lc_tensor_cols(x),
+                       lc_tensor_shape_str(w, b, sizeof b), (long long)w->shape[1]);
+    *rows = lc_tensor_rows(x);
+    *in = w->shape[1];
+    *out = w->shape[0];
+    if (!linear_fits_int(*rows) || !linear_fits_int(*in) || !linear_fits_int(*out))
+        return lc_fail(LC_ERR_INVALID, "%s: dimensions exceed the BLAS int range", op);
+    return LC_OK;
+}
+
+/* t must hold rows x cols with cols as its last dimension. */
+static lc_status linear_check_matrix(const char *op, const char *name, const lc_tensor *t,
+                                     int64_t rows, int64_t cols)
+{
+    lc_status st = lc_tensor_check(t, op, name);
+    if (st != LC_OK)
+        return st;
+    if (lc_tensor_cols(t) != cols || lc_tensor_rows(t) != rows) {
+        char a[64];
+        return lc_fail(LC_ERR_INVALID, "%s: %s %s must hold %lld rows of %lld", op, name,
+                       lc_tensor_shape_str(t, a, sizeof a), (long long)rows, (long long)cols);
+    }
+    return LC_OK;
+}
+
+static lc_status linear_check_vector(const char *op, const char *name, const lc_tensor *t,
+                                     int64_t n)
+{
+    lc_status st = lc_tensor_check(t, op, name);
+    if (st != LC_OK)
+        return st;
+    if (t->ndim != 1 || t->shape[0] != n) {
+        char a[64];
+        return lc_fail(LC_ERR_INVALID, "%s: %s %s must be [%lld]", op, name,
+                       lc_tensor_shape_str(t, a, sizeof a), (long long)n);
+    }
+    return LC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Bias add                                                                  */
+
+static void bias_add_rows(float *restrict y, const float *restrict b, int64_t rows, int64_t n)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        float *yr = y + r * n;
+        for (int64_t j = 0; j < n; j++)
+            yr[j] += b[j];
+    }
+}
+
+/* Column sums in double, rows in order 0..rows-1, added once to db: a fixed
+ * summation order, so the result does not depend on threads or blocking.
+ * Columns are walked in chunks so the double accumulators stay in cache. */
+static void bias_grad_cols(float *restrict db, const float *restrict dy, int64_t rows, int64_t n)
+{
+    enum { CHUNK = 256 };
+    double acc[CHUNK];
+    for (int64_t j0 = 0; j0 < n; j0 += CHUNK) {
+        int64_t w = n - j0 < CHUNK ? n - j0 : CHUNK;
+        for (int64_t j = 0; j < w; j++)
+            acc[j] = 0.0;
+        for (int64_t r = 0; r < rows; r++) {
+            const float *dr = dy + r * n + j0;
+            for (int64_t j = 0; j < w; j++)
+                acc[j] += (double)dr[j];
+        }
+        for (int64_t j = 0; j < w; j++)
+            db[j0 + j] = (float)((double)db[j0 + j] + acc[j]);
+    }
+}
+
+lc_status lc_bias_add_forward(lc_tensor *y, const lc_tensor *b)
+{
+    lc_status st = lc_tensor_check(y, "bias_add_forward", "y");
+    if (st == LC_OK)
+        st = linear_check_vector("bias_add_forward", "b", b, y ? lc_tensor_cols(y) : 0);
+    if (st != LC_OK)
+        return st;
+    bias_add_rows(y->data, b->data, lc_tensor_rows(y), lc_tensor_cols(y));
+    return LC_OK;
+}
+
+lc_status lc_bias_add_backward(lc_tensor *db, const lc_tensor *dy)
+{
+    lc_status st = lc_tensor_check(dy, "bias_add_backward", "dy");
+    if (st == LC_OK)
+        st = linear_check_vector("bias_add_backward", "db", db, dy ? lc_tensor_cols(dy) : 0);
+    if (st != LC_OK)
+        return st;
+    bias_grad_cols(db->data, dy->data, lc_tensor_rows(dy), lc_tensor_cols(dy));
+    return LC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Linear                                                                    */
+
+lc_status lc_linear_forward(lc_tensor *y, const lc_tensor *x, const lc_tensor *w,
+                            const lc_tensor *b)
+{
+    const char *op = "linear_forward";
+    int64_t rows, in, out;
+    lc_status st = linear_check(op, x, w, &rows, &in, &out);
+    if (st == LC_OK)
+        st = linear_check_matrix(op, "y", y, rows, out);
+    if (st == LC_OK && b)
+        st = linear_check_vector(op, "b", b, out);
+    if (st != LC_OK)
+        return st;
+    if (y->data == x->data || y->data == w->data)
+        return lc_fail(LC_ERR_INVALID, "%s: y must not share memory with x or w", op);
+
+    /* Start from the bias broadcast over rows and let sgemm add x W^T
+     * (beta = 1): one pass over y instead of two. */
+    float beta = 0.0f;
+    if (b) {
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t j = 0; j < out; j++)
+                y->data[r * out + j] = b->data[j];
+        beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)out, (int)in, 1.0f,
+                x->data, (int)in, w->data, (int)in, beta, y->data, (int)out);
+    return LC_OK;
+}
+
+lc_status lc_linear_backward(lc_tensor *dx, lc_tensor *dw, lc_tensor *db, const lc_tensor *dy,
+                             const lc_tensor *x, const lc_tensor *w)
+{
+    const char *op = "linear_backward";
+    int64_t rows, in, out;
+    lc_status st = linear_check(op, x, w, &rows, &in, &out);
+    if (st == LC_OK)
+        st = linear_check_matrix(op, "dy", dy, rows, out);
+    if (st == LC_OK && dx)
+        st = linear_check_matrix(op, "dx", dx, rows, in);
+    if (st == LC_OK && dw)
+        st = linear_check_matrix(op, "dw", dw, out, in);
+    if (st == LC_OK && dw && dw->ndim != 2)
+        st = lc_fail(LC_ERR_INVALID, "%s: dw must be [out, in] like w", op);
+    if (st == LC_OK && db)
+        st = linear_check_vector(op, "db", db, out);
+    if (st != LC_OK)
+        return st;
+    if (dx && (dx->data == dy->data || dx->data == w->data))
+        return lc_fail(LC_ERR_INVALID, "%s: dx must not share memory with dy or w", op);
+    if (dw && (dw->data == dy->data || dw->data == x->data))
+        return lc_fail(LC_ERR_INVALID, "%s: dw must not share memory with dy or x", op);
+
+    if (dx)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)in, (int)out, 1.0f,
+                    dy->data, (int)out, w->data, (int)in, 0.0f, dx->data, (int)in);
+    if (dw)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)rows, 1.0f,
+                    dy->data, (int)out, x->data, (int)in, 1.0f, dw->data, (int)in);
+    if (db)
+        bias_grad_cols(db->data, dy->data, rows, out);
+    return LC_OK;
+}

@@ -1,0 +1,146 @@
+/*
+ * loggers/signals.c — opt-in SIGINT/SIGTERM handling.
+ *
+ * The handler only writes the signal number to a self-pipe (async-signal
+ * safe). A watcher thread reads it, finishes every live run of every
+ * registered hub as 'killed' after a bounded flush (LIGHTC_SIGNAL_FLUSH_MS,
+ * default 5000 ms), restores the previous handlers and re-raises the
+ * signal, so the process ends the way it would have without lightc (or the
+ * previous handler runs: handlers are chained). A second signal while the
+ * flush is running restores the previous handlers and re-raises at once.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hub_internal.h"
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static lc_hub *registered;
+static int pipe_fd[2] = {-1, -1};
+static pthread_t watcher;
+static int installed;
+static struct sigaction old_int, old_term;
+static volatile sig_atomic_t pending;
+
+static void restore_handlers(void)
+{
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+}
+
+static void on_signal(int sig)
+{
+    if (pending) {
+        /* second signal: give up on the flush */
+        restore_handlers();
+        raise(sig);
+        return;
+    }
+    pending = sig;
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    ssize_t r = write(pipe_fd[1], &b, 1);
+    (void)r;
+    errno = saved;
+}
+
+static void *watch(void *arg)
+{
+    (void)arg;
+    unsigned char b;
+    for (;;) {
+        ssize_t r = read(pipe_fd[0], &b, 1);
+        if (r == 1)
+            break;
+        if (r < 0 && errno == EINTR)
+            continue;
+        return NULL;
+    }
+    if (b == 0)
+        return NULL; /* shutdown request from lc_signals_unregister */
+    int sig = b;
+    const char *env = getenv("LIGHTC_SIGNAL_FLUSH_MS");
+    uint32_t ms = env ? (uint32_t)atoi(env) : 5000;
+    fprintf(stderr, "\nlightc: %s received, finishing runs as killed (flush up to %u ms)\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM", ms);
+    pthread_mutex_lock(&reg_mu);
+    for (lc_hub *h = registered; h; h = h->next_signal) {
+        for (;;) {
+            pthread_mutex_lock(&h->runs_mu);
+            lc_run *r = h->runs;
+            pthread_mutex_unlock(&h->runs_mu);
+            if (!r)
+                break;
+            lc_run_finish(r, LC_RUN_KILLED);
+        }
+        lc_hub_flush(h, ms);
+    }
+    pthread_mutex_unlock(&reg_mu);
+    restore_handlers();
+    raise(sig);
+    return NULL;
+}
+
+int lc_signals_register(lc_hub *hub, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&reg_mu);
+    if (!installed) {
+        if (pipe(pipe_fd) != 0) {
+            pthread_mutex_unlock(&reg_mu);
+            snprintf(err, errlen, "signal handling: pipe: %s", strerror(errno));
+            return -1;
+        }
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        if (pthread_create(&watcher, NULL, watch, NULL) != 0) {
+            restore_handlers();
+            close(pipe_fd[0]);
+            close(pipe_fd[1]);
+            pipe_fd[0] = pipe_fd[1] = -1;
+            pthread_mutex_unlock(&reg_mu);
+            snprintf(err, errlen, "signal handling: cannot start the watcher thread");
+            return -1;
+        }
+        installed = 1;
+    }
+    hub->next_signal = registered;
+    registered = hub;
+    pthread_mutex_unlock(&reg_mu);
+    return 0;
+}
+
+void lc_signals_unregister(lc_hub *hub)
+{
+    /* if a signal is being handled, this waits until the watcher is done */
+    pthread_mutex_lock(&reg_mu);
+    lc_hub **pp = &registered;
+    while (*pp && *pp != hub)
+        pp = &(*pp)->next_signal;
+    if (*pp)
+        *pp = hub->next_signal;
+    int last = installed && !registered;
+    if (last) {
+        restore_handlers();
+        unsigned char zero = 0;
+        ssize_t r = write(pipe_fd[1], &zero, 1);
+        (void)r;
+        installed = 0;
+    }
+    pthread_mutex_unlock(&reg_mu);
+    if (last) {
+        pthread_join(watcher, NULL);
+        close(pipe_fd[0]);
+        close(pipe_fd[1]);
+        pipe_fd[0] = pipe_fd[1] = -1;
+    }
+}

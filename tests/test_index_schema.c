@@ -1,0 +1,474 @@
+/*
+ * tests/test_index_schema.c — the run index's open / schema / migration
+ * path, the network file system guard, and crash detection.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "index_schema.h"
+#include "testutil.h"
+
+static char err[1024];
+
+static sqlite3 *raw_open(const char *root)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/index.db", root);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    return db;
+}
+
+static long long query_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    long long v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void exec_ok(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+}
+
+/* ---- schema ------------------------------------------------------------- */
+
+static void test_fresh_index_has_schema_and_views(void **state)
+{
+    (void)state;
+    const char *root = tu_tmpdir("schema");
+    sqlite3 *db;
+    assert_int_equal(lc_index_open(root, 0, &db, err, sizeof err), 0);
+    assert_int_equal(query_int(db, "PRAGMA user_version"), LC_INDEX_SCHEMA_VERSION);
+
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+
+    static const char *const tables[] = {"run_info", "metric_key", "metric_point", "param", "tag",
+                                         "key_map", "media", "counter", "sink_cursor"};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'", tables[i]);
+        assert_int_equal(query_int(db, sql), 1);
+    }
+
+    /* Views with exactly the documented columns, in order. */
+    static const struct {
+        const char *view;
+        const char *cols;
+    } views[] = {
+        {"runs", "run_id,experiment,name,status,start_time,end_time,host,pid,dir,degraded"},
+        {"metrics", "run_id,key,step,value,wall_time,is_nan"},
+        {"params", "run_id,key,value,type"},
+        {"tags", "run_id,key,value"},
+    };
+    for (size_t i = 0; i < sizeof views / sizeof views[0]; i++) {
+        char sql[256], cols[512] = "";
+        snprintf(sql, sizeof sql, "SELECT * FROM %s", views[i].view);
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+        for (int c = 0; c < sqlite3_column_count(st); c++) {
+            if (c)
+                strcat(cols, ",");
+            strcat(cols, sqlite3_column_name(st, c));
+        }
+        assert_int_equal(sqlite3_step(st), SQLITE_DONE); /* queryable, empty */
+        sqlite3_finalize(st);
+        assert_string_equal(cols, views[i].cols);
+    }
+
+    /* The views join the private tables on the run uuid. */
+    exec_ok(db, "INSERT INTO run_info(run_uuid, experiment, name, status, start_time)"
+                " VALUES ('0123456789abcdef0123456789abcdef', 'e', 'n', 'running', 1.5);"
+                "INSERT INTO metric_key(run_id, key, original) VALUES (1, 'loss', 'loss');"
+                "INSERT INTO metric_point(run_id, key_id, step, value, wall_time)"
+                " VALUES (1, 1, 7, 0.25, 2.5);");
+    assert_int_equal(query_int(db, "SELECT step FROM metrics WHERE run_id LIKE '0123%'"
+                                   " AND key = 'loss' AND value = 0.25"),
+                     7);
+    sqlite3_close(db);
+
+    /* Opening again is a no-op on the schema. */
+    assert_int_equal(lc_index_open(root, 0, &db, err, sizeof err), 0);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM metrics"), 1);
+    sqlite3_close(db);
+
+    /* The read-only open works on a current index. */
+    assert_int_equal(lc_index_open(root, 1, &db, err, sizeof err), 0);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM runs"), 1);
+    sqlite3_close(db);
+}
+
+static void test_version_zero_database_is_migrated(void **state)
+{
+    (void)state;
+    const char *root = tu_tmpdir("schema");
+    sqlite3 *raw = raw_open(root);
+    exec_ok(raw, "CREATE TABLE unrelated(x); INSERT INTO unrelated VALUES (1);");
+    sqlite3_close(raw);
+
+    sqlite3 *db;
+    assert_int_equal(lc_index_open(root, 0, &db, err, sizeof err), 0);
+    assert_int_equal(query_int(db, "PRAGMA user_version"), LC_INDEX_SCHEMA_VERSION);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM unrelated"), 1);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master WHERE name='runs'"), 1);
+    sqlite3_close(db);
+}
+
+static void test_newer_version_is_refused(void **state)
+{
+    (void)state;
+    const char *root = tu_tmpdir("schema");
+    sqlite3 *db;
+    assert_int_equal(lc_index_open(root, 0, &db, err, sizeof err), 0);
+    exec_ok(db, "PRAGMA user_version = 99");
+    sqlite3_close(db);
+
+    for (int ro = 0; ro <= 1; ro++) {
+        err[0] = 0;
+        db = (sqlite3 *)1;
+        assert_int_equal(lc_index_open(root, ro, &db, err, sizeof err), -1);
+        assert_null(db);
+        assert_non_null(strstr(err, "version 99"));
+        assert_non_null(strstr(err, "newer"));
+        assert_non_null(strstr(err, "index.db"));
+    }
+    /* Refused, not downgraded. */
+    sqlite3 *raw = raw_open(root);
+    assert_int_equal(query_int(raw, "PRAGMA user_version"), 99);
+    sqlite3_close(raw);
+}
+
+static void test_readonly_open_needs_an_index(void **state)
+{
+    (void)state;
+    const char *root = tu_tmpdir("schema");
+    sqlite3 *db;
+    assert_int_equal(lc_index_open(root, 1, &db, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no run index"));
+
+    /* A foreign SQLite file (user_version 0) is not a run index. */
+    sqlite3 *raw = raw_open(root);
+    exec_ok(raw, "CREATE TABLE t(x)");
+    sqlite3_close(raw);
+    assert_int_equal(lc_index_open(root, 1, &db, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a lightc run index"));
+}
+
+static void test_bad_roots(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    assert_int_equal(lc_index_open("", 0, &db, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no run root"));
+
+    /* A root below a regular file can never be created. */
+    const char *tmp = tu_tmpdir("schema");
+    char file[2048], root[2100];
+    snprintf(file, sizeof file, "%s/file", tmp);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(root, sizeof root, "%s/sub", file);
+    assert_int_equal(lc_index_open(root, 0, &db, err, sizeof err), -1);
+    assert_non_null(strstr(err, "cannot create the run root"));
+    assert_non_null(strstr(err, root));
+    assert_non_null(strstr(err, strerror(ENOTDIR)));
+
+    /* index.db that is not a database. */
+    snprintf(root, sizeof root, "%s/garbage", tmp);
+    mkdir(root, 0755);
+    snprintf(file, sizeof file, "%s/garbage/index.db", tmp);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 200; i++)
+        fputs("this is not an sqlite database. ", f);
+    fclose(f);
+    assert_int_equal(lc_index_open(root, 0, &db, err, sizeof err), -1);
+    assert_non_null(strstr(err, file));
+    assert_non_null(strstr(err, "not a database"));
+}
+
+/* A root the process may not write to. chmod does not stop root, so when
+ * run as root the check runs in a child that has dropped to 'nobody'. */
+static void test_readonly_root(void **state)
+{
+    (void)state;
+    const char *tmp = tu_tmpdir("schema");
+    char empty[4096], existing[4096];
+    snprintf(empty, sizeof empty, "%s/empty", tmp);
+    snprintf(existing, sizeof existing, "%s/existing", tmp);
+    assert_int_equal(mkdir(empty, 0755), 0);
+    sqlite3 *db;
+    assert_int_equal(lc_index_open(existing, 0, &db, err, sizeof err), 0);
+    sqlite3_close(db);
+    assert_int_equal(chmod(empty, 0555), 0);
+    assert_int_equal(chmod(existing, 0555), 0);
+    char idx[4200];
+    snprintf(idx, sizeof idx, "%s/index.db", existing);
+    assert_int_equal(chmod(idx, 0444), 0);
+    chmod(tmp, 0755); /* let 'nobody' in */
+
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+            _exit(3);
+        char e1[1024] = "", e2[1024] = "", out[2100];
+        sqlite3 *d1 = NULL, *d2 = NULL;
+        int r1 = lc_index_open(empty, 0, &d1, e1, sizeof e1);
+        int r2 = lc_index_open(existing, 0, &d2, e2, sizeof e2);
+        int n = snprintf(out, sizeof out, "%d\n%s\n%d\n%s\n", r1, e1, r2, e2);
+        if (write(fds[1], out, (size_t)n) != n)
+            _exit(4);
+        _exit(0);
+    }
+    close(fds[1]);
+    char buf[4096] = "";
+    size_t got = 0;
+    ssize_t n;
+    while ((n = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0)
+        got += (size_t)n;
+    buf[got] = 0;
+    close(fds[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    chmod(empty, 0755);
+    chmod(existing, 0755);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 3)
+        skip(); /* cannot drop privileges here */
+    assert_int_equal(WEXITSTATUS(status), 0);
+
+    char *l1 = buf, *l2 = strchr(l1, '\n');
+    assert_non_null(l2);
+    *l2++ = 0;
+    char *l3 = strchr(l2, '\n');
+    assert_non_null(l3);
+    *l3++ = 0;
+    char *l4 = strchr(l3, '\n');
+    assert_non_null(l4);
+    *l4++ = 0;
+    assert_string_equal(l1, "-1");
+    assert_non_null(strstr(l2, empty));
+    assert_non_null(strstr(l2, "unable to open"));
+    assert_string_equal(l3, "-1");
+    assert_non_null(strstr(l4, existing));
+    assert_non_null(strstr(l4, "read-only"));
+}
+
+/* ---- network file systems ---------------------------------------------- */
+
+static void test_network_fs_names(void **state)
+{
+    (void)state;
+    assert_string_equal(lc_index_network_fs_name(0x6969), "nfs");
+    assert_string_equal(lc_index_network_fs_name(0x0BD00BD0), "lustre");
+    assert_string_equal(lc_index_network_fs_name(0xFF534D42), "cifs");
+    assert_string_equal(lc_index_network_fs_name(0xFE534D42), "smb2");
+    assert_string_equal(lc_index_network_fs_name(0x517B), "smb");
+    assert_string_equal(lc_index_network_fs_name(0x47504653), "gpfs");
+    /* f_type is a signed word: the CIFS magic may arrive sign-extended. */
+    assert_string_equal(lc_index_network_fs_name((unsigned long)(long)(int32_t)0xFF534D42u), "cifs");
+    /* Local ones. */
+    assert_null(lc_index_network_fs_name(0xEF53));     /* ext4 */
+    assert_null(lc_index_network_fs_name(0x58465342)); /* xfs */
+    assert_null(lc_index_network_fs_name(0x01021994)); /* tmpfs */
+    assert_null(lc_index_network_fs_name(0x794C7630)); /* overlayfs */
+    assert_null(lc_index_network_fs_name(0x9123683E)); /* btrfs */
+}
+
+static void test_network_fs_refused_unless_allowed(void **state)
+{
+    (void)state;
+    unsetenv("LIGHTC_ALLOW_NETWORK_FS");
+    assert_int_equal(lc_index_check_fs_type(0xEF53, "/local/runs", err, sizeof err), 0);
+    err[0] = 0;
+    assert_int_equal(lc_index_check_fs_type(0x6969, "/mnt/nfs/runs", err, sizeof err), -1);
+    assert_non_null(strstr(err, "/mnt/nfs/runs"));
+    assert_non_null(strstr(err, "nfs"));
+    assert_non_null(strstr(err, "LIGHTC_ALLOW_NETWORK_FS=1"));
+
+    setenv("LIGHTC_ALLOW_NETWORK_FS", "0", 1);
+    assert_int_equal(lc_index_check_fs_type(0x0BD00BD0, "/lustre/runs", err, sizeof err), -1);
+    assert_non_null(strstr(err, "lustre"));
+    setenv("LIGHTC_ALLOW_NETWORK_FS", "1", 1);
+    assert_int_equal(lc_index_check_fs_type(0x0BD00BD0, "/lustre/runs", err, sizeof err), 0);
+    unsetenv("LIGHTC_ALLOW_NETWORK_FS");
+}
+
+/* ---- crash detection ----------------------------------------------------- */
+
+static void test_proc_helpers(void **state)
+{
+    (void)state;
+    char boot[64];
+    if (lc_index_boot_id(boot, sizeof boot) != 0)
+        skip(); /* no /proc */
+    assert_int_equal(strlen(boot), 36);
+    long long me = lc_index_proc_start(getpid());
+    assert_true(me > 0);
+    assert_int_equal(lc_index_proc_start(getpid()), me);
+    assert_int_equal(lc_index_proc_start(0), -1);
+    assert_int_equal(lc_index_proc_start(-5), -1);
+
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    waitpid(child, NULL, 0);
+    assert_int_equal(lc_index_proc_start(child), -1);
+}
+
+static void insert_run(sqlite3 *db, const char *name, const char *status, const char *host,
+                       long long pid, const char *boot, long long proc_start)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "INSERT INTO run_info(run_uuid, experiment, name, status,"
+                                        " start_time, host, pid, boot_id, proc_start)"
+                                        " VALUES (lower(hex(randomblob(16))), 'crash', ?1, ?2, 1,"
+                                        " ?3, ?4, ?5, ?6)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, host, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, pid);
+    sqlite3_bind_text(st, 5, boot, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, proc_start);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+}
+
+static const char *status_of(sqlite3 *db, const char *name)
+{
+    static char buf[32];
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT status, end_time FROM runs WHERE name = ?1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    snprintf(buf, sizeof buf, "%s", (const char *)sqlite3_column_text(st, 0));
+    assert_int_equal(sqlite3_column_type(st, 1), SQLITE_NULL); /* stays unknown */
+    sqlite3_finalize(st);
+    return buf;
+}
+
+static void test_mark_crashed(void **state)
+{
+    (void)state;
+    char boot[64], host[256];
+    if (lc_index_boot_id(boot, sizeof boot) != 0)
+        skip();
+    assert_int_equal(gethostname(host, sizeof host), 0);
+    long long me = getpid(), my_start = lc_index_proc_start(me);
+
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    waitpid(child, NULL, 0); /* a pid that is certainly dead now */
+
+    const char *root = tu_tmpdir("crash");
+    sqlite3 *db;
+    assert_int_equal(lc_index_open(root, 0, &db, err, sizeof err), 0);
+    insert_run(db, "alive", "running", host, me, boot, my_start);
+    insert_run(db, "dead-pid", "running", host, child, boot, 12345);
+    insert_run(db, "other-boot", "running", host, me, "00000000-fake-boot-id-000000000000", my_start);
+    insert_run(db, "reused-pid", "running", host, me, boot, my_start + 1);
+    insert_run(db, "other-host", "running", "some-other-host.invalid", child, "x", 1);
+    insert_run(db, "finished", "finished", host, child, boot, 1);
+
+    assert_int_equal(lc_index_mark_crashed(db, err, sizeof err), 3);
+    assert_string_equal(status_of(db, "alive"), "running");
+    assert_string_equal(status_of(db, "dead-pid"), "crashed");
+    assert_string_equal(status_of(db, "other-boot"), "crashed");
+    assert_string_equal(status_of(db, "reused-pid"), "crashed");
+    assert_string_equal(status_of(db, "other-host"), "running");
+    assert_string_equal(status_of(db, "finished"), "finished");
+
+    /* Nothing left to mark. */
+    assert_int_equal(lc_index_mark_crashed(db, err, sizeof err), 0);
+    sqlite3_close(db);
+}
+
+/* lc_index_begin waits for another process's write lock. */
+static void test_begin_waits_for_lock(void **state)
+{
+    (void)state;
+    const char *root = tu_tmpdir("schema");
+    sqlite3 *db;
+    assert_int_equal(lc_index_open(root, 0, &db, err, sizeof err), 0);
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(go[0]);
+        sqlite3 *c;
+        char e[512];
+        if (lc_index_open(root, 0, &c, e, sizeof e) != 0 || lc_index_begin(c, e, sizeof e) != 0 ||
+            lc_index_exec(c, "INSERT INTO run_info(run_uuid, experiment, name, status)"
+                             " VALUES ('child', 'e', 'child', 'running')",
+                          e, sizeof e) != 0)
+            _exit(1);
+        if (write(go[1], "x", 1) != 1)
+            _exit(2);
+        usleep(300 * 1000); /* hold the write lock a while */
+        _exit(lc_index_commit(c, e, sizeof e) == 0 ? 0 : 3);
+    }
+    close(go[1]);
+    char c;
+    assert_int_equal(read(go[0], &c, 1), 1); /* child holds the lock now */
+    close(go[0]);
+    assert_int_equal(lc_index_begin(db, err, sizeof err), 0);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM run_info WHERE name = 'child'"), 1);
+    assert_int_equal(lc_index_commit(db, err, sizeof err), 0);
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    sqlite3_close(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fresh_index_has_schema_and_views),
+        cmocka_unit_test(test_version_zero_database_is_migrated),
+        cmocka_unit_test(test_newer_version_is_refused),
+        cmocka_unit_test(test_readonly_open_needs_an_index),
+        cmocka_unit_test(test_bad_roots),
+        cmocka_unit_test(test_readonly_root),
+        cmocka_unit_test(test_network_fs_names),
+        cmocka_unit_test(test_network_fs_refused_unless_allowed),
+        cmocka_unit_test(test_proc_helpers),
+        cmocka_unit_test(test_mark_crashed),
+        cmocka_unit_test(test_begin_waits_for_lock),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
