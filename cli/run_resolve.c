@@ -42,6 +42,7 @@ int cli_run_from_row(sqlite3_stmt *st, cli_run *r)
     r->end_time = cli_db_double(st, 7);
     r->pid = sqlite3_column_int64(st, 8);
     r->degraded = sqlite3_column_int(st, 9);
+    r->row = sqlite3_column_int64(st, 10);
     if (oom) {
         cli_run_free(r);
         return -1;
@@ -192,9 +193,9 @@ double cli_run_duration(sqlite3 *db, const cli_run *r)
     /* ended without an end time (crashed): the last thing it logged */
     double last = NAN;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT max(wall_time) FROM metrics WHERE run_id = ?1", -1, &st, NULL) ==
+    if (sqlite3_prepare_v2(db, "SELECT max(wall_time) FROM metric_point WHERE run_id = ?1", -1, &st, NULL) ==
         SQLITE_OK) {
-        sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 1, r->row);
         if (sqlite3_step(st) == SQLITE_ROW)
             last = cli_db_double(st, 0);
     }

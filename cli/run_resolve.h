@@ -21,11 +21,13 @@ typedef struct cli_run {
     double end_time;
     int64_t pid;
     int degraded;
+    int64_t row;      /* the run's internal id in the private tables */
 } cli_run;
 
 /* Columns to select from the runs view for cli_run_from_row, in order. */
 #define CLI_RUN_COLUMNS \
-    "run_id, experiment, name, status, host, dir, start_time, end_time, pid, degraded"
+    "run_id, experiment, name, status, host, dir, start_time, end_time, pid, degraded, " \
+    "(SELECT i.id FROM run_info i WHERE i.run_uuid = runs.run_id)"
 
 /* Fill r from a row of "SELECT " CLI_RUN_COLUMNS " FROM runs ...".
  * Returns 0, or -1 when out of memory. */

@@ -36,9 +36,9 @@ int cli_runs(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } verbs[] = {
-        {"ls", cli_runs_ls},           {"list", cli_runs_ls},
-        {"show", cli_runs_show},       {"compare", cli_runs_compare},
-        {"export", cli_runs_export},   {"rm", cli_runs_rm},
+        {"ls", cli_runs_ls},           {"show", cli_runs_show},
+        {"compare", cli_runs_compare}, {"export", cli_runs_export},
+        {"rm", cli_runs_rm},
     };
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (strcmp(verb, verbs[i].name) == 0)

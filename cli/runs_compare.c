@@ -17,6 +17,7 @@
 #include "db.h"
 #include "fmt.h"
 #include "metric_keys.h"
+#include "metric_query.h"
 #include "run_resolve.h"
 #include "table.h"
 
@@ -126,10 +127,10 @@ static int cmp_overview(cmp_ctx *c)
 {
     cli_table *t = cli_table_new(c->n + 1, c->hdr + 1);
     static const char *const what[] = {"run", "status", "start", "duration", "steps"};
-    sqlite3_stmt *steps = cli_db_prepare(CMP_VERB, c->db, "SELECT max(step) FROM metrics WHERE run_id = ?1");
-    if (!t || !steps) {
+    cli_mq *q = cli_mq_new(CMP_VERB, c->db);
+    if (!t || !q) {
         cli_table_free(t);
-        sqlite3_finalize(steps);
+        cli_mq_free(q);
         return -1;
     }
     for (int w = 0; w < 5; w++) {
@@ -146,19 +147,19 @@ static int cmp_overview(cmp_ctx *c)
                 cli_fmt_duration(cli_run_duration(c->db, r), buf, sizeof buf);
                 cli_table_cell(t, "%s", buf);
                 break;
-            default:
-                sqlite3_reset(steps);
-                sqlite3_bind_text(steps, 1, r->id, -1, SQLITE_STATIC);
-                if (sqlite3_step(steps) == SQLITE_ROW && sqlite3_column_type(steps, 0) != SQLITE_NULL)
-                    cli_table_cell(t, "%lld", (long long)sqlite3_column_int64(steps, 0));
+            default: {
+                int64_t step;
+                if (cli_mq_max_step(q, r->row, &step) == 1)
+                    cli_table_cell(t, "%lld", (long long)step);
                 else
                     cli_table_cell(t, "-");
+            }
             }
         }
     }
     int rc = cli_table_print(t, stdout, "");
     cli_table_free(t);
-    sqlite3_finalize(steps);
+    cli_mq_free(q);
     return rc;
 }
 
@@ -213,35 +214,20 @@ done:
     return rc;
 }
 
-/* One run's final (value at the last step) and best point of key; *has_* 0
- * when the run has no such point. */
+/* The key's final point (highest step) and best non-NaN point in one run. */
 typedef struct cmp_point {
     int has_final, has_best;
-    double final_v, best_v;
-    long long final_step, best_step;
+    cli_point final, best;
 } cmp_point;
 
-static void cmp_metric_point(sqlite3_stmt *final_q, sqlite3_stmt *min_q, sqlite3_stmt *max_q,
-                             const char *run_id, const char *key, int minimise, cmp_point *p)
+static void cmp_metric_point(cli_mq *q, const cli_run *r, const char *key, int minimise, cmp_point *p)
 {
     memset(p, 0, sizeof *p);
-    sqlite3_reset(final_q);
-    sqlite3_bind_text(final_q, 1, run_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(final_q, 2, key, -1, SQLITE_STATIC);
-    if (sqlite3_step(final_q) == SQLITE_ROW) {
-        p->has_final = 1;
-        p->final_v = cli_db_metric_value(final_q, 0, 1);
-        p->final_step = sqlite3_column_int64(final_q, 2);
-    }
-    sqlite3_stmt *best_q = minimise ? min_q : max_q;
-    sqlite3_reset(best_q);
-    sqlite3_bind_text(best_q, 1, run_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(best_q, 2, key, -1, SQLITE_STATIC);
-    if (sqlite3_step(best_q) == SQLITE_ROW) {
-        p->has_best = 1;
-        p->best_v = sqlite3_column_double(best_q, 0);
-        p->best_step = sqlite3_column_int64(best_q, 1);
-    }
+    int64_t key_id = cli_mq_key_id(q, r->row, key);
+    if (!key_id)
+        return;
+    p->has_final = cli_mq_last(q, r->row, key_id, &p->final) == 1;
+    p->has_best = cli_mq_best(q, r->row, key_id, minimise, &p->best) == 1;
 }
 
 static int cmp_metrics(cmp_ctx *c)
@@ -253,22 +239,14 @@ static int cmp_metrics(cmp_ctx *c)
                 cli_strlist_free(&keys);
                 return -1;
             }
-    } else if (cmp_union(c, "SELECT DISTINCT key FROM metrics WHERE run_id = ?1", &keys) != 0) {
+    } else if (cmp_union(c, "SELECT key FROM metric_key k JOIN run_info r ON r.id = k.run_id "
+                            "WHERE r.run_uuid = ?1", &keys) != 0) {
         return -1;
     }
-    /* NaN is stored as NULL, so min()/max() style ordering skips it via the
-       IS NOT NULL filter; the earliest step wins a tie */
-    sqlite3_stmt *final_q = cli_db_prepare(CMP_VERB, c->db,
-        "SELECT value, is_nan, step FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY step DESC LIMIT 1");
-    sqlite3_stmt *min_q = cli_db_prepare(CMP_VERB, c->db,
-        "SELECT value, step FROM metrics WHERE run_id = ?1 AND key = ?2 AND value IS NOT NULL "
-        "AND NOT is_nan ORDER BY value ASC, step ASC LIMIT 1");
-    sqlite3_stmt *max_q = cli_db_prepare(CMP_VERB, c->db,
-        "SELECT value, step FROM metrics WHERE run_id = ?1 AND key = ?2 AND value IS NOT NULL "
-        "AND NOT is_nan ORDER BY value DESC, step ASC LIMIT 1");
+    cli_mq *q = cli_mq_new(CMP_VERB, c->db);
     cli_table *t = cli_table_new(c->n + 2, c->hdr);
     int rc = -1;
-    if (!final_q || !min_q || !max_q || !t)
+    if (!q || !t)
         goto done;
     for (size_t k = 0; k < keys.count; k++) {
         const char *key = keys.items[k];
@@ -276,9 +254,10 @@ static int cmp_metrics(cmp_ctx *c)
         cmp_point pts[CMP_MAX_RUNS];
         int winner = -1;
         for (int i = 0; i < c->n; i++) {
-            cmp_metric_point(final_q, min_q, max_q, c->runs[i].id, key, minimise, &pts[i]);
+            cmp_metric_point(q, &c->runs[i], key, minimise, &pts[i]);
             if (pts[i].has_best &&
-                (winner < 0 || (minimise ? pts[i].best_v < pts[winner].best_v : pts[i].best_v > pts[winner].best_v)))
+                (winner < 0 || (minimise ? pts[i].best.value < pts[winner].best.value
+                                         : pts[i].best.value > pts[winner].best.value)))
                 winner = i;
         }
         char v[48];
@@ -286,9 +265,9 @@ static int cmp_metrics(cmp_ctx *c)
         cli_table_cell(t, "%s", key);
         cli_table_cell(t, "final");
         for (int i = 0; i < c->n; i++) {
-            cli_fmt_value(pts[i].final_v, v, sizeof v);
+            cli_fmt_value(pts[i].final.value, v, sizeof v);
             if (pts[i].has_final)
-                cli_table_cell(t, "%s @%lld", v, pts[i].final_step);
+                cli_table_cell(t, "%s @%lld", v, (long long)pts[i].final.step);
             else
                 cli_table_cell(t, "-");
         }
@@ -296,11 +275,11 @@ static int cmp_metrics(cmp_ctx *c)
         cli_table_cell(t, "%s", "");
         cli_table_cell(t, "best (%s)", minimise ? "min" : "max");
         for (int i = 0; i < c->n; i++) {
-            cli_fmt_value(pts[i].best_v, v, sizeof v);
+            cli_fmt_value(pts[i].best.value, v, sizeof v);
             /* every run that ties the winner is marked */
-            int star = winner >= 0 && pts[i].has_best && pts[i].best_v == pts[winner].best_v;
+            int star = winner >= 0 && pts[i].has_best && pts[i].best.value == pts[winner].best.value;
             if (pts[i].has_best)
-                cli_table_cell(t, "%s @%lld%s", v, pts[i].best_step, star && c->n > 1 ? " *" : "");
+                cli_table_cell(t, "%s @%lld%s", v, (long long)pts[i].best.step, star && c->n > 1 ? " *" : "");
             else
                 cli_table_cell(t, "-");
         }
@@ -311,9 +290,7 @@ static int cmp_metrics(cmp_ctx *c)
     rc = keys.count ? cli_table_print(t, stdout, "  ") : 0;
 done:
     cli_table_free(t);
-    sqlite3_finalize(final_q);
-    sqlite3_finalize(min_q);
-    sqlite3_finalize(max_q);
+    cli_mq_free(q);
     cli_strlist_free(&keys);
     return rc;
 }

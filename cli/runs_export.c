@@ -9,8 +9,9 @@
  *      {"run":{...}, "params":{...}, "tags":{...},
  *       "metrics":{"key":[[step, value, wall_time], ...]}}
  *      NaN/Inf are not JSON numbers, so they are the strings "NaN",
- *      "Infinity", "-Infinity" (as MLflow's API writes them); steps and
- *      integer params are written digit for digit (cJSON numbers are doubles).
+ *      "Infinity", "-Infinity" (as MLflow's API writes them); numbers are
+ *      written digit for digit (steps and int params as integers, doubles
+ *      as their shortest exact text), not through cJSON's double printer.
  */
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -26,6 +27,7 @@
 #include "db.h"
 #include "fmt.h"
 #include "metric_keys.h"
+#include "metric_query.h"
 #include "run_resolve.h"
 
 #define EXP_VERB "runs export"
@@ -82,10 +84,10 @@ static void exp_csv_field(FILE *out, const char *s)
 static int exp_csv(sqlite3 *db, const exp_args *a, const cli_run *r, FILE *out)
 {
     sqlite3_stmt *st = cli_db_prepare(EXP_VERB, db,
-        "SELECT key, step, value, is_nan, wall_time FROM metrics WHERE run_id = ?1 ORDER BY key, step");
+        CLI_MQ_POINTS_SQL);
     if (!st)
         return CLI_ERR;
-    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 1, r->row);
     fputs("key,step,value,wall_time\n", out);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -107,14 +109,19 @@ static int exp_csv(sqlite3 *db, const exp_args *a, const cli_run *r, FILE *out)
 
 /* ---- json ----------------------------------------------------------------------- */
 
-/* A double as JSON: a number, or "NaN" / "Infinity" / "-Infinity". */
+/* A double as JSON: a number, or "NaN" / "Infinity" / "-Infinity". The
+ * number is written raw, as the shortest text that reads back exactly:
+ * cJSON's own printer accepts a 15-digit text when it is merely close
+ * (within an epsilon), which would lose the last bits. */
 static cJSON *exp_json_double(double v)
 {
     if (isnan(v))
         return cJSON_CreateString("NaN");
     if (isinf(v))
         return cJSON_CreateString(v > 0 ? "Infinity" : "-Infinity");
-    return cJSON_CreateNumber(v);
+    char buf[40];
+    cli_fmt_exact(v, buf, sizeof buf);
+    return cJSON_CreateRaw(buf);
 }
 
 static cJSON *exp_json_int(long long v)
@@ -167,8 +174,8 @@ static cJSON *exp_json_run(const cli_run *r)
     cJSON_AddStringToObject(o, "experiment", r->experiment);
     cJSON_AddStringToObject(o, "name", r->name);
     cJSON_AddStringToObject(o, "status", r->status);
-    cJSON_AddItemToObject(o, "start_time", isnan(r->start_time) ? cJSON_CreateNull() : cJSON_CreateNumber(r->start_time));
-    cJSON_AddItemToObject(o, "end_time", isnan(r->end_time) ? cJSON_CreateNull() : cJSON_CreateNumber(r->end_time));
+    cJSON_AddItemToObject(o, "start_time", isnan(r->start_time) ? cJSON_CreateNull() : exp_json_double(r->start_time));
+    cJSON_AddItemToObject(o, "end_time", isnan(r->end_time) ? cJSON_CreateNull() : exp_json_double(r->end_time));
     cJSON_AddStringToObject(o, "host", r->host);
     cJSON_AddItemToObject(o, "pid", exp_json_int((long long)r->pid));
     cJSON_AddStringToObject(o, "dir", r->dir);
@@ -201,13 +208,13 @@ static int exp_json_kv(sqlite3 *db, const char *sql, const char *run_id, int typ
     return 0;
 }
 
-static int exp_json_metrics(sqlite3 *db, const exp_args *a, const char *run_id, cJSON *obj)
+static int exp_json_metrics(sqlite3 *db, const exp_args *a, int64_t row, cJSON *obj)
 {
     sqlite3_stmt *st = cli_db_prepare(EXP_VERB, db,
-        "SELECT key, step, value, is_nan, wall_time FROM metrics WHERE run_id = ?1 ORDER BY key, step");
+        CLI_MQ_POINTS_SQL);
     if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 1, row);
     cJSON *series = NULL;
     int rc, oom = 0;
     while (!oom && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -227,7 +234,7 @@ static int exp_json_metrics(sqlite3 *db, const exp_args *a, const char *run_id, 
         oom = !pt || !cJSON_AddItemToArray(series, pt) ||
               !cJSON_AddItemToArray(pt, exp_json_int((long long)sqlite3_column_int64(st, 1))) ||
               !cJSON_AddItemToArray(pt, exp_json_double(cli_db_metric_value(st, 2, 3))) ||
-              !cJSON_AddItemToArray(pt, isnan(wall) ? cJSON_CreateNull() : cJSON_CreateNumber(wall));
+              !cJSON_AddItemToArray(pt, isnan(wall) ? cJSON_CreateNull() : exp_json_double(wall));
     }
     sqlite3_finalize(st);
     if (oom)
@@ -256,7 +263,7 @@ static int exp_json(sqlite3 *db, const exp_args *a, const cli_run *r, FILE *out)
     }
     if (exp_json_kv(db, "SELECT key, value, type FROM params WHERE run_id = ?1 ORDER BY key", r->id, 1, params) ||
         exp_json_kv(db, "SELECT key, value FROM tags WHERE run_id = ?1 ORDER BY key", r->id, 0, tags) ||
-        exp_json_metrics(db, a, r->id, metrics))
+        exp_json_metrics(db, a, r->row, metrics))
         goto done;
     char *text = cJSON_PrintUnformatted(doc);
     if (!text) {

@@ -12,6 +12,7 @@
 #include "fmt.h"
 #include "lightc/hub.h"
 #include "metric_keys.h"
+#include "metric_query.h"
 #include "run_resolve.h"
 #include "table.h"
 
@@ -88,13 +89,12 @@ static int ls_parse(int argc, char **argv, ls_args *a)
 }
 
 /* The last value of key in run: "%.6g", "nan", or "-" if never logged. */
-static void ls_last_value(sqlite3_stmt *last, const char *run_id, const char *key, char *buf, size_t n)
+static void ls_last_value(cli_mq *q, int64_t row, const char *key, char *buf, size_t n)
 {
-    sqlite3_reset(last);
-    sqlite3_bind_text(last, 1, run_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(last, 2, key, -1, SQLITE_STATIC);
-    if (sqlite3_step(last) == SQLITE_ROW)
-        cli_fmt_value(cli_db_metric_value(last, 0, 1), buf, n);
+    cli_point p;
+    int64_t key_id = cli_mq_key_id(q, row, key);
+    if (key_id && cli_mq_last(q, row, key_id, &p) == 1)
+        cli_fmt_value(p.value, buf, n);
     else
         snprintf(buf, n, "-");
 }
@@ -102,17 +102,15 @@ static void ls_last_value(sqlite3_stmt *last, const char *run_id, const char *ke
 static int ls_print(sqlite3 *db, const ls_args *a)
 {
     sqlite3_stmt *runs = cli_db_prepare(LS_VERB, db,
-        "SELECT " CLI_RUN_COLUMNS ", (SELECT max(m.step) FROM metrics m WHERE m.run_id = runs.run_id) "
-        "FROM runs WHERE (?1 IS NULL OR experiment = ?1) AND (?2 IS NULL OR status = ?2) "
-        "ORDER BY start_time, run_id");
-    sqlite3_stmt *last = cli_db_prepare(LS_VERB, db,
-        "SELECT value, is_nan FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY step DESC LIMIT 1");
+        "SELECT " CLI_RUN_COLUMNS " FROM runs WHERE (?1 IS NULL OR experiment = ?1) "
+        "AND (?2 IS NULL OR status = ?2) ORDER BY start_time, run_id");
+    cli_mq *q = runs ? cli_mq_new(LS_VERB, db) : NULL;
     int ncols = 7 + (int)a->metrics.count;
     const char *headers[7 + 64];
     static const char *const fixed[] = {"RUN", "EXPERIMENT", "NAME", "STATUS", "START", "DURATION", "STEP"};
     cli_table *t = NULL;
     int rc = CLI_ERR;
-    if (!runs || !last)
+    if (!runs || !q)
         goto done;
     if (a->metrics.count > 64) {
         rc = cli_usage_error(LS_VERB, "at most 64 --metric columns");
@@ -157,12 +155,13 @@ static int ls_print(sqlite3 *db, const ls_args *a)
         cli_table_cell(t, "%s", r.status);
         cli_table_cell(t, "%s", start);
         cli_table_cell(t, "%s", dur);
-        if (sqlite3_column_type(runs, 10) == SQLITE_NULL)
-            cli_table_cell(t, "-");
+        int64_t step;
+        if (cli_mq_max_step(q, r.row, &step) == 1)
+            cli_table_cell(t, "%lld", (long long)step);
         else
-            cli_table_cell(t, "%lld", (long long)sqlite3_column_int64(runs, 10));
+            cli_table_cell(t, "-");
         for (size_t i = 0; i < a->metrics.count; i++) {
-            ls_last_value(last, r.id, a->metrics.items[i], buf, sizeof buf);
+            ls_last_value(q, r.row, a->metrics.items[i], buf, sizeof buf);
             cli_table_cell(t, "%s", buf);
         }
         cli_run_free(&r);
@@ -186,7 +185,7 @@ static int ls_print(sqlite3 *db, const ls_args *a)
 done:
     cli_table_free(t);
     sqlite3_finalize(runs);
-    sqlite3_finalize(last);
+    cli_mq_free(q);
     return rc;
 }
 

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "db.h"
 #include "fmt.h"
+#include "metric_query.h"
 #include "run_resolve.h"
 #include "table.h"
 
@@ -123,51 +124,63 @@ static int show_header(sqlite3 *db, const char *root, const cli_run *r)
     return rc;
 }
 
-static int show_metrics(sqlite3 *db, const char *run_id)
+/* Format a min/max: "-" when every point was NaN. */
+static void show_minmax(double v, char *buf, size_t n)
+{
+    if (isnan(v))
+        snprintf(buf, n, "-");
+    else
+        cli_fmt_value(v, buf, n);
+}
+
+static int show_metrics(sqlite3 *db, const cli_run *r)
 {
     printf("\nmetrics\n");
-    sqlite3_stmt *st = show_query(db, NULL,
-        "SELECT key, count(*), min(step), max(step), min(value), max(value), sum(is_nan) "
-        "FROM metrics WHERE run_id = ?1 GROUP BY key ORDER BY key", run_id);
-    sqlite3_stmt *last = show_query(db, NULL,
-        "SELECT value, is_nan FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY step DESC LIMIT 1",
-        run_id);
+    cli_mq *q = cli_mq_new(SHOW_VERB, db);
+    sqlite3_stmt *keys = q ? cli_db_prepare(SHOW_VERB, db, CLI_MQ_KEYS_SQL) : NULL;
     static const char *const headers[] = {"KEY", "POINTS", "FIRST_STEP", "LAST_STEP", "MIN", "MAX",
                                           "LAST", "NANS"};
     cli_table *t = cli_table_new(8, headers);
-    int rc = 0, n = 0, step_rc = SQLITE_DONE;
+    int rc = -1, step_rc = SQLITE_DONE;
+    if (!q || !keys || !t)
+        goto done;
     for (int c = 1; c < 8; c++)
         cli_table_right(t, c);
-    while (st && last && t && (step_rc = sqlite3_step(st)) == SQLITE_ROW) {
-        char min[32] = "-", max[32] = "-", lastv[32] = "-";
-        if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-            cli_fmt_value(sqlite3_column_double(st, 4), min, sizeof min);
-        if (sqlite3_column_type(st, 5) != SQLITE_NULL)
-            cli_fmt_value(sqlite3_column_double(st, 5), max, sizeof max);
-        sqlite3_reset(last);
-        sqlite3_bind_text(last, 2, cli_db_text(st, 0), -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(last) == SQLITE_ROW)
-            cli_fmt_value(cli_db_metric_value(last, 0, 1), lastv, sizeof lastv);
+    sqlite3_bind_int64(keys, 1, r->row);
+    while ((step_rc = sqlite3_step(keys)) == SQLITE_ROW) {
+        int64_t key_id = sqlite3_column_int64(keys, 0);
+        cli_key_summary s;
+        cli_point last;
+        char min[32], max[32], lastv[32] = "-";
+        if (cli_mq_summary(q, r->row, key_id, &s) != 0)
+            break;
+        show_minmax(s.min, min, sizeof min);
+        show_minmax(s.max, max, sizeof max);
+        if (cli_mq_last(q, r->row, key_id, &last) == 1)
+            cli_fmt_value(last.value, lastv, sizeof lastv);
         cli_table_row(t);
-        cli_table_cell(t, "%s", cli_db_text(st, 0));
-        cli_table_cell(t, "%lld", (long long)sqlite3_column_int64(st, 1));
-        cli_table_cell(t, "%lld", (long long)sqlite3_column_int64(st, 2));
-        cli_table_cell(t, "%lld", (long long)sqlite3_column_int64(st, 3));
+        cli_table_cell(t, "%s", cli_db_text(keys, 1));
+        cli_table_cell(t, "%lld", (long long)s.points);
+        cli_table_cell(t, "%lld", (long long)s.first_step);
+        cli_table_cell(t, "%lld", (long long)s.last_step);
         cli_table_cell(t, "%s", min);
         cli_table_cell(t, "%s", max);
         cli_table_cell(t, "%s", lastv);
-        cli_table_cell(t, "%lld", (long long)sqlite3_column_int64(st, 6));
-        n++;
+        cli_table_cell(t, "%lld", (long long)s.nans);
     }
-    if (st && last && step_rc != SQLITE_DONE)
+    if (step_rc != SQLITE_DONE && step_rc != SQLITE_ROW) {
         printf("  (cannot read: %s)\n", sqlite3_errmsg(db));
-    else if (st && last && n == 0)
+        rc = 0;
+    } else if (cli_table_rows(t) == 0) {
         printf("  (no metrics logged)\n");
-    else if (n > 0)
+        rc = 0;
+    } else {
         rc = cli_table_print(t, stdout, "  ");
+    }
+done:
     cli_table_free(t);
-    sqlite3_finalize(st);
-    sqlite3_finalize(last);
+    sqlite3_finalize(keys);
+    cli_mq_free(q);
     return rc;
 }
 
@@ -210,7 +223,7 @@ static int show_run(sqlite3 *db, const char *root, const cli_run *r)
                       "SELECT k.original, k.key, k.kind FROM key_map k JOIN run_info r ON r.id = k.run_id "
                       "WHERE r.run_uuid = ?1 AND k.original <> k.key ORDER BY k.kind, k.original",
                       r->id, 3, key_h, "(none: every key was kept as given)");
-    rc |= show_metrics(db, r->id);
+    rc |= show_metrics(db, r);
     show_media(db, r->id);
     rc |= show_simple(db, "counters", "counter",
                       "SELECT c.name, c.value FROM counter c JOIN run_info r ON r.id = c.run_id "

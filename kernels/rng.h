@@ -43,7 +43,8 @@ float lc_rng_uniform(lc_rng *r);
 /** Uniform integer in [0, bound), without modulo bias; bound 0 gives 0. */
 uint32_t lc_rng_below(lc_rng *r, uint32_t bound);
 
-/** x[i] = uniform in [lo, hi) for i < n. */
+/** x[i] = lo + (hi - lo) * lc_rng_uniform(r) for i < n: uniform in
+ *  [lo, hi) (float rounding of the product may give hi itself). */
 void lc_rng_uniform_fill(lc_rng *r, float *x, size_t n, float lo, float hi);
 
 /** x[i] = mean + std * N(0, 1) (Box-Muller; consumes 2 draws per pair of

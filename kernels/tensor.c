@@ -79,12 +79,15 @@ int lc_tensor_same_shape(const lc_tensor *a, const lc_tensor *b)
 
 int64_t lc_tensor_cols(const lc_tensor *t)
 {
+    if (!t || t->ndim < 1 || t->ndim > LC_TENSOR_MAX_DIMS)
+        return 0;
     return t->shape[t->ndim - 1];
 }
 
 int64_t lc_tensor_rows(const lc_tensor *t)
 {
-    return (int64_t)(t->numel / (size_t)t->shape[t->ndim - 1]);
+    int64_t cols = lc_tensor_cols(t);
+    return cols > 0 ? (int64_t)(t->numel / (size_t)cols) : 0;
 }
 
 lc_status lc_tensor_check(const lc_tensor *t, const char *op, const char *name)

@@ -62,7 +62,8 @@ lc_status lc_tensor_copy(lc_tensor *dst, const lc_tensor *src);
 /** 1 if a and b have the same ndim and dims. */
 int lc_tensor_same_shape(const lc_tensor *a, const lc_tensor *b);
 
-/** The last dimension, and the product of all the others. */
+/** The last dimension, and the product of all the others (0 for an empty
+ *  or NULL tensor). */
 int64_t lc_tensor_cols(const lc_tensor *t);
 int64_t lc_tensor_rows(const lc_tensor *t);
 

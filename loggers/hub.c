@@ -162,7 +162,7 @@ const char *lc_hub_root(const lc_hub *hub)
 lc_status lc_hub_enqueue_one(lc_hub *hub, const lc_event *ev)
 {
     lc_queue *q = &hub->queue;
-    uint64_t pos;
+    uint64_t pos = 0;
     while (!lc_queue_reserve(q, 1, &pos)) {
         if (hub->full_policy == LC_FULL_DROP && ev->kind < LC_EV_RUN_OPEN) {
             if (ev->run)

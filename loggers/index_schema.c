@@ -60,7 +60,10 @@ static const char *const index_migrations[] = {
     "  is_nan INTEGER NOT NULL DEFAULT 0,"
     "  wall_time REAL NOT NULL,"
     "  rec INTEGER NOT NULL DEFAULT 0,"
-    "  UNIQUE(run_id, key_id, step));"
+    /* (run_id, step, key_id), not (run_id, key_id, step): points arrive
+       in step order, so new index entries append at the end, where SQLite
+       inserts fastest; it also serves 'step > S' on resume. */
+    "  UNIQUE(run_id, step, key_id));"
     "CREATE TABLE param("
     "  run_id INTEGER NOT NULL REFERENCES run_info(id) ON DELETE CASCADE,"
     "  key TEXT NOT NULL,"
@@ -105,11 +108,14 @@ static const char *const index_migrations[] = {
     /* The stable interface: plain SQL views keyed by the run uuid. */
     "CREATE VIEW runs AS SELECT run_uuid AS run_id, experiment, name, status,"
     "  start_time, end_time, host, pid, dir, degraded FROM run_info;"
+    /* CROSS JOIN fixes the loop order: runs outside (few), their points
+       found by the run_id prefix of the unique index. Left to itself the
+       planner scans every point for "run_id LIKE 'ab12%'". */
     "CREATE VIEW metrics AS SELECT r.run_uuid AS run_id, k.key AS key,"
     "  p.step AS step, p.value AS value, p.wall_time AS wall_time,"
     "  p.is_nan AS is_nan"
-    "  FROM metric_point p JOIN metric_key k ON k.id = p.key_id"
-    "  JOIN run_info r ON r.id = p.run_id;"
+    "  FROM run_info r CROSS JOIN metric_point p ON p.run_id = r.id"
+    "  JOIN metric_key k ON k.id = p.key_id;"
     "CREATE VIEW params AS SELECT r.run_uuid AS run_id, p.key AS key,"
     "  p.value AS value, p.type AS type"
     "  FROM param p JOIN run_info r ON r.id = p.run_id;"
@@ -129,16 +135,40 @@ static const char *index_file(sqlite3 *db)
     return f && *f ? f : "index.db";
 }
 
+/* What a user can do about the common failures; sqlite's own text for
+ * them ("disk I/O error") does not say. */
+static const char *index_hint(int xrc)
+{
+    switch (xrc & 0xff) {
+    case SQLITE_FULL: return "; free disk space or use another --root";
+    case SQLITE_READONLY: return "; the file or its directory is read-only";
+    case SQLITE_CANTOPEN: return "; check that the directory exists and is writable";
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return "; the file is damaged or not a run index";
+    case SQLITE_IOERR:
+        if (xrc == SQLITE_IOERR_WRITE || xrc == SQLITE_IOERR_FSYNC || xrc == SQLITE_IOERR_TRUNCATE)
+            return " while writing; check free space, quotas and file size limits";
+        if (xrc == SQLITE_IOERR_SHMOPEN || xrc == SQLITE_IOERR_SHMSIZE ||
+            xrc == SQLITE_IOERR_SHMMAP || xrc == SQLITE_IOERR_SHMLOCK)
+            return " in the WAL shared memory (index.db-shm); is the root on a network "
+                   "file system?";
+        return "";
+    }
+    return "";
+}
+
 int lc_index_fail(sqlite3 *db, const char *what, char *err, size_t errlen)
 {
     if (!err || !errlen)
         return -1;
     int sys = db ? sqlite3_system_errno(db) : 0;
     const char *msg = db ? sqlite3_errmsg(db) : "out of memory";
+    const char *hint = db ? index_hint(sqlite3_extended_errcode(db)) : "";
     if (sys)
-        snprintf(err, errlen, "sqlite: %s %s: %s (%s)", what, index_file(db), msg, strerror(sys));
+        snprintf(err, errlen, "sqlite: %s %s: %s (%s)%s", what, index_file(db), msg,
+                 strerror(sys), hint);
     else
-        snprintf(err, errlen, "sqlite: %s %s: %s", what, index_file(db), msg);
+        snprintf(err, errlen, "sqlite: %s %s: %s%s", what, index_file(db), msg, hint);
     return -1;
 }
 
@@ -175,7 +205,8 @@ int lc_index_step(sqlite3_stmt *st)
     }
 }
 
-int lc_index_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+static int index_exec_retry(sqlite3 *db, const char *sql, const char *what, char *err,
+                            size_t errlen)
 {
     double deadline = index_now_mono() + LC_INDEX_BUSY_MS / 1000.0;
     for (int attempt = 0;; attempt++) {
@@ -183,14 +214,19 @@ int lc_index_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
         if (rc == SQLITE_OK)
             return 0;
         if (!index_is_busy(rc) || index_now_mono() > deadline)
-            return lc_index_fail(db, "cannot update", err, errlen);
+            return lc_index_fail(db, what, err, errlen);
         index_backoff(attempt);
     }
 }
 
+int lc_index_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    return index_exec_retry(db, sql, "cannot update", err, errlen);
+}
+
 int lc_index_begin(sqlite3 *db, char *err, size_t errlen)
 {
-    if (lc_index_exec(db, "BEGIN IMMEDIATE", err, errlen) == 0)
+    if (index_exec_retry(db, "BEGIN IMMEDIATE", "cannot lock", err, errlen) == 0)
         return 0;
     /* Name the usual cause of a lock held past the timeout. */
     if (index_is_busy(sqlite3_errcode(db)) && err && errlen)
@@ -203,7 +239,7 @@ int lc_index_begin(sqlite3 *db, char *err, size_t errlen)
 
 int lc_index_commit(sqlite3 *db, char *err, size_t errlen)
 {
-    if (lc_index_exec(db, "COMMIT", err, errlen) == 0)
+    if (index_exec_retry(db, "COMMIT", "cannot write to", err, errlen) == 0)
         return 0;
     lc_index_rollback(db);
     return -1;
@@ -388,8 +424,9 @@ static int index_open_fail(sqlite3 *db, const char *path, char *err, size_t errl
 {
     if (db) {
         int sys = sqlite3_system_errno(db);
-        snprintf(err, errlen, "sqlite: cannot open %s: %s%s%s%s", path, sqlite3_errmsg(db),
-                 sys ? " (" : "", sys ? strerror(sys) : "", sys ? ")" : "");
+        snprintf(err, errlen, "sqlite: cannot open %s: %s%s%s%s%s", path, sqlite3_errmsg(db),
+                 sys ? " (" : "", sys ? strerror(sys) : "", sys ? ")" : "",
+                 index_hint(sqlite3_extended_errcode(db)));
         sqlite3_close(db);
     } else {
         snprintf(err, errlen, "sqlite: cannot open %s: out of memory", path);

@@ -16,7 +16,7 @@
  *   metric_point(id INTEGER PK  -- delivery order: remote sinks' cursor
  *                run_id, key_id, step INTEGER, value REAL (NULL when NaN),
  *                is_nan INTEGER, wall_time REAL, rec INTEGER (record number),
- *                UNIQUE(run_id, key_id, step))
+ *                UNIQUE(run_id, step, key_id))
  *   param(run_id, key, value TEXT, type TEXT, PK(run_id, key))
  *   tag(run_id, key, value TEXT, PK(run_id, key))
  *   key_map(run_id, original, key, kind TEXT, PK(run_id, kind, original))

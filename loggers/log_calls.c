@@ -27,7 +27,7 @@ static inline lc_status put_scalars(lc_run *run, int64_t step, size_t n, const l
 {
     lc_hub *hub = run->hub;
     lc_queue *q = &hub->queue;
-    uint64_t pos;
+    uint64_t pos = 0;
     while (__builtin_expect(!lc_queue_reserve(q, (uint32_t)n, &pos), 0)) {
         if (hub->full_policy == LC_FULL_DROP) {
             atomic_fetch_add_explicit(&run->info.dropped, n, memory_order_relaxed);

@@ -30,7 +30,7 @@ __extension__ typedef unsigned __int128 nf_u128;
 
 /* ---------------------------------------------------------------------------
  * floor(log) helpers: fixed-point multiplications, exact for the exponent
- * ranges of doubles (checked against long double in tests/test_number_format.c).
+ * ranges of doubles (every binade is exercised in tests/test_number_format.c).
  */
 
 /* x >> n rounding toward minus infinity, also for negative x. */

@@ -37,9 +37,9 @@ size_t lc_format_double(double v, char *buf);
 int lc_double_shortest(double v, uint64_t *digits, int *exp10);
 
 /* Compact text for people (progress lines): 4 significant digits with a
- * short exponent ("0.2346", "1.235e+5", "1e-7"), or the exact repr when
- * that is no longer ("12345", "0.5"); "nan", "inf", "-inf". buf needs
- * LC_DOUBLE_BUFSZ bytes. Returns the length. */
+ * short exponent ("0.2346", "1.235e+6", "1e-7", "2"), or the exact repr
+ * when that is not longer ("12345.0", "0.5"); "nan", "inf", "-inf". buf
+ * needs LC_DOUBLE_BUFSZ bytes. Returns the length. */
 size_t lc_format_compact(double v, char *buf);
 
 #endif /* LC_NUMBER_FORMAT_H */

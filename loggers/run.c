@@ -378,7 +378,7 @@ static void announce_key(lc_run *run, uint32_t tag, const char *key, const char 
                    .wall_time = lc_wall_coarse()};
     /* control-like: never dropped, or scalars would reference an unknown tag */
     lc_queue *q = &run->hub->queue;
-    uint64_t pos;
+    uint64_t pos = 0;
     while (!lc_queue_reserve(q, 1, &pos))
         lc_queue_wait_space(q, 1, 10);
     *lc_queue_at(q, pos) = ev;

@@ -9,6 +9,7 @@
 #ifndef LC_TAG_NAMES_H
 #define LC_TAG_NAMES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct lc_tag_names {

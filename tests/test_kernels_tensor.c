@@ -39,6 +39,8 @@ static void test_alloc_shape_and_zero(void **state)
     lc_tensor_free(&t);
     assert_null(t.data);
     assert_int_equal(t.numel, 0);
+    assert_int_equal(lc_tensor_rows(&t), 0); /* empty tensor: no dims */
+    assert_int_equal(lc_tensor_cols(NULL), 0);
     lc_tensor_free(&t); /* twice is fine */
     lc_tensor_free(NULL);
 }

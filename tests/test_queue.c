@@ -19,7 +19,7 @@ static void test_fifo_and_full(void **s)
     lc_queue q;
     assert_int_equal(lc_queue_init(&q, 100), 0);
     assert_int_equal(q.capacity, 128);
-    uint64_t pos;
+    uint64_t pos = 0;
     for (int i = 0; i < 128; i++) {
         assert_true(lc_queue_reserve(&q, 1, &pos));
         lc_queue_at(&q, pos)->step = i;
@@ -55,7 +55,7 @@ static void *producer(void *arg)
         uint32_t n = (uint32_t)(1 + (i % 3)); /* records of 1..3 */
         if (i + (int)n > PER_PRODUCER)
             n = (uint32_t)(PER_PRODUCER - i);
-        uint64_t pos;
+        uint64_t pos = 0;
         while (!lc_queue_reserve(a->q, n, &pos))
             lc_queue_wait_space(a->q, n, 1);
         for (uint32_t k = 0; k < n; k++) {

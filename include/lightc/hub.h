@@ -98,7 +98,8 @@ typedef struct lc_hub_options {
     uint32_t image_arena_bytes;  /* bound on image bytes in flight; default 64 MiB */
     int all_ranks;             /* 1: log even when this process is not rank 0 */
     int handle_signals;        /* 1: finish runs as killed on SIGINT/SIGTERM, then re-raise */
-    const char *console_keys;  /* comma-separated metrics the console shows; NULL = all */
+    const char *console_keys;  /* comma-separated metrics the console shows;
+                                  NULL = the 6 most recently logged keys */
 } lc_hub_options;
 
 /** Open a hub. opt may be NULL (all defaults). On rank != 0 (RANK,

@@ -1,0 +1,428 @@
+/*
+ * trainer/ckpt_state.c — what a checkpoint holds and how a trainer is
+ * restored from one (the container is ckpt_file.h).
+ *
+ * Sections (Lightning's checkpoint keys in brackets):
+ *   meta                 JSON: format, lightc version, epoch, global_step
+ *                        [epoch, global_step], the loop counters and
+ *                        dataloader position [loops], seed, BLAS threads,
+ *                        the run (experiment, name, id), optimizer and
+ *                        scheduler names, tensor list, callback names,
+ *                        hyperparameters [hyper_parameters]
+ *   state_dict/<param>   u32 ndim, i64 shape[ndim], f32 values  [state_dict]
+ *   optimizer            lc_optim_state_save blob         [optimizer_states]
+ *   lr_scheduler         lc_sched_state_save blob            [lr_schedulers]
+ *   rng                  the trainer's PCG32 state (dropout), 2 x u64
+ *   loops/train_results  the running epoch's lc_log reductions
+ *   callbacks/<name>     each callback's state_save blob          [callbacks]
+ * Integers and floats are little-endian (native on every supported
+ * machine; the optimizer and scheduler blobs carry their own byte-order
+ * marks).
+ *
+ * A checkpoint is taken at a batch or epoch boundary: everything the
+ * finished batch (or epoch) did — its metrics logged, validation run,
+ * schedulers stepped — is in it, and the resume point is the next batch.
+ * "batches_that_stepped" - 1 is the last logging step it covers; a resumed
+ * run discards points logged after that step in every backend.
+ */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "blas_info.h"
+#include "ckpt_file.h"
+#include "error.h"
+#include "trainer_internal.h"
+
+#define CKPT_FORMAT "lightc-checkpoint"
+
+/* ------------------------------------------------------------------------ */
+/* Building                                                                  */
+
+static cJSON *meta_json(lc_trainer *t, int mid_epoch)
+{
+    cJSON *m = cJSON_CreateObject();
+    if (!m)
+        return NULL;
+    cJSON_AddStringToObject(m, "format", CKPT_FORMAT);
+    cJSON_AddStringToObject(m, "lightc_version", LC_VERSION_STRING);
+    /* the epoch the checkpoint was taken in, as Lightning's "epoch" */
+    int64_t resume_epoch = t->current_epoch, resume_batch = mid_epoch ? t->batch_idx + 1 : 0;
+    int64_t epoch = mid_epoch ? t->current_epoch : t->current_epoch - 1;
+    if (epoch < 0)
+        epoch = 0;
+    cJSON_AddNumberToObject(m, "epoch", (double)epoch);
+    cJSON_AddNumberToObject(m, "global_step", (double)t->global_step);
+    cJSON *loops = cJSON_AddObjectToObject(m, "loops");
+    if (loops) {
+        cJSON_AddNumberToObject(loops, "batches_that_stepped", (double)t->batches_that_stepped);
+        cJSON_AddNumberToObject(loops, "resume_epoch", (double)resume_epoch);
+        cJSON_AddNumberToObject(loops, "resume_batch", (double)resume_batch);
+        cJSON_AddNumberToObject(loops, "total_batch_idx", (double)t->total_batch_idx);
+        cJSON_AddBoolToObject(loops, "mid_epoch", mid_epoch);
+    }
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->cfg.seed);
+    cJSON_AddStringToObject(m, "seed", seed); /* a string: 64-bit exact */
+    cJSON_AddNumberToObject(m, "threads", lc_blas_get_threads());
+    cJSON_AddStringToObject(m, "blas", lc_blas_info());
+    if (t->run) {
+        cJSON *run = cJSON_AddObjectToObject(m, "run");
+        if (run) {
+            cJSON_AddStringToObject(run, "experiment", lc_run_experiment(t->run));
+            cJSON_AddStringToObject(run, "name", lc_run_name(t->run));
+            cJSON_AddStringToObject(run, "id", lc_run_id(t->run));
+        }
+    }
+    cJSON_AddStringToObject(m, "optimizer", t->optim ? lc_optim_name(t->optim) : "");
+    cJSON_AddStringToObject(m, "lr_scheduler", t->sched_name);
+    lc_params *ps = t->module->params;
+    cJSON *sd = cJSON_AddArrayToObject(m, "state_dict");
+    for (size_t i = 0; sd && ps && i < ps->len; i++)
+        cJSON_AddItemToArray(sd, cJSON_CreateString(ps->items[i].name));
+    cJSON *cbs = cJSON_AddArrayToObject(m, "callbacks");
+    for (size_t i = 0; cbs && i < t->ncb; i++)
+        cJSON_AddItemToArray(cbs, cJSON_CreateString(t->cbs[i]->name ? t->cbs[i]->name : ""));
+    if (t->module->hparams_json) {
+        cJSON *hp = cJSON_Parse(t->module->hparams_json);
+        if (hp)
+            cJSON_AddItemToObject(m, "hyper_parameters", hp);
+    }
+    cJSON_AddNumberToObject(m, "time", (double)time(NULL));
+    return m;
+}
+
+/* The whole checkpoint into w. */
+static lc_status ckpt_build(lc_trainer *t, lc_ckpt_writer *w, int mid_epoch)
+{
+    cJSON *meta = meta_json(t, mid_epoch);
+    char *text = meta ? cJSON_PrintUnformatted(meta) : NULL;
+    cJSON_Delete(meta);
+    if (!text)
+        return lc_fail(LC_ERR_NOMEM, "checkpoint: out of memory");
+    lc_ckpt_add(w, "meta", text, strlen(text));
+    free(text);
+
+    lc_params *ps = t->module->params;
+    for (size_t i = 0; ps && i < ps->len; i++) {
+        const lc_param *p = &ps->items[i];
+        char name[LC_PARAM_NAME_MAX + 16];
+        snprintf(name, sizeof name, "state_dict/%s", p->name);
+        size_t head = 4 + 8 * (size_t)p->ndim;
+        uint8_t *d = lc_ckpt_add_space(w, name, head + p->count * sizeof(float));
+        if (!d)
+            break;
+        uint32_t nd = (uint32_t)p->ndim;
+        memcpy(d, &nd, 4);
+        memcpy(d + 4, p->shape, 8 * (size_t)p->ndim);
+        memcpy(d + head, p->data, p->count * sizeof(float));
+    }
+    if (t->optim) {
+        size_t n = lc_optim_state_size(t->optim);
+        void *d = lc_ckpt_add_space(w, "optimizer", n);
+        if (d) {
+            lc_status st = lc_optim_state_save(t->optim, d, n);
+            if (st != LC_OK)
+                return st;
+        }
+    }
+    if (t->sched) {
+        size_t n = lc_sched_state_size(t->sched);
+        void *d = lc_ckpt_add_space(w, "lr_scheduler", n);
+        if (d) {
+            lc_status st = lc_sched_state_save(t->sched, d, n);
+            if (st != LC_OK)
+                return st;
+        }
+    }
+    uint64_t rng[2];
+    lc_rng_save(&t->rng, rng);
+    lc_ckpt_add(w, "rng", rng, sizeof rng);
+    if (mid_epoch) {
+        size_t n = lc_log_result_state_size(&t->train_res);
+        void *d = lc_ckpt_add_space(w, "loops/train_results", n);
+        if (d)
+            lc_log_result_state_save(&t->train_res, d);
+    }
+    for (size_t i = 0; i < t->ncb; i++) {
+        lc_callback *cb = t->cbs[i];
+        if (!cb->state_size || !cb->state_save)
+            continue;
+        char name[512];
+        snprintf(name, sizeof name, "callbacks/%s", cb->name ? cb->name : "");
+        size_t n = cb->state_size(cb);
+        void *d = lc_ckpt_add_space(w, name, n);
+        if (d) {
+            lc_status st = cb->state_save(cb, d, n);
+            if (st != LC_OK)
+                return lc_fail(st, "checkpoint: callback '%s' could not save its state: %s",
+                               cb->name ? cb->name : "", lc_errmsg());
+        }
+    }
+    if (t->module->hparams_json)
+        lc_ckpt_add(w, "hparams", t->module->hparams_json, strlen(t->module->hparams_json));
+    return lc_ckpt_writer_finish(w);
+}
+
+/* mkdir -p of path's directory (checkpoints/ under the run, on first use);
+ * a failure shows up as the write's error. */
+static void make_parent_dirs(const char *path)
+{
+    char dir[4096];
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+        return;
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return;
+    *slash = 0;
+    for (char *p = dir + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            mkdir(dir, 0755);
+            *p = '/';
+        }
+    }
+    mkdir(dir, 0755);
+}
+
+lc_status lc_ckpt_flush_pending(lc_trainer *t)
+{
+    if (t->npending == 0)
+        return LC_OK;
+    /* a boundary inside an epoch: the running batch is finished */
+    int mid_epoch = t->stage == LC_STAGE_FIT && t->ckpt_mid_epoch;
+    lc_ckpt_writer w;
+    lc_ckpt_writer_init(&w);
+    lc_status st = ckpt_build(t, &w, mid_epoch);
+    size_t done = 0;
+    for (; st == LC_OK && done < t->npending; done++) {
+        const char *path = t->pending[done];
+        make_parent_dirs(path);
+        st = lc_ckpt_write_atomic(path, w.buf, w.len);
+        if (st != LC_OK)
+            break;
+        if (t->run)
+            lc_run_log_artifact(t->run, path, "checkpoints");
+        for (size_t i = 0; st == LC_OK && i < t->ncb; i++)
+            if (t->cbs[i]->on_checkpoint_saved)
+                st = t->cbs[i]->on_checkpoint_saved(t->cbs[i], t, path);
+    }
+    lc_ckpt_writer_free(&w);
+    for (size_t i = 0; i < t->npending; i++)
+        free(t->pending[i]);
+    t->npending = 0;
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading                                                                   */
+
+static lc_status read_meta(const lc_ckpt_reader *r, const char *path, cJSON **out)
+{
+    const lc_ckpt_section *s = lc_ckpt_find(r, "meta");
+    cJSON *m = s ? cJSON_ParseWithLength((const char *)s->data, s->len) : NULL;
+    cJSON *fmt = m ? cJSON_GetObjectItemCaseSensitive(m, "format") : NULL;
+    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, CKPT_FORMAT) != 0) {
+        cJSON_Delete(m);
+        return lc_fail(LC_ERR_INVALID, "checkpoint '%s' has no valid metadata", path);
+    }
+    *out = m;
+    return LC_OK;
+}
+
+static double jnum(const cJSON *o, const char *key, double dflt)
+{
+    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+lc_status lc_ckpt_peek_run(const char *path, char **experiment, char **name, int *threads,
+                           int64_t *batches_that_stepped)
+{
+    lc_ckpt_reader r;
+    lc_status st = lc_ckpt_read(path, &r);
+    if (st != LC_OK)
+        return st;
+    cJSON *m;
+    st = read_meta(&r, path, &m);
+    lc_ckpt_reader_free(&r);
+    if (st != LC_OK)
+        return st;
+    const cJSON *run = cJSON_GetObjectItemCaseSensitive(m, "run");
+    if (experiment)
+        *experiment = dup_or_null(jstr(run, "experiment"));
+    if (name)
+        *name = dup_or_null(jstr(run, "name"));
+    if (threads)
+        *threads = (int)jnum(m, "threads", 0);
+    if (batches_that_stepped)
+        *batches_that_stepped =
+            (int64_t)jnum(cJSON_GetObjectItemCaseSensitive(m, "loops"), "batches_that_stepped", 0);
+    cJSON_Delete(m);
+    return LC_OK;
+}
+
+lc_status lc_checkpoint_inspect(const char *path, int64_t *epoch, int64_t *global_step,
+                                char **meta_json_out)
+{
+    if (!path)
+        return lc_fail(LC_ERR_INVALID, "lc_checkpoint_inspect: path is NULL");
+    lc_ckpt_reader r;
+    lc_status st = lc_ckpt_read(path, &r);
+    if (st != LC_OK)
+        return st;
+    cJSON *m;
+    st = read_meta(&r, path, &m);
+    lc_ckpt_reader_free(&r);
+    if (st != LC_OK)
+        return st;
+    if (epoch)
+        *epoch = (int64_t)jnum(m, "epoch", 0);
+    if (global_step)
+        *global_step = (int64_t)jnum(m, "global_step", 0);
+    if (meta_json_out)
+        *meta_json_out = cJSON_Print(m);
+    cJSON_Delete(m);
+    return LC_OK;
+}
+
+/* state_dict/<name> -> the registry (strict: every tensor on both sides). */
+static lc_status restore_params(lc_params *ps, const lc_ckpt_reader *r, const char *path)
+{
+    size_t in_file = 0;
+    for (uint32_t i = 0; i < r->nsections; i++)
+        if (r->sections[i].name_len > 11 && memcmp(r->sections[i].name, "state_dict/", 11) == 0)
+            in_file++;
+    if (in_file != ps->len)
+        return lc_fail(LC_ERR_INVALID, "checkpoint '%s' holds %zu tensors but the model has %zu; "
+                       "it was saved from another model", path, in_file, ps->len);
+    for (size_t i = 0; i < ps->len; i++) {
+        lc_param *p = &ps->items[i];
+        char name[LC_PARAM_NAME_MAX + 16];
+        snprintf(name, sizeof name, "state_dict/%s", p->name);
+        const lc_ckpt_section *s = lc_ckpt_find(r, name);
+        if (!s)
+            return lc_fail(LC_ERR_INVALID, "checkpoint '%s' has no tensor '%s'; it was saved from "
+                           "another model", path, p->name);
+        uint32_t nd;
+        if (s->len < 4)
+            goto bad;
+        memcpy(&nd, s->data, 4);
+        size_t head = 4 + 8 * (size_t)nd;
+        if (nd != (uint32_t)p->ndim || s->len != head + p->count * sizeof(float))
+            goto shape;
+        int64_t shape[LC_PARAM_MAX_DIMS];
+        memcpy(shape, s->data + 4, 8 * (size_t)nd);
+        for (uint32_t d = 0; d < nd; d++)
+            if (shape[d] != p->shape[d])
+                goto shape;
+        memcpy(p->data, s->data + head, p->count * sizeof(float));
+        continue;
+    shape:
+        return lc_fail(LC_ERR_INVALID, "checkpoint '%s': tensor '%s' has another shape than the "
+                       "model's; it was saved from another model", path, p->name);
+    bad:
+        return lc_fail(LC_ERR_INVALID, "checkpoint '%s': tensor '%s' is malformed", path, p->name);
+    }
+    return LC_OK;
+}
+
+lc_status lc_ckpt_restore(lc_trainer *t, const char *path, int64_t *resume_step)
+{
+    lc_ckpt_reader r;
+    lc_status st = lc_ckpt_read(path, &r);
+    if (st != LC_OK)
+        return st;
+    cJSON *m = NULL;
+    st = read_meta(&r, path, &m);
+    if (st != LC_OK) {
+        lc_ckpt_reader_free(&r);
+        return st;
+    }
+    const cJSON *loops = cJSON_GetObjectItemCaseSensitive(m, "loops");
+    int threads = (int)jnum(m, "threads", 0);
+    if (threads > 0 && threads != lc_blas_get_threads())
+        lc_blas_set_threads(threads);
+
+    st = restore_params(t->module->params, &r, path);
+    const lc_ckpt_section *s;
+    if (st == LC_OK) {
+        s = lc_ckpt_find(&r, "optimizer");
+        if (s && t->optim)
+            st = lc_optim_state_load(t->optim, s->data, s->len);
+        else if (s || t->optim)
+            st = lc_fail(LC_ERR_INVALID, "checkpoint '%s' %s optimizer state but the module %s "
+                         "one", path, s ? "has" : "has no", t->optim ? "configures" : "has no");
+        if (st != LC_OK && s && t->optim)
+            st = lc_fail(st, "checkpoint '%s': %s", path, lc_errmsg());
+    }
+    if (st == LC_OK) {
+        s = lc_ckpt_find(&r, "lr_scheduler");
+        if (s && t->sched)
+            st = lc_sched_state_load(t->sched, s->data, s->len);
+        else if (s || t->sched)
+            st = lc_fail(LC_ERR_INVALID, "checkpoint '%s' %s LR scheduler state but the module "
+                         "%s one", path, s ? "has" : "has no", t->sched ? "configures" : "has no");
+        if (st != LC_OK && s && t->sched)
+            st = lc_fail(st, "checkpoint '%s': %s", path, lc_errmsg());
+    }
+    if (st == LC_OK) {
+        s = lc_ckpt_find(&r, "rng");
+        if (!s || s->len != 16) {
+            st = lc_fail(LC_ERR_INVALID, "checkpoint '%s' has no RNG state", path);
+        } else {
+            uint64_t v[2];
+            memcpy(v, s->data, 16);
+            lc_rng_restore(&t->rng, v);
+        }
+    }
+    if (st == LC_OK) {
+        s = lc_ckpt_find(&r, "loops/train_results");
+        if (s)
+            st = lc_log_result_state_load(&t->train_res, s->data, s->len);
+        else
+            lc_log_result_clear(&t->train_res);
+    }
+    for (size_t i = 0; st == LC_OK && i < t->ncb; i++) {
+        lc_callback *cb = t->cbs[i];
+        if (!cb->state_load)
+            continue;
+        char name[512];
+        snprintf(name, sizeof name, "callbacks/%s", cb->name ? cb->name : "");
+        s = lc_ckpt_find(&r, name);
+        if (!s)
+            continue; /* a callback new since the checkpoint keeps its fresh state */
+        st = cb->state_load(cb, t, s->data, s->len);
+        if (st != LC_OK)
+            st = lc_fail(st, "checkpoint '%s': callback '%s': %s", path, cb->name, lc_errmsg());
+    }
+    if (st == LC_OK) {
+        t->global_step = (int64_t)jnum(m, "global_step", 0);
+        t->batches_that_stepped = (int64_t)jnum(loops, "batches_that_stepped", 0);
+        t->current_epoch = (int64_t)jnum(loops, "resume_epoch", 0);
+        t->resume_batch = (int64_t)jnum(loops, "resume_batch", 0);
+        t->total_batch_idx = (int64_t)jnum(loops, "total_batch_idx", 0);
+        t->mid_epoch_resume = t->resume_batch > 0;
+        if (resume_step)
+            *resume_step = t->batches_that_stepped - 1;
+        snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s", path);
+    }
+    cJSON_Delete(m);
+    lc_ckpt_reader_free(&r);
+    return st;
+}

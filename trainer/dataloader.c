@@ -1,0 +1,209 @@
+/*
+ * trainer/dataloader.c — batches from a dataset (data.h): the per-epoch
+ * order (identity, or a Fisher-Yates shuffle keyed only by (seed, epoch)),
+ * batching with an optional dropped last partial batch, normalisation of
+ * the pixel bytes through a 256-entry table, and the (epoch, batch)
+ * position that checkpoints save for a mid-epoch resume.
+ */
+#include "data.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "rng.h"
+
+/* PCG stream of the data order ("data" in ASCII): other consumers of the
+ * kernels' RNG (init, dropout) use other streams. */
+#define DATA_RNG_STREAM 0x64617461u
+
+struct lc_dataloader {
+    const lc_dataset *ds;
+    lc_dataloader_options opt;
+    size_t num_batches;
+    int64_t epoch;
+    size_t next;      /* index of the next batch */
+    uint32_t *order;  /* ds->n sample indices for this epoch */
+    float *x;         /* batch_size * features */
+    int32_t *y;       /* batch_size */
+    float lut[256];   /* normalised value of each pixel byte */
+};
+
+/* SplitMix64's finaliser (Steele, Lea, Flood 2014): a bijective 64-bit mix,
+ * used to turn (seed, epoch) into a well-spread PCG seed. */
+static uint64_t data_mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void lc_data_shuffle(uint32_t *order, size_t n, uint64_t seed, int64_t epoch)
+{
+    for (size_t i = 0; i < n; i++)
+        order[i] = (uint32_t)i;
+    /* The generator depends on (seed, epoch) and nothing else, so epoch e
+     * has the same order whether or not epochs before it ran. */
+    lc_rng rng;
+    lc_rng_seed(&rng, data_mix64(data_mix64(seed) ^ (uint64_t)epoch), DATA_RNG_STREAM);
+    for (size_t i = n; i > 1; i--) {
+        size_t j = lc_rng_below(&rng, (uint32_t)i); /* uniform in [0, i) */
+        uint32_t t = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = t;
+    }
+}
+
+void lc_dataloader_options_default(lc_dataloader_options *opt)
+{
+    opt->batch_size = 64;
+    opt->shuffle = 0;
+    opt->drop_last = 0;
+    opt->seed = 0;
+}
+
+static void loader_make_order(lc_dataloader *dl)
+{
+    if (dl->opt.shuffle) {
+        lc_data_shuffle(dl->order, dl->ds->n, dl->opt.seed, dl->epoch);
+    } else {
+        for (size_t i = 0; i < dl->ds->n; i++)
+            dl->order[i] = (uint32_t)i;
+    }
+}
+
+lc_status lc_dataloader_create(lc_dataloader **out, const lc_dataset *ds,
+                               const lc_dataloader_options *opt)
+{
+    if (!out)
+        return lc_fail(LC_ERR_INVALID, "dataloader: out is NULL");
+    *out = NULL;
+    lc_dataloader_options def;
+    if (!opt) {
+        lc_dataloader_options_default(&def);
+        opt = &def;
+    }
+    if (!ds || (ds->n > 0 && (!ds->images || !ds->labels)) || ds->features == 0)
+        return lc_fail(LC_ERR_INVALID, "dataloader: the dataset is empty or not loaded "
+                       "(load it with lc_mnist_load first)");
+    if (ds->n > UINT32_MAX)
+        return lc_fail(LC_ERR_INVALID, "dataloader: %zu samples is more than 2^32 - 1", ds->n);
+    if (!(ds->std > 0.0f) || !isfinite(ds->std) || !isfinite(ds->mean))
+        return lc_fail(LC_ERR_INVALID, "dataloader: normalisation mean %g / std %g is invalid",
+                       (double)ds->mean, (double)ds->std);
+    if (opt->batch_size < 1 || opt->batch_size > ((size_t)1 << 24) ||
+        ds->features > SIZE_MAX / sizeof(float) / opt->batch_size)
+        return lc_fail(LC_ERR_INVALID, "dataloader: batch_size %zu must be between 1 and 2^24",
+                       opt->batch_size);
+
+    lc_dataloader *dl = calloc(1, sizeof *dl);
+    if (!dl)
+        return lc_fail(LC_ERR_NOMEM, "dataloader: out of memory");
+    dl->ds = ds;
+    dl->opt = *opt;
+    dl->opt.shuffle = opt->shuffle != 0;
+    dl->opt.drop_last = opt->drop_last != 0;
+    dl->order = malloc((ds->n ? ds->n : 1) * sizeof *dl->order);
+    dl->x = malloc(opt->batch_size * ds->features * sizeof *dl->x);
+    dl->y = malloc(opt->batch_size * sizeof *dl->y);
+    if (!dl->order || !dl->x || !dl->y) {
+        lc_dataloader_free(dl);
+        return lc_fail(LC_ERR_NOMEM, "dataloader: out of memory for a batch of %zu",
+                       opt->batch_size);
+    }
+    dl->num_batches = dl->opt.drop_last ? ds->n / opt->batch_size
+                                        : (ds->n + opt->batch_size - 1) / opt->batch_size;
+    /* Same float32 arithmetic as ToTensor (p / 255) then Normalize
+     * ((x - mean) / std), precomputed per byte value. */
+    for (int p = 0; p < 256; p++) {
+        float v = (float)p / 255.0f;
+        dl->lut[p] = (v - ds->mean) / ds->std;
+    }
+    dl->epoch = 0;
+    dl->next = 0;
+    loader_make_order(dl);
+    *out = dl;
+    return LC_OK;
+}
+
+void lc_dataloader_free(lc_dataloader *dl)
+{
+    if (!dl)
+        return;
+    free(dl->order);
+    free(dl->x);
+    free(dl->y);
+    free(dl);
+}
+
+size_t lc_dataloader_num_batches(const lc_dataloader *dl)
+{
+    return dl ? dl->num_batches : 0;
+}
+
+size_t lc_dataloader_num_samples(const lc_dataloader *dl)
+{
+    return dl ? dl->ds->n : 0;
+}
+
+lc_status lc_dataloader_set_epoch(lc_dataloader *dl, int64_t epoch)
+{
+    lc_data_position pos = {epoch, 0};
+    return lc_dataloader_set_position(dl, pos);
+}
+
+int lc_dataloader_next(lc_dataloader *dl, lc_batch *b)
+{
+    if (!dl || !b || dl->next >= dl->num_batches)
+        return 0;
+    const lc_dataset *ds = dl->ds;
+    const size_t bs = dl->opt.batch_size, f = ds->features;
+    const size_t start = dl->next * bs;
+    const size_t size = ds->n - start < bs ? ds->n - start : bs;
+    for (size_t i = 0; i < size; i++) {
+        const uint32_t k = dl->order[start + i];
+        const uint8_t *px = ds->images + (size_t)k * f;
+        float *dst = dl->x + i * f;
+        for (size_t j = 0; j < f; j++)
+            dst[j] = dl->lut[px[j]];
+        dl->y[i] = ds->labels[k];
+    }
+    b->x = dl->x;
+    b->y = dl->y;
+    b->size = size;
+    b->features = f;
+    b->epoch = dl->epoch;
+    b->index = dl->next;
+    dl->next++;
+    return 1;
+}
+
+lc_data_position lc_dataloader_position(const lc_dataloader *dl)
+{
+    lc_data_position pos = {dl->epoch, (int64_t)dl->next};
+    return pos;
+}
+
+lc_status lc_dataloader_set_position(lc_dataloader *dl, lc_data_position pos)
+{
+    if (!dl)
+        return lc_fail(LC_ERR_INVALID, "dataloader is NULL");
+    if (pos.epoch < 0 || pos.batch < 0 || (uint64_t)pos.batch > dl->num_batches)
+        return lc_fail(LC_ERR_INVALID,
+                       "dataloader: position (epoch %lld, batch %lld) is out of range (%zu batches "
+                       "per epoch) — was the checkpoint written with another batch size?",
+                       (long long)pos.epoch, (long long)pos.batch, dl->num_batches);
+    if (pos.epoch != dl->epoch) {
+        dl->epoch = pos.epoch;
+        loader_make_order(dl);
+    }
+    dl->next = (size_t)pos.batch;
+    return LC_OK;
+}
+
+const uint32_t *lc_dataloader_order(const lc_dataloader *dl)
+{
+    return dl->order;
+}

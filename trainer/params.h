@@ -1,0 +1,101 @@
+/*
+ * trainer/params.h — the parameter registry: the one list of a model's
+ * trainable tensors that optimizers, checkpoints, gradient clipping and
+ * weight/gradient histograms all walk.
+ *
+ * Each entry has a dotted name in PyTorch's state_dict style
+ * ("layer1.weight", "layer1.bias"), a pointer to its float32 values, a
+ * pointer to its gradient buffer of the same size, and a shape. The
+ * registry does NOT own the buffers (the model does, e.g. lc_tensor's or
+ * one llm.c-style parameter block); it owns only the names. Entries keep
+ * the order they were added in: that order is the order of the optimizer
+ * state and of the checkpoint, so register parameters in a fixed order.
+ *
+ * A parameter registered with grad == NULL is frozen: the optimizer skips
+ * it, zero_grad and clipping ignore it; checkpoints still save its values.
+ *
+ * Do not add parameters after an optimizer was created over the registry
+ * (lc_optim_step then fails with LC_ERR_STATE).
+ *
+ *     lc_params ps;
+ *     lc_params_init(&ps);
+ *     lc_params_add_tensor(&ps, "fc1.weight", &w1, &dw1);
+ *     ...
+ *     for (size_t i = 0; i < ps.len; i++) use(ps.items[i].name, ps.items[i].data, ...);
+ *     lc_params_free(&ps);
+ */
+#ifndef LC_TRAINER_PARAMS_H
+#define LC_TRAINER_PARAMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lightc/hub.h" /* lc_status */
+#include "tensor.h"
+
+#define LC_PARAM_MAX_DIMS 4      /* as LC_TENSOR_MAX_DIMS */
+#define LC_PARAM_NAME_MAX 200    /* longest accepted name, in bytes */
+
+typedef struct lc_param {
+    char *name;                       /* owned by the registry */
+    float *data;                      /* count values (not owned) */
+    float *grad;                      /* count values, or NULL = frozen (not owned) */
+    size_t count;                     /* product of the shape */
+    int ndim;                         /* 1..LC_PARAM_MAX_DIMS */
+    int64_t shape[LC_PARAM_MAX_DIMS]; /* unused dimensions are 1 */
+} lc_param;
+
+typedef struct lc_params {
+    lc_param *items; /* len entries, in registration order (read-only for users) */
+    size_t len;
+    size_t numel;    /* sum of count over all entries */
+    /* private: the trainable gradients as arrays for the clipping kernels */
+    size_t cap;
+    float **grad_ptrs;
+    size_t *grad_lens;
+    size_t n_grads;
+} lc_params;
+
+/** An empty registry. */
+void lc_params_init(lc_params *p);
+
+/** Free the names and the registry's arrays (not the parameter buffers).
+ *  Safe on an initialised-but-empty registry and twice. */
+void lc_params_free(lc_params *p);
+
+/** Register one parameter. name: 1..LC_PARAM_NAME_MAX printable ASCII
+ *  characters without spaces, unique in the registry; data non-NULL;
+ *  grad NULL (frozen) or count floats; shape: ndim dims, each >= 1.
+ *  LC_ERR_INVALID with a message naming the parameter on bad input. */
+lc_status lc_params_add(lc_params *p, const char *name, float *data, float *grad,
+                        int ndim, const int64_t *shape);
+
+/** The same from kernel tensors: the shape is data's; grad (may be NULL)
+ *  must have the same number of elements. */
+lc_status lc_params_add_tensor(lc_params *p, const char *name, lc_tensor *data, lc_tensor *grad);
+
+/** The entry with this name, or NULL. */
+lc_param *lc_params_find(const lc_params *p, const char *name);
+
+/** Total number of values (trainable and frozen). */
+size_t lc_params_numel(const lc_params *p);
+
+/** Number of values that have a gradient (trainable). */
+size_t lc_params_numel_trainable(const lc_params *p);
+
+/** Set every gradient to zero (optimizer.zero_grad(set_to_none=False)). */
+void lc_params_zero_grad(lc_params *p);
+
+/** L2 norm of all gradients together (deterministic, see kernels/reduce.h),
+ *  e.g. for a "grad_norm" metric without clipping. 0 with no gradients. */
+double lc_params_grad_norm(const lc_params *p);
+
+/** Trainer(gradient_clip_val=max_norm, gradient_clip_algorithm="norm"):
+ *  clip all gradients together to L2 norm max_norm (lc_clip_grad_norm).
+ *  *total_norm (may be NULL) receives the norm before clipping. */
+lc_status lc_params_clip_grad_norm(lc_params *p, double max_norm, double *total_norm);
+
+/** gradient_clip_algorithm="value": clamp every gradient to [-v, v]. */
+lc_status lc_params_clip_grad_value(lc_params *p, double clip_value);
+
+#endif
