@@ -1,21 +1,31 @@
 /*
- * cli/backends.c — default answer of the lc_cli_backends hook (see
- * backends.h): the kernels part is not built yet, so nothing is reported.
- * The kernels engineer replaces this file with one that asks kernels/.
+ * cli/backends.c — what `lightc info` reports about compute backends: the
+ * BLAS the CPU kernels run on (asked from kernels/), and CUDA, which this
+ * build has no kernels for yet (said plainly rather than guessed).
  */
 #include "backends.h"
 
 #include <stdio.h>
 
+#include "blas_info.h"
+
 int lc_cli_backends(lc_cli_backend *out, int max)
 {
-    static const char *const names[] = {"BLAS", "CUDA"};
     int n = 0;
-    for (int i = 0; i < 2 && n < max; i++, n++) {
-        out[n].name = names[i];
-        out[n].compiled = -1;
+    if (n < max) {
+        out[n].name = "BLAS";
+        out[n].compiled = 1;
+        out[n].available = 1;
+        snprintf(out[n].detail, sizeof out[n].detail, "%s", lc_blas_info());
+        n++;
+    }
+    if (n < max) {
+        out[n].name = "CUDA";
+        out[n].compiled = 0;
         out[n].available = -1;
-        snprintf(out[n].detail, sizeof out[n].detail, "the kernels part is not built yet");
+        snprintf(out[n].detail, sizeof out[n].detail,
+                 "no CUDA kernels in this build (CPU training only)");
+        n++;
     }
     return n;
 }

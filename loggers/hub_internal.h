@@ -135,8 +135,6 @@ typedef struct lc_provenance {
 
 void lc_provenance_collect(lc_provenance *p);
 void lc_provenance_free(lc_provenance *p);
-/* Process start time (clock ticks after boot) of pid, -1 if gone. */
-int64_t lc_proc_start_time(int64_t pid);
 /* mkdir -p; 0 or -1 with errno. */
 int lc_make_dirs(const char *path);
 

@@ -187,6 +187,13 @@ static void index_backoff(int attempt)
     nanosleep(&ts, NULL);
 }
 
+int lc_index_busy_ms(void)
+{
+    const char *v = getenv("LIGHTC_BUSY_TIMEOUT_MS");
+    int ms = v && *v ? atoi(v) : LC_INDEX_BUSY_MS_DEFAULT;
+    return ms > 0 ? ms : LC_INDEX_BUSY_MS_DEFAULT;
+}
+
 static int index_is_busy(int rc)
 {
     rc &= 0xff;
@@ -195,7 +202,7 @@ static int index_is_busy(int rc)
 
 int lc_index_step(sqlite3_stmt *st)
 {
-    double deadline = index_now_mono() + LC_INDEX_BUSY_MS / 1000.0;
+    double deadline = index_now_mono() + lc_index_busy_ms() / 1000.0;
     for (int attempt = 0;; attempt++) {
         int rc = sqlite3_step(st);
         if (!index_is_busy(rc) || index_now_mono() > deadline)
@@ -208,7 +215,7 @@ int lc_index_step(sqlite3_stmt *st)
 static int index_exec_retry(sqlite3 *db, const char *sql, const char *what, char *err,
                             size_t errlen)
 {
-    double deadline = index_now_mono() + LC_INDEX_BUSY_MS / 1000.0;
+    double deadline = index_now_mono() + lc_index_busy_ms() / 1000.0;
     for (int attempt = 0;; attempt++) {
         int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
         if (rc == SQLITE_OK)
@@ -231,9 +238,9 @@ int lc_index_begin(sqlite3 *db, char *err, size_t errlen)
     /* Name the usual cause of a lock held past the timeout. */
     if (index_is_busy(sqlite3_errcode(db)) && err && errlen)
         snprintf(err, errlen,
-                 "sqlite: %s stayed locked by another process for %d s; is a "
+                 "sqlite: %s stayed locked by another process for %.1f s; is a "
                  "long query or a stuck writer holding it?",
-                 index_file(db), LC_INDEX_BUSY_MS / 1000);
+                 index_file(db), lc_index_busy_ms() / 1000.0);
     return -1;
 }
 
@@ -470,7 +477,7 @@ int lc_index_open(const char *root, int readonly, sqlite3 **out, char *err, size
     if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK)
         return index_open_fail(db, path, err, errlen);
     sqlite3_extended_result_codes(db, 1);
-    sqlite3_busy_timeout(db, LC_INDEX_BUSY_MS);
+    sqlite3_busy_timeout(db, lc_index_busy_ms());
 
     /* SQLite silently opens a write-protected file read-only. */
     if (!readonly && sqlite3_db_readonly(db, "main") == 1) {

@@ -64,8 +64,10 @@ int lc_index_mark_crashed(sqlite3 *db, char *err, size_t errlen);
 
 /* ---- helpers shared by the sink, the CLI and the tests ------------------ */
 
-/* How long a writer waits for another process's lock, in total. */
-#define LC_INDEX_BUSY_MS 10000
+/* How long a writer waits for another process's lock, in total: 10 s, or
+ * LIGHTC_BUSY_TIMEOUT_MS. */
+#define LC_INDEX_BUSY_MS_DEFAULT 10000
+int lc_index_busy_ms(void);
 
 /* sqlite3_step, retried on SQLITE_BUSY / SQLITE_LOCKED until the busy
  * timeout has passed. Returns sqlite3_step's last result. */

@@ -10,39 +10,7 @@
 #include <unistd.h>
 
 #include "hub_internal.h"
-
-static void read_first_line(const char *path, char *out, size_t n)
-{
-    out[0] = 0;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    if (fgets(out, (int)n, f))
-        out[strcspn(out, "\n")] = 0;
-    fclose(f);
-}
-
-/* Field 22 of /proc/<pid>/stat: start time in clock ticks after boot. */
-int64_t lc_proc_start_time(int64_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')'); /* comm may contain spaces */
-    if (!p)
-        return -1;
-    p++;
-    /* after ')' comes field 3 (state); we want field 22 */
-    for (int field = 3; field < 22 && p; field++) {
-        p = strchr(p + 1, ' ');
-    }
-    return p ? atoll(p + 1) : -1;
-}
+#include "index_schema.h"
 
 static char *read_cmdline(void)
 {
@@ -87,9 +55,9 @@ void lc_provenance_collect(lc_provenance *p)
     memset(p, 0, sizeof *p);
     if (gethostname(p->host, sizeof p->host - 1) != 0)
         snprintf(p->host, sizeof p->host, "unknown");
-    read_first_line("/proc/sys/kernel/random/boot_id", p->boot_id, sizeof p->boot_id);
+    lc_index_boot_id(p->boot_id, sizeof p->boot_id);
     p->pid = getpid();
-    p->proc_start = lc_proc_start_time(p->pid);
+    p->proc_start = lc_index_proc_start(p->pid);
     p->argv = read_cmdline();
     if (!getcwd(p->cwd, sizeof p->cwd))
         p->cwd[0] = 0;

@@ -509,7 +509,7 @@ lc_status lc_run_finish(lc_run *run, lc_run_status status)
     if (c.dropped || c.rejected || c.replaced || c.sink_errors || c.degraded)
         fprintf(stderr,
                 "lightc: run %s/%s (%.8s) %s: %llu scalars logged, %llu dropped, %llu rejected, "
-                "%llu replaced, %llu lost by failing sinks%s\n",
+                "%llu replaced, %llu event deliveries lost by failing sinks%s\n",
                 run->info.experiment, run->info.name, run->info.id, lc_run_status_name(status),
                 (unsigned long long)c.logged, (unsigned long long)c.dropped,
                 (unsigned long long)c.rejected, (unsigned long long)c.replaced,
