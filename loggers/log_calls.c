@@ -266,44 +266,40 @@ lc_status lc_run_log_params_json(lc_run *run, const char *json)
     return st;
 }
 
-lc_status lc_run_set_tag(lc_run *run, const char *key, const char *value)
+/* A run tag or a text entry: one block holding both strings. */
+static lc_status put_key_text(lc_run *run, uint16_t kind, const char *fn, const char *key,
+                              const char *text, int64_t step)
 {
     if (!run || run->dummy)
-        return run ? LC_OK : lc_fail(LC_ERR_INVALID, "lc_run_set_tag: run is NULL");
-    if (!value)
-        return lc_fail(LC_ERR_INVALID, "lc_run_set_tag: value of '%s' is NULL", key ? key : "");
+        return run ? LC_OK : lc_fail(LC_ERR_INVALID, "%s: run is NULL", fn);
+    if (!text)
+        return lc_fail(LC_ERR_INVALID, "%s: the value of '%s' is NULL", fn, key ? key : "");
     char norm[LC_KEY_MAX + 1];
-    if (norm_key(run, "tag", key, norm, NULL) != 0)
+    if (norm_key(run, kind == LC_EV_TAG ? "tag" : "text", key, norm, NULL) != 0)
         return LC_ERR_INVALID;
-    size_t kl = strlen(norm) + 1, vl = strlen(value) + 1;
-    lc_kv_payload *p = malloc(sizeof *p + kl + vl);
-    if (!p)
+    size_t kl = strlen(norm) + 1, tl = strlen(text) + 1;
+    size_t head = kind == LC_EV_TAG ? sizeof(lc_kv_payload) : sizeof(lc_text_payload);
+    char *block = malloc(head + kl + tl);
+    if (!block)
         return lc_fail(LC_ERR_NOMEM, "out of memory");
-    p->key = (char *)(p + 1);
-    p->value = p->key + kl;
-    memcpy(p->key, norm, kl);
-    memcpy(p->value, value, vl);
-    return put_payload(run, LC_EV_TAG, p, 0);
+    char *k = block + head, *t = k + kl;
+    memcpy(k, norm, kl);
+    memcpy(t, text, tl);
+    if (kind == LC_EV_TAG)
+        *(lc_kv_payload *)block = (lc_kv_payload){.key = k, .value = t};
+    else
+        *(lc_text_payload *)block = (lc_text_payload){.key = k, .text = t};
+    return put_payload(run, kind, block, step);
+}
+
+lc_status lc_run_set_tag(lc_run *run, const char *key, const char *value)
+{
+    return put_key_text(run, LC_EV_TAG, "lc_run_set_tag", key, value, 0);
 }
 
 lc_status lc_run_log_text(lc_run *run, const char *key, const char *text, int64_t step)
 {
-    if (!run || run->dummy)
-        return run ? LC_OK : lc_fail(LC_ERR_INVALID, "lc_run_log_text: run is NULL");
-    if (!text)
-        return lc_fail(LC_ERR_INVALID, "lc_run_log_text: text is NULL");
-    char norm[LC_KEY_MAX + 1];
-    if (norm_key(run, "text", key, norm, NULL) != 0)
-        return LC_ERR_INVALID;
-    size_t kl = strlen(norm) + 1, tl = strlen(text) + 1;
-    lc_text_payload *p = malloc(sizeof *p + kl + tl);
-    if (!p)
-        return lc_fail(LC_ERR_NOMEM, "out of memory");
-    p->key = (char *)(p + 1);
-    p->text = p->key + kl;
-    memcpy(p->key, norm, kl);
-    memcpy(p->text, text, tl);
-    return put_payload(run, LC_EV_TEXT, p, step);
+    return put_key_text(run, LC_EV_TEXT, "lc_run_log_text", key, text, step);
 }
 
 static lc_status put_histogram(lc_run *run, const char *key, lc_histogram *h, int64_t step)

@@ -184,6 +184,18 @@ static void sq_batch_rolled_back(sq_sink *sq)
 /* ------------------------------------------------------------------------ */
 /* Events                                                                    */
 
+
+/* Record an original -> normalised key mapping of kind metric|param. */
+static int sq_key_map(sq_sink *sq, sq_run *r, const char *original, const char *key, const char *kind)
+{
+    sqlite3_stmt *map = sq->st[SQ_KEY_MAP];
+    sqlite3_bind_int64(map, 1, r->row);
+    sq_bind_text(map, 2, original);
+    sq_bind_text(map, 3, key);
+    sqlite3_bind_text(map, 4, kind, -1, SQLITE_STATIC);
+    return sq_run_stmt(map);
+}
+
 static int sq_key_resolve(sq_sink *sq, sq_run *r, sq_key *k)
 {
     sqlite3_stmt *ins = sq->st[SQ_KEY_INSERT], *get = sq->st[SQ_KEY_GET];
@@ -200,16 +212,7 @@ static int sq_key_resolve(sq_sink *sq, sq_run *r, sq_key *k)
     sqlite3_reset(get);
     if (rc != SQLITE_ROW)
         return -1;
-    if (k->changed) {
-        sqlite3_stmt *map = sq->st[SQ_KEY_MAP];
-        sqlite3_bind_int64(map, 1, r->row);
-        sq_bind_text(map, 2, k->original);
-        sq_bind_text(map, 3, k->key);
-        sqlite3_bind_text(map, 4, "metric", -1, SQLITE_STATIC);
-        if (sq_run_stmt(map) != 0)
-            return -1;
-    }
-    return 0;
+    return k->changed ? sq_key_map(sq, r, k->original, k->key, "metric") : 0;
 }
 
 static int sq_on_key(sq_sink *sq, sq_run *r, const lc_event *e)
@@ -411,16 +414,7 @@ static int sq_on_param(sq_sink *sq, sq_run *r, const lc_event *e)
     sqlite3_bind_text(st, 4, sq_param_type(p->type), -1, SQLITE_STATIC);
     if (sq_run_stmt(st) != 0)
         return -1;
-    if (p->key_changed && p->original) {
-        sqlite3_stmt *map = sq->st[SQ_KEY_MAP];
-        sqlite3_bind_int64(map, 1, r->row);
-        sq_bind_text(map, 2, p->original);
-        sq_bind_text(map, 3, p->key);
-        sqlite3_bind_text(map, 4, "param", -1, SQLITE_STATIC);
-        if (sq_run_stmt(map) != 0)
-            return -1;
-    }
-    return 0;
+    return p->key_changed && p->original ? sq_key_map(sq, r, p->original, p->key, "param") : 0;
 }
 
 static int sq_on_tag(sq_sink *sq, sq_run *r, const lc_event *e)
