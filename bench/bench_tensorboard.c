@@ -20,6 +20,7 @@
  *
  * Usage: bench_tensorboard [--steps S] [--repeat R] [--root DIR]
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "event.pb-c.h"
+#include "tfrecord.h"
 #include "lightc/hub.h"
 #include "sink.h"
 
@@ -63,6 +66,53 @@ static void rm_rf(const char *dir)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "bench_tensorboard: could not remove %s\n", dir);
+}
+
+/* Count the simple_value scalars in the events files of dir, checking every
+   record's CRCs: the numbers above only count if everything was written. */
+static long count_scalars(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strstr(e->d_name, "tfevents"))
+            continue;
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            return -1;
+        fseek(f, 0, SEEK_END);
+        long len = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        uint8_t *buf = malloc((size_t)len);
+        if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len)
+            n = -1;
+        fclose(f);
+        size_t off = 0, plen;
+        const uint8_t *p;
+        lc_tfr_status st;
+        while (n >= 0 && (st = lc_tfr_next(buf, (size_t)len, &off, &p, &plen)) == LC_TFR_OK) {
+            Tensorboard__Event *ev = tensorboard__event__unpack(NULL, plen, p);
+            if (!ev) {
+                n = -1;
+                break;
+            }
+            if (ev->what_case == TENSORBOARD__EVENT__WHAT_SUMMARY)
+                for (size_t i = 0; i < ev->summary->n_value; i++)
+                    n += ev->summary->value[i]->value_case ==
+                         TENSORBOARD__SUMMARY__VALUE__VALUE_SIMPLE_VALUE;
+            tensorboard__event__free_unpacked(ev, NULL);
+        }
+        if (n >= 0 && st != LC_TFR_END)
+            n = -1;
+        free(buf);
+    }
+    closedir(d);
+    return n;
 }
 
 /* ---- 1. CRC ------------------------------------------------------------- */
@@ -224,6 +274,19 @@ int main(int argc, char **argv)
         ts[r] = hub_once(root, steps, r);
     double hub_t = median(ts, repeat);
 
+    /* every run wrote every scalar, in frames that check */
+    for (int r = 0; r < repeat; r++) {
+        char dir[8192];
+        snprintf(dir, sizeof dir, "%s/sink/run%d", root, r);
+        long got = count_scalars(dir);
+        snprintf(dir, sizeof dir, "%s/hub/run%d", root, r);
+        long got_hub = count_scalars(dir);
+        if (got != n || got_hub != n) {
+            fprintf(stderr, "bench_tensorboard: run %d wrote %ld (sink) / %ld (hub) scalars, "
+                    "expected %ld\n", r, got, got_hub, n);
+            return 1;
+        }
+    }
     printf("scalars %ld\n", n);
     printf("repeat %d\n", repeat);
     printf("lightc_sink_scalars_per_s %.0f\n", (double)n / sink_t);

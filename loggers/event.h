@@ -84,7 +84,8 @@ typedef struct lc_text_payload {
 } lc_text_payload;
 
 /* TensorBoard's default ladder: 0, +-1e-12*1.1^k for k = 0..773 (< 1e20).
- * Bucket i covers (edge[i-1], edge[i]]; 'limits' are right edges. */
+ * Bucket i covers [limit(i-1), limit(i)) as in TensorFlow/TensorBoard;
+ * 'limit' holds right edges (see histogram.h). */
 #define LC_HIST_LADDER_HALF 774
 #define LC_HIST_NBUCKETS (2 * LC_HIST_LADDER_HALF + 2) /* + the 0 edge + overflow (DBL_MAX) */
 

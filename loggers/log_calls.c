@@ -302,10 +302,20 @@ lc_status lc_run_log_text(lc_run *run, const char *key, const char *text, int64_
     return put_key_text(run, LC_EV_TEXT, "lc_run_log_text", key, text, step);
 }
 
-static lc_status put_histogram(lc_run *run, const char *key, lc_histogram *h, int64_t step)
+/* An empty or all-non-finite histogram is an error (TensorBoard would draw
+ * nothing); NaN/Inf among finite values are skipped and counted in
+ * h->nonfinite. */
+static lc_status put_histogram(lc_run *run, const char *key, lc_histogram *h, size_t n, int64_t step)
 {
     if (!h)
         return lc_fail(LC_ERR_NOMEM, "out of memory building histogram '%s'", key);
+    if (h->num == 0) {
+        free(h);
+        atomic_fetch_add(&run->info.rejected, 1);
+        if (n == 0)
+            return lc_fail(LC_ERR_INVALID, "histogram '%s' has no values; pass at least one", key);
+        return lc_fail(LC_ERR_INVALID, "histogram '%s': all %zu values are NaN or infinite; nothing to draw", key, n);
+    }
     return put_payload(run, LC_EV_HISTOGRAM, h, step);
 }
 
@@ -318,7 +328,7 @@ lc_status lc_run_log_histogram_f32(lc_run *run, const char *key, const float *va
     char norm[LC_KEY_MAX + 1];
     if (norm_key(run, "histogram", key, norm, NULL) != 0)
         return LC_ERR_INVALID;
-    return put_histogram(run, norm, lc_histogram_from_f32(norm, values, n), step);
+    return put_histogram(run, norm, lc_histogram_from_f32(norm, values, n), n, step);
 }
 
 lc_status lc_run_log_histogram_f64(lc_run *run, const char *key, const double *values, size_t n, int64_t step)
@@ -330,7 +340,7 @@ lc_status lc_run_log_histogram_f64(lc_run *run, const char *key, const double *v
     char norm[LC_KEY_MAX + 1];
     if (norm_key(run, "histogram", key, norm, NULL) != 0)
         return LC_ERR_INVALID;
-    return put_histogram(run, norm, lc_histogram_from_f64(norm, values, n), step);
+    return put_histogram(run, norm, lc_histogram_from_f64(norm, values, n), n, step);
 }
 
 lc_status lc_run_log_image(lc_run *run, const char *key, const uint8_t *pixels, uint32_t width,

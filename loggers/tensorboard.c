@@ -115,6 +115,13 @@ static double tb_wall_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* A reader drops a file's remaining records after an event whose wall time
+   is NaN (the Rust loader), so a non-finite time becomes "now". */
+static double tb_wall(double t)
+{
+    return isfinite(t) ? t : tb_wall_now();
+}
+
 /* double -> float32 without undefined behaviour for out-of-range values:
    beyond float range is +-inf (what TensorBoard would show anyway). */
 static float tb_to_float(double v)
@@ -277,7 +284,7 @@ static int tb_text(tb_run *r, const lc_event *e, char *err, size_t errlen)
         text = copy;
     }
     int md = se->md_gen != r->file_gen;
-    int rc = lc_tb_put_text(&r->buf, e->wall_time, e->step, se->tag, text, len, md);
+    int rc = lc_tb_put_text(&r->buf, tb_wall(e->wall_time), e->step, se->tag, text, len, md);
     free(copy);
     if (rc)
         return tb_nomem(err, errlen);
@@ -293,7 +300,7 @@ static int tb_histogram(tb_run *r, const lc_event *e, char *err, size_t errlen)
         return 0;
     }
     lc_tb_series *se = lc_tb_series_get(r->series, h->key, LC_TB_KIND_HISTOGRAM);
-    if (!se || lc_tb_put_histogram(&r->buf, e->wall_time, e->step, se->tag, h))
+    if (!se || lc_tb_put_histogram(&r->buf, tb_wall(e->wall_time), e->step, se->tag, h))
         return tb_nomem(err, errlen);
     return 0;
 }
@@ -311,7 +318,7 @@ static int tb_image(tb_run *r, const lc_event *e, char *err, size_t errlen)
     if (lc_png_encode(im->pixels, im->width, im->height, im->channels, &png, &n, err, errlen))
         return -1;
     lc_tb_series *se = lc_tb_series_get(r->series, im->key, LC_TB_KIND_IMAGE);
-    int rc = !se || lc_tb_put_image(&r->buf, e->wall_time, e->step, se->tag, im->width,
+    int rc = !se || lc_tb_put_image(&r->buf, tb_wall(e->wall_time), e->step, se->tag, im->width,
                                     im->height, im->channels, png, n);
     free(png);
     return rc ? tb_nomem(err, errlen) : 0;
@@ -363,8 +370,9 @@ static size_t tb_scalars(tb_sink *t, tb_run *r, const lc_event *ev, size_t i, si
     int fast = 1;
     for (; j < count && n < TB_GROUP_MAX; j++) {
         const lc_event *x = &ev[j];
-        if (x->kind != LC_EV_SCALAR || x->run != first->run || x->step != first->step ||
-            x->wall_time != first->wall_time)
+        /* the first always belongs (a NaN time equals nothing, not even itself) */
+        if (j > i && (x->kind != LC_EV_SCALAR || x->run != first->run ||
+                      x->step != first->step || x->wall_time != first->wall_time))
             break;
         lc_tb_series *se = lc_tb_series_of_tag(r->series, x->tag);
         if (!se) {
@@ -378,10 +386,9 @@ static size_t tb_scalars(tb_sink *t, tb_run *r, const lc_event *ev, size_t i, si
         t->gvals[n] = tb_to_float(x->value);
         n++;
     }
-    if (n && (fast ? lc_tb_put_scalars_tpl(&r->buf, first->wall_time, first->step, n, t->gtpls,
-                                           t->gvals)
-                   : lc_tb_put_scalars(&r->buf, first->wall_time, first->step, n, t->gtags,
-                                       t->gvals)))
+    double wall = tb_wall(first->wall_time);
+    if (n && (fast ? lc_tb_put_scalars_tpl(&r->buf, wall, first->step, n, t->gtpls, t->gvals)
+                   : lc_tb_put_scalars(&r->buf, wall, first->step, n, t->gtags, t->gvals)))
         return (size_t)-1;
     return j;
 }

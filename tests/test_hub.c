@@ -210,6 +210,38 @@ static void test_key_mapping_and_bad_keys(void **s)
     sqlite3_close(db);
 }
 
+static void test_bad_histograms_and_images(void **s)
+{
+    (void)s;
+    const char *root = tu_tmpdir("hub-media");
+    lc_hub *hub = open_hub(root, "sqlite");
+    lc_run *run = start(hub, "e", "media");
+    float none[1] = {0};
+    float nans[3] = {NAN, INFINITY, -INFINITY};
+    float mixed[4] = {1.0f, NAN, 2.0f, 3.0f};
+    assert_int_equal(lc_run_log_histogram_f32(run, "w", none, 0, 0), LC_ERR_INVALID);
+    assert_non_null(strstr(lc_errmsg(), "no values"));
+    assert_int_equal(lc_run_log_histogram_f32(run, "w", nans, 3, 0), LC_ERR_INVALID);
+    assert_non_null(strstr(lc_errmsg(), "NaN"));
+    assert_int_equal(lc_run_log_histogram_f32(run, "w", mixed, 4, 1), LC_OK);
+    uint8_t px[12] = {0};
+    assert_int_equal(lc_run_log_image(run, "img", px, 0, 4, 1, 0), LC_ERR_INVALID);
+    assert_int_equal(lc_run_log_image(run, "img", px, 2, 2, 2, 0), LC_ERR_INVALID);
+    assert_non_null(strstr(lc_errmsg(), "channels"));
+    assert_int_equal(lc_run_log_image(run, "img", px, 20000, 1, 1, 0), LC_ERR_INVALID);
+    assert_int_equal(lc_run_log_image(run, "img", px, 2, 2, 3, 0), LC_OK);
+    assert_int_equal(lc_run_log_artifact(run, "/nonexistent/file.ckpt", NULL), LC_ERR_NOT_FOUND);
+    lc_run_counters c;
+    lc_run_get_counters(run, &c);
+    assert_int_equal(c.rejected, 5);
+    lc_run_finish(run, LC_RUN_FINISHED);
+    lc_hub_close(hub, 0);
+    sqlite3 *db = open_index(root);
+    assert_int_equal(q_int(db, "select count(*) from media where kind='histogram'"), 1);
+    assert_int_equal(q_int(db, "select count(*) from media where kind='image'"), 1);
+    sqlite3_close(db);
+}
+
 static void test_duplicate_and_bad_names(void **s)
 {
     (void)s;
@@ -486,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_basic_run),
         cmocka_unit_test(test_nonfinite_and_replacement),
         cmocka_unit_test(test_key_mapping_and_bad_keys),
+        cmocka_unit_test(test_bad_histograms_and_images),
         cmocka_unit_test(test_duplicate_and_bad_names),
         cmocka_unit_test(test_bad_root_and_loggers),
         cmocka_unit_test(test_rank_nonzero_is_noop),

@@ -651,8 +651,9 @@ static void test_non_finite_and_float_range(void **s)
     fx_init(&f, "tb-nonfinite", 60000);
     lc_event ev[] = {ev_key(f.run, 1, "v"), ev_scalar(f.run, 1, NAN, 0, 1.7e9),
                      ev_scalar(f.run, 1, INFINITY, 1, 1.7e9), ev_scalar(f.run, 1, 1e300, 2, 1.7e9),
-                     ev_scalar(f.run, 1, -1e300, 3, 1.7e9), ev_scalar(f.run, 1, 1e-50, 4, 1.7e9)};
-    assert_int_equal(fx_batch(&f, ev, 6), 0);
+                     ev_scalar(f.run, 1, -1e300, 3, 1.7e9), ev_scalar(f.run, 1, 1e-50, 4, 1.7e9),
+                     ev_scalar(f.run, 1, 6.0, 5, NAN)};
+    assert_int_equal(fx_batch(&f, ev, 7), 0);
     fx_finish(&f, LC_RUN_FINISHED);
     events e = read_dir(f.dir);
     assert_true(isnan(find_value(&e, "v", 0, NULL)->simple_value));
@@ -660,6 +661,10 @@ static void test_non_finite_and_float_range(void **s)
     assert_true(find_value(&e, "v", 2, NULL)->simple_value == INFINITY);
     assert_true(find_value(&e, "v", 3, NULL)->simple_value == -INFINITY);
     assert_true(find_value(&e, "v", 4, NULL)->simple_value == 0.0f);
+    /* a NaN wall time (a reader would drop the rest of the file) becomes now */
+    for (size_t i = 0; i < e.n; i++)
+        assert_true(isfinite(e.ev[i]->wall_time) && e.ev[i]->wall_time > 1.6e9);
+    assert_true(find_value(&e, "v", 5, NULL)->simple_value == 6.0f);
     events_free(&e);
     free_key(&ev[0]);
     fx_done(&f);

@@ -214,7 +214,8 @@ lc_status lc_run_log_text(lc_run *run, const char *key, const char *text, int64_
 
 /* Histograms: values are bucketed on the caller's thread, in O(1) per value,
  * on TensorBoard's default bucket ladder (edges +-1e-12 * 1.1^k and 0).
- * Non-finite values are skipped and counted in the histogram's nonfinite. */
+ * Non-finite values are skipped and counted in the histogram's nonfinite;
+ * an empty or all-non-finite array is LC_ERR_INVALID (counted as rejected). */
 lc_status lc_run_log_histogram_f32(lc_run *run, const char *key, const float *values,
                                    size_t n, int64_t step);
 lc_status lc_run_log_histogram_f64(lc_run *run, const char *key, const double *values,

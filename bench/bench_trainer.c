@@ -1,0 +1,324 @@
+/*
+ * bench/bench_trainer.c — what the trainer costs: samples/s of the same
+ * MLP (784-512-256-10, ReLU, dropout 0.2, AdamW, batch 128) on
+ * Fashion-MNIST trained
+ *   1. by a bare hand-written loop on the same kernels (lc_seq + lc_optim +
+ *      the dataloader: forward, cross-entropy, zero_grad, backward, step);
+ *   2. by the trainer with no loggers (hooks, lc_log, schedulers,
+ *      checkpoints, histograms — everything but the sinks);
+ *   3. by the trainer with the default loggers of `lightc train` minus the
+ *      console (SQLite index, TensorBoard, CSV).
+ * Repetitions alternate the three so drifts in machine load hit all of
+ * them; the median run counts. It also measures OpenBLAS SGEMM on
+ * 1024^3 matrices with the same thread count, in the same process, and
+ * reports each mode's useful GFLOP/s (the GEMMs of forward and backward)
+ * against it.
+ *
+ * Usage: bench_trainer [--threads N] [--epochs E] [--reps R] [--limit-batches N]
+ *                      [--data DIR] [--json PATH]
+ * (bench/run_trainer_bench adds PyTorch on CPU with the same settings.)
+ */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blas_info.h"
+#include "data.h"
+#include "datamodule.h"
+#include "lightc/trainer.h"
+#include "optim.h"
+#include "params.h"
+#include "rng.h"
+
+#define B_SEED 42
+#define B_BATCH 128
+static const int64_t b_hidden[2] = {512, 256};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- SGEMM peak -------------------------------------------------------------- */
+
+static double sgemm_gflops(int n, int reps)
+{
+    float *a = malloc(sizeof(float) * (size_t)n * n), *b = malloc(sizeof(float) * (size_t)n * n),
+          *c = malloc(sizeof(float) * (size_t)n * n);
+    for (size_t i = 0; i < (size_t)n * n; i++) {
+        a[i] = (float)((i * 7) % 13) * 0.1f;
+        b[i] = (float)((i * 5) % 11) * 0.1f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+    double best = 0;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_s();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+        double g = 2.0 * n * n * (double)n / (now_s() - t0) / 1e9;
+        if (g > best)
+            best = g;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return best;
+}
+
+/* GEMM flops per sample: forward x W^T for every layer, dW for every
+ * layer, dx for every layer but the first (nobody needs it). */
+static double flops_per_sample(void)
+{
+    int64_t dims[4] = {784, b_hidden[0], b_hidden[1], 10};
+    double f = 0;
+    for (int l = 0; l < 3; l++)
+        f += 2.0 * (double)dims[l] * (double)dims[l + 1] * (l == 0 ? 2 : 3);
+    return f;
+}
+
+/* ---- 1. the bare loop -------------------------------------------------------- */
+
+static double run_bare(const lc_dataset *train, int64_t epochs, int64_t limit, int64_t *samples)
+{
+    lc_seq *seq;
+    lc_seq_mlp(&seq, 784, b_hidden, 2, 10, LC_ACT_RELU, 0.2f, B_SEED);
+    lc_optim_config oc;
+    lc_optim_config_default(&oc, LC_OPTIM_ADAMW);
+    lc_optim *opt;
+    lc_optim_create(&opt, lc_seq_params(seq), &oc);
+    lc_dataloader_options dlo;
+    lc_dataloader_options_default(&dlo);
+    dlo.batch_size = B_BATCH;
+    dlo.shuffle = 1;
+    dlo.seed = B_SEED;
+    lc_dataloader *dl;
+    lc_dataloader_create(&dl, train, &dlo);
+    lc_rng rng;
+    lc_rng_seed(&rng, B_SEED, 2);
+    *samples = 0;
+    double t0 = now_s();
+    for (int64_t e = 0; e < epochs; e++) {
+        lc_dataloader_set_epoch(dl, e);
+        lc_batch b;
+        for (int64_t i = 0; (limit <= 0 || i < limit) && lc_dataloader_next(dl, &b); i++) {
+            const float *out;
+            double loss;
+            lc_seq_forward(seq, b.x, (int64_t)b.size, 1, &rng, &out);
+            lc_seq_cross_entropy(seq, b.y, &loss, NULL);
+            lc_optim_zero_grad(opt);
+            lc_seq_backward(seq, 1.0);
+            lc_optim_step(opt);
+            *samples += (int64_t)b.size;
+        }
+    }
+    double t = now_s() - t0;
+    lc_dataloader_free(dl);
+    lc_optim_free(opt);
+    lc_seq_free(seq);
+    return t;
+}
+
+/* ---- 2./3. the trainer ------------------------------------------------------- */
+
+typedef struct bench_module {
+    lc_module base;
+    lc_seq *seq;
+    int64_t samples;
+} bench_module;
+
+static lc_status bm_configure(lc_module *m, lc_trainer *t, lc_optimizers *out)
+{
+    (void)m, (void)t;
+    return lc_optimizer_spec_default(&out->optimizer, "AdamW");
+}
+
+static lc_status bm_training_step(lc_module *m, lc_trainer *t, const lc_minibatch *b, int64_t i,
+                                  double *loss)
+{
+    (void)i;
+    bench_module *bm = (bench_module *)m;
+    const float *out;
+    int64_t correct;
+    lc_status st = lc_seq_forward(bm->seq, b->x, b->size, 1, lc_trainer_rng(t), &out);
+    if (st == LC_OK)
+        st = lc_seq_cross_entropy(bm->seq, b->y, loss, &correct);
+    if (st == LC_OK)
+        st = lc_log(t, "train/loss", *loss, NULL);
+    if (st == LC_OK)
+        st = lc_log(t, "train/acc", (double)correct / (double)b->size, NULL);
+    bm->samples += b->size;
+    return st;
+}
+
+static lc_status bm_backward(lc_module *m, lc_trainer *t, double scale)
+{
+    (void)t;
+    return lc_seq_backward(((bench_module *)m)->seq, scale);
+}
+
+static double run_trainer(lc_datamodule *dm, const char *root, const char *loggers, int rep,
+                          int threads, int64_t epochs, int64_t limit, int64_t *samples)
+{
+    bench_module m = {0};
+    lc_seq_mlp(&m.seq, 784, b_hidden, 2, 10, LC_ACT_RELU, 0.2f, B_SEED);
+    m.base.name = "MLP";
+    m.base.params = lc_seq_params(m.seq);
+    m.base.configure_optimizers = bm_configure;
+    m.base.training_step = bm_training_step;
+    m.base.backward = bm_backward;
+    lc_trainer_config c;
+    lc_trainer_config_default(&c);
+    c.max_epochs = epochs;
+    c.seed = B_SEED;
+    c.threads = threads;
+    c.default_root_dir = root;
+    c.loggers = loggers;
+    c.enable_model_summary = 0;
+    c.enable_progress_bar = 0;
+    c.num_sanity_val_steps = 0;
+    c.limit_val_batches = (lc_amount){LC_AMOUNT_FRACTION, 0.0};
+    if (limit > 0)
+        c.limit_train_batches = (lc_amount){LC_AMOUNT_COUNT, (double)limit};
+    if (getenv("LC_BENCH_MIN")) {
+        c.enable_checkpointing = 0;
+        c.log_histograms = 0;
+        c.lr_monitor = 0;
+        c.log_every_n_steps = 0;
+    }
+    char name[64];
+    snprintf(name, sizeof name, "%s-%d", strcmp(loggers, "none") ? "hub" : "nolog", rep);
+    c.experiment = "bench";
+    c.name = name;
+    lc_trainer *t;
+    double elapsed = NAN;
+    if (lc_trainer_create(&t, &c) == LC_OK) {
+        double t0 = now_s();
+        lc_status st = lc_trainer_fit(t, &m.base, dm, NULL);
+        double t1 = now_s();
+        lc_trainer_free(t); /* the run is finished: every event reached the sinks */
+        elapsed = now_s() - t0;
+        if (getenv("LC_BENCH_VERBOSE"))
+            fprintf(stderr, "  fit %.3f s, finish %.3f s\n", t1 - t0, elapsed - (t1 - t0));
+        if (st != LC_OK)
+            fprintf(stderr, "bench_trainer: fit: %s\n", lc_errmsg());
+    }
+    *samples = m.samples;
+    lc_seq_free(m.seq);
+    return elapsed;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int main(int argc, char **argv)
+{
+    int threads = 2, reps = 3;
+    int64_t epochs = 1, limit = 0;
+    const char *data = NULL, *json = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--epochs") && i + 1 < argc) epochs = atoll(argv[++i]);
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--limit-batches") && i + 1 < argc) limit = atoll(argv[++i]);
+        else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
+        else if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench_trainer [--threads N] [--epochs E] [--reps R] "
+                    "[--limit-batches N] [--data DIR] [--json PATH]\n");
+            return 2;
+        }
+    }
+    if (threads < 1 || reps < 1 || reps > 64 || epochs < 1) {
+        fprintf(stderr, "bench_trainer: threads, epochs and reps must be >= 1 (reps <= 64)\n");
+        return 2;
+    }
+    lc_blas_set_threads(threads);
+    lc_data_options dopt = {.dir = data, .batch_size = B_BATCH, .val_size = 5000};
+    lc_datamodule *dm;
+    if (lc_datamodule_mnist(&dm, &dopt) != LC_OK) {
+        fprintf(stderr, "bench_trainer: %s\n", lc_errmsg());
+        return 1;
+    }
+    const lc_dataset *train = lc_datamodule_split(dm, LC_SPLIT_TRAIN);
+    char root[] = "/tmp/lightc-bench-XXXXXX";
+    if (!mkdtemp(root)) {
+        perror("bench_trainer: mkdtemp");
+        return 1;
+    }
+
+    double peak = sgemm_gflops(1024, 5);
+    int64_t warm;
+    run_bare(train, 1, 30, &warm); /* warm-up: BLAS threads, page faults, caches */
+    double tb[64], tn[64], th[64];
+    int64_t sb = 0, sn = 0, sh = 0;
+    const char *only = getenv("LC_BENCH_ONLY"); /* bare | trainer | hub: one mode, for perf stat */
+    for (int r = 0; r < reps; r++) {
+        /* rotate the order so no mode always runs first */
+        for (int k = 0; k < 3; k++) {
+            int mode = (r + k) % 3;
+            if (only && strcmp(only, mode == 0 ? "bare" : mode == 1 ? "trainer" : "hub") != 0)
+                continue;
+            switch (mode) {
+            case 0: tb[r] = run_bare(train, epochs, limit, &sb); break;
+            case 1: tn[r] = run_trainer(dm, root, "none", r, threads, epochs, limit, &sn); break;
+            default:
+                th[r] = run_trainer(dm, root, "sqlite,tensorboard,csv", r, threads, epochs, limit,
+                                    &sh);
+                break;
+            }
+        }
+        fprintf(stderr, "rep %d: bare %.3f s, trainer %.3f s, trainer+loggers %.3f s\n", r, tb[r],
+                tn[r], th[r]);
+    }
+    double mb = median(tb, reps), mnl = median(tn, reps), mh = median(th, reps);
+    if (sb != sn || sb != sh)
+        fprintf(stderr, "bench_trainer: warning: sample counts differ (%lld, %lld, %lld)\n",
+                (long long)sb, (long long)sn, (long long)sh);
+    double fps = flops_per_sample();
+    const char *names[3] = {"bare loop (same kernels)", "trainer, no loggers",
+                            "trainer + sqlite,tensorboard,csv"};
+    double secs[3] = {mb, mnl, mh};
+    int64_t samples[3] = {sb, sn, sh};
+    printf("MLP 784-512-256-10, batch %d, AdamW, %lld epoch(s) x %lld samples, %d BLAS thread(s), "
+           "median of %d\n", B_BATCH, (long long)epochs, (long long)(sb / epochs), threads, reps);
+    printf("%s\n", lc_blas_info());
+    printf("OpenBLAS SGEMM 1024^3 peak: %.1f GFLOP/s\n\n", peak);
+    printf("%-34s %12s %10s %10s %10s\n", "mode", "samples/s", "GFLOP/s", "% peak", "overhead");
+    for (int i = 0; i < 3; i++) {
+        double sps = (double)samples[i] / secs[i], gf = sps * fps / 1e9;
+        char ov[32] = "-";
+        if (i > 0)
+            snprintf(ov, sizeof ov, "%+.2f%%", 100.0 * (secs[i] - mb) / mb);
+        printf("%-34s %12.0f %10.2f %9.1f%% %10s\n", names[i], sps, gf, 100.0 * gf / peak, ov);
+    }
+    if (json) {
+        FILE *f = fopen(json, "w");
+        if (f) {
+            fprintf(f, "{\"threads\": %d, \"batch\": %d, \"epochs\": %lld, \"sgemm_peak_gflops\": "
+                    "%.3f, \"flops_per_sample\": %.0f, \"bare_sps\": %.3f, \"trainer_sps\": %.3f, "
+                    "\"trainer_loggers_sps\": %.3f}\n", threads, B_BATCH, (long long)epochs, peak,
+                    fps, (double)sb / mb, (double)sn / mnl, (double)sh / mh);
+            fclose(f);
+        }
+    }
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench_trainer: could not remove %s\n", root);
+    lc_datamodule_free(dm);
+    return 0;
+}
