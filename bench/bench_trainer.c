@@ -16,6 +16,8 @@
  *
  * Usage: bench_trainer [--threads N] [--epochs E] [--reps R] [--limit-batches N]
  *                      [--data DIR] [--json PATH]
+ * Environment: LC_BENCH_ONLY=bare|trainer|hub runs one mode (for perf stat),
+ * LC_BENCH_VERBOSE=1 splits the trainer's time into fit and run finish.
  * (bench/run_trainer_bench adds PyTorch on CPU with the same settings.)
  */
 #include <cblas.h>
@@ -83,6 +85,14 @@ static double flops_per_sample(void)
 
 /* ---- 1. the bare loop -------------------------------------------------------- */
 
+/* Seconds spent in the model's own work (forward + loss, zero_grad,
+ * backward, optimizer step) during the last run: what the trainer and the
+ * bare loop share. The rest of a run's time — data loading in both, plus
+ * hooks, logging, checkpoints and the hub in the trainer — is its
+ * "residual"; the difference of residuals is the trainer's overhead, a
+ * measure that the machine's speed drifts hardly touch. */
+static double g_compute;
+
 static double run_bare(const lc_dataset *train, int64_t epochs, int64_t limit, int64_t *samples)
 {
     lc_seq *seq;
@@ -101,6 +111,7 @@ static double run_bare(const lc_dataset *train, int64_t epochs, int64_t limit, i
     lc_rng rng;
     lc_rng_seed(&rng, B_SEED, 2);
     *samples = 0;
+    g_compute = 0;
     double t0 = now_s();
     for (int64_t e = 0; e < epochs; e++) {
         lc_dataloader_set_epoch(dl, e);
@@ -108,11 +119,14 @@ static double run_bare(const lc_dataset *train, int64_t epochs, int64_t limit, i
         for (int64_t i = 0; (limit <= 0 || i < limit) && lc_dataloader_next(dl, &b); i++) {
             const float *out;
             double loss;
+            int64_t correct;
+            double c0 = now_s();
             lc_seq_forward(seq, b.x, (int64_t)b.size, 1, &rng, &out);
-            lc_seq_cross_entropy(seq, b.y, &loss, NULL);
+            lc_seq_cross_entropy(seq, b.y, &loss, &correct);
             lc_optim_zero_grad(opt);
             lc_seq_backward(seq, 1.0);
             lc_optim_step(opt);
+            g_compute += now_s() - c0;
             *samples += (int64_t)b.size;
         }
     }
@@ -129,7 +143,30 @@ typedef struct bench_module {
     lc_module base;
     lc_seq *seq;
     int64_t samples;
+    double mark; /* start of a timed span between two hooks */
 } bench_module;
+
+/* zero_grad runs between on_before_zero_grad and on_before_backward, the
+ * optimizer step between on_before_optimizer_step and on_train_batch_end */
+static lc_status bm_mark(lc_module *m, lc_trainer *t)
+{
+    (void)t;
+    ((bench_module *)m)->mark = now_s();
+    return LC_OK;
+}
+
+static lc_status bm_span(lc_module *m, lc_trainer *t)
+{
+    (void)t;
+    g_compute += now_s() - ((bench_module *)m)->mark;
+    return LC_OK;
+}
+
+static lc_status bm_batch_end(lc_module *m, lc_trainer *t, const lc_minibatch *b, int64_t i)
+{
+    (void)b, (void)i;
+    return bm_span(m, t);
+}
 
 static lc_status bm_configure(lc_module *m, lc_trainer *t, lc_optimizers *out)
 {
@@ -144,9 +181,11 @@ static lc_status bm_training_step(lc_module *m, lc_trainer *t, const lc_minibatc
     bench_module *bm = (bench_module *)m;
     const float *out;
     int64_t correct;
+    double c0 = now_s();
     lc_status st = lc_seq_forward(bm->seq, b->x, b->size, 1, lc_trainer_rng(t), &out);
     if (st == LC_OK)
         st = lc_seq_cross_entropy(bm->seq, b->y, loss, &correct);
+    g_compute += now_s() - c0;
     if (st == LC_OK)
         st = lc_log(t, "train/loss", *loss, NULL);
     if (st == LC_OK)
@@ -158,7 +197,10 @@ static lc_status bm_training_step(lc_module *m, lc_trainer *t, const lc_minibatc
 static lc_status bm_backward(lc_module *m, lc_trainer *t, double scale)
 {
     (void)t;
-    return lc_seq_backward(((bench_module *)m)->seq, scale);
+    double c0 = now_s();
+    lc_status st = lc_seq_backward(((bench_module *)m)->seq, scale);
+    g_compute += now_s() - c0;
+    return st;
 }
 
 static double run_trainer(lc_datamodule *dm, const char *root, const char *loggers, int rep,
@@ -171,6 +213,10 @@ static double run_trainer(lc_datamodule *dm, const char *root, const char *logge
     m.base.configure_optimizers = bm_configure;
     m.base.training_step = bm_training_step;
     m.base.backward = bm_backward;
+    m.base.on_before_zero_grad = bm_mark;
+    m.base.on_before_backward = bm_span;
+    m.base.on_before_optimizer_step = bm_mark;
+    m.base.on_train_batch_end = bm_batch_end;
     lc_trainer_config c;
     lc_trainer_config_default(&c);
     c.max_epochs = epochs;
@@ -184,18 +230,13 @@ static double run_trainer(lc_datamodule *dm, const char *root, const char *logge
     c.limit_val_batches = (lc_amount){LC_AMOUNT_FRACTION, 0.0};
     if (limit > 0)
         c.limit_train_batches = (lc_amount){LC_AMOUNT_COUNT, (double)limit};
-    if (getenv("LC_BENCH_MIN")) {
-        c.enable_checkpointing = 0;
-        c.log_histograms = 0;
-        c.lr_monitor = 0;
-        c.log_every_n_steps = 0;
-    }
     char name[64];
     snprintf(name, sizeof name, "%s-%d", strcmp(loggers, "none") ? "hub" : "nolog", rep);
     c.experiment = "bench";
     c.name = name;
     lc_trainer *t;
     double elapsed = NAN;
+    g_compute = 0;
     if (lc_trainer_create(&t, &c) == LC_OK) {
         double t0 = now_s();
         lc_status st = lc_trainer_fit(t, &m.base, dm, NULL);
@@ -263,7 +304,7 @@ int main(int argc, char **argv)
     double peak = sgemm_gflops(1024, 5);
     int64_t warm;
     run_bare(train, 1, 30, &warm); /* warm-up: BLAS threads, page faults, caches */
-    double tb[64], tn[64], th[64];
+    double tb[64], tn[64], th[64], cb[64], cn[64], ch[64];
     int64_t sb = 0, sn = 0, sh = 0;
     const char *only = getenv("LC_BENCH_ONLY"); /* bare | trainer | hub: one mode, for perf stat */
     for (int r = 0; r < reps; r++) {
@@ -273,17 +314,42 @@ int main(int argc, char **argv)
             if (only && strcmp(only, mode == 0 ? "bare" : mode == 1 ? "trainer" : "hub") != 0)
                 continue;
             switch (mode) {
-            case 0: tb[r] = run_bare(train, epochs, limit, &sb); break;
-            case 1: tn[r] = run_trainer(dm, root, "none", r, threads, epochs, limit, &sn); break;
+            case 0:
+                tb[r] = run_bare(train, epochs, limit, &sb);
+                cb[r] = g_compute;
+                break;
+            case 1:
+                tn[r] = run_trainer(dm, root, "none", r, threads, epochs, limit, &sn);
+                cn[r] = g_compute;
+                break;
             default:
                 th[r] = run_trainer(dm, root, "sqlite,tensorboard,csv", r, threads, epochs, limit,
                                     &sh);
+                ch[r] = g_compute;
                 break;
             }
         }
-        fprintf(stderr, "rep %d: bare %.3f s, trainer %.3f s, trainer+loggers %.3f s\n", r, tb[r],
-                tn[r], th[r]);
+        fprintf(stderr, "rep %d: bare %.3f s (compute %.3f), trainer %.3f s (%.3f), "
+                "trainer+loggers %.3f s (%.3f)\n", r, tb[r], cb[r], tn[r], cn[r], th[r], ch[r]);
     }
+    /* overhead: the median over repetitions of trainer time / bare time of
+       the same repetition (paired, so slow drifts of the machine cancel),
+       with the range, since a shared VM is noisy */
+    double rn[64], rh[64], lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
+    for (int r = 0; r < reps; r++) {
+        rn[r] = tn[r] / tb[r];
+        rh[r] = th[r] / tb[r];
+        lo[0] = fmin(lo[0], rn[r]), hi[0] = fmax(hi[0], rn[r]);
+        lo[1] = fmin(lo[1], rh[r]), hi[1] = fmax(hi[1], rh[r]);
+    }
+    double on = median(rn, reps) - 1, oh = median(rh, reps) - 1;
+    /* residual overhead: (trainer residual - bare residual) / bare time */
+    double qn[64], qh[64];
+    for (int r = 0; r < reps; r++) {
+        qn[r] = ((tn[r] - cn[r]) - (tb[r] - cb[r])) / tb[r];
+        qh[r] = ((th[r] - ch[r]) - (tb[r] - cb[r])) / tb[r];
+    }
+    double resn = median(qn, reps), resh = median(qh, reps);
     double mb = median(tb, reps), mnl = median(tn, reps), mh = median(th, reps);
     if (sb != sn || sb != sh)
         fprintf(stderr, "bench_trainer: warning: sample counts differ (%lld, %lld, %lld)\n",
@@ -297,21 +363,30 @@ int main(int argc, char **argv)
            "median of %d\n", B_BATCH, (long long)epochs, (long long)(sb / epochs), threads, reps);
     printf("%s\n", lc_blas_info());
     printf("OpenBLAS SGEMM 1024^3 peak: %.1f GFLOP/s\n\n", peak);
-    printf("%-34s %12s %10s %10s %10s\n", "mode", "samples/s", "GFLOP/s", "% peak", "overhead");
+    printf("%-34s %11s %9s %8s %10s %18s %10s\n", "mode", "samples/s", "GFLOP/s", "% peak",
+           "overhead", "(range over reps)", "residual");
     for (int i = 0; i < 3; i++) {
         double sps = (double)samples[i] / secs[i], gf = sps * fps / 1e9;
-        char ov[32] = "-";
-        if (i > 0)
-            snprintf(ov, sizeof ov, "%+.2f%%", 100.0 * (secs[i] - mb) / mb);
-        printf("%-34s %12.0f %10.2f %9.1f%% %10s\n", names[i], sps, gf, 100.0 * gf / peak, ov);
+        char ov[32] = "-", range[40] = "", res[32] = "-";
+        if (i > 0) {
+            snprintf(res, sizeof res, "%+.2f%%", 100.0 * (i == 1 ? resn : resh));
+            snprintf(ov, sizeof ov, "%+.2f%%", 100.0 * (i == 1 ? on : oh));
+            snprintf(range, sizeof range, "[%+.1f%%, %+.1f%%]", 100.0 * (lo[i - 1] - 1),
+                     100.0 * (hi[i - 1] - 1));
+        }
+        printf("%-34s %11.0f %9.2f %7.1f%% %10s %18s %10s\n", names[i], sps, gf, 100.0 * gf / peak,
+               ov, range, res);
     }
     if (json) {
         FILE *f = fopen(json, "w");
         if (f) {
             fprintf(f, "{\"threads\": %d, \"batch\": %d, \"epochs\": %lld, \"sgemm_peak_gflops\": "
                     "%.3f, \"flops_per_sample\": %.0f, \"bare_sps\": %.3f, \"trainer_sps\": %.3f, "
-                    "\"trainer_loggers_sps\": %.3f}\n", threads, B_BATCH, (long long)epochs, peak,
-                    fps, (double)sb / mb, (double)sn / mnl, (double)sh / mh);
+                    "\"trainer_loggers_sps\": %.3f, \"trainer_overhead\": %.5f, "
+                    "\"trainer_loggers_overhead\": %.5f, \"trainer_residual_overhead\": %.5f, "
+                    "\"trainer_loggers_residual_overhead\": %.5f}\n", threads, B_BATCH,
+                    (long long)epochs, peak, fps, (double)sb / mb, (double)sn / mnl,
+                    (double)sh / mh, on, oh, resn, resh);
             fclose(f);
         }
     }

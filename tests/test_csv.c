@@ -36,8 +36,9 @@ typedef struct trun {
 static void trun_init(trun *r, const char *dir, const char *name)
 {
     memset(r, 0, sizeof *r);
-    snprintf(r->dir, sizeof r->dir, "%s/%s", dir, name);
-    snprintf(r->path, sizeof r->path, "%s/metrics.csv", r->dir);
+    if (snprintf(r->dir, sizeof r->dir, "%s/%s", dir, name) >= (int)sizeof r->dir ||
+        snprintf(r->path, sizeof r->path, "%s/metrics.csv", r->dir) >= (int)sizeof r->path)
+        fail_msg("test directory path too long");
     snprintf(r->info.id, sizeof r->info.id, "%032d", 1);
     r->info.experiment = "exp";
     r->info.name = name;

@@ -51,8 +51,8 @@ static void check_time(timer_cb *tm, lc_trainer *t)
     double e = elapsed(tm, T_TRAIN);
     if (e >= tm->duration) {
         t->should_stop = 1;
-        fprintf(stderr, "lightc: Timer: time limit reached (%.0f s of %.0f s); signaling the "
-                "trainer to stop\n", e, tm->duration);
+        fprintf(stderr, "lightc: Timer: time limit reached (%.3g s elapsed, limit %.3g s); "
+                "signaling the trainer to stop\n", e, tm->duration);
     }
 }
 

@@ -101,6 +101,23 @@ static int writer_grow(lc_ckpt_writer *w, size_t extra)
     return 0;
 }
 
+void lc_ckpt_writer_reset(lc_ckpt_writer *w)
+{
+    if (!w->buf) {
+        lc_ckpt_writer_init(w);
+        return;
+    }
+    w->len = LC_CKPT_HEADER;
+    w->nsections = 0;
+    w->oom = 0;
+}
+
+void lc_ckpt_writer_reserve(lc_ckpt_writer *w, size_t bytes)
+{
+    if (bytes > w->len)
+        writer_grow(w, bytes - w->len);
+}
+
 void *lc_ckpt_add_space(lc_ckpt_writer *w, const char *name, size_t len)
 {
     size_t nl = name ? strlen(name) : 0;

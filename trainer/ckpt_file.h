@@ -47,6 +47,12 @@ typedef struct lc_ckpt_writer {
 void lc_ckpt_writer_init(lc_ckpt_writer *w);
 void lc_ckpt_writer_free(lc_ckpt_writer *w);
 
+/** Empty w for reuse, keeping its buffer (no new pages to fault in). */
+void lc_ckpt_writer_reset(lc_ckpt_writer *w);
+
+/** Make room for about `bytes` in total up front (avoids regrowth). */
+void lc_ckpt_writer_reserve(lc_ckpt_writer *w, size_t bytes);
+
 /** Append a section (name 1..65535 bytes). Errors are sticky: checked by
  *  lc_ckpt_writer_finish. */
 void lc_ckpt_add(lc_ckpt_writer *w, const char *name, const void *data, size_t len);

@@ -26,6 +26,7 @@
  * run discards points logged after that step in every backend.
  */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,16 @@ static cJSON *meta_json(lc_trainer *t, int mid_epoch)
 /* The whole checkpoint into w. */
 static lc_status ckpt_build(lc_trainer *t, lc_ckpt_writer *w, int mid_epoch)
 {
+    /* one allocation of about the final size: no regrowth copies */
+    size_t need = 1 << 16;
+    lc_params *pr = t->module->params;
+    for (size_t i = 0; pr && i < pr->len; i++)
+        need += pr->items[i].count * sizeof(float) + 256;
+    if (t->optim)
+        need += lc_optim_state_size(t->optim);
+    if (t->sched)
+        need += lc_sched_state_size(t->sched);
+    lc_ckpt_writer_reserve(w, need);
     cJSON *meta = meta_json(t, mid_epoch);
     char *text = meta ? cJSON_PrintUnformatted(meta) : NULL;
     cJSON_Delete(meta);
@@ -165,7 +176,8 @@ static lc_status ckpt_build(lc_trainer *t, lc_ckpt_writer *w, int mid_epoch)
     }
     if (t->module->hparams_json)
         lc_ckpt_add(w, "hparams", t->module->hparams_json, strlen(t->module->hparams_json));
-    return lc_ckpt_writer_finish(w);
+    /* the header and CRCs are filled on the writer thread */
+    return w->oom ? lc_fail(LC_ERR_NOMEM, "checkpoint: out of memory") : LC_OK;
 }
 
 /* mkdir -p of path's directory (checkpoints/ under the run, on first use);
@@ -189,32 +201,52 @@ static void make_parent_dirs(const char *path)
     mkdir(dir, 0755);
 }
 
+lc_status lc_ckpt_wait(lc_trainer *t)
+{
+    lc_ckpt_job *job = t->ckpt_job;
+    t->ckpt_job = NULL;
+    return lc_ckpt_job_finish(job, t, &t->ckpt_spare);
+}
+
+int lc_ckpt_path_busy(const lc_trainer *t, const char *path)
+{
+    for (size_t i = 0; i < t->npending; i++)
+        if (strcmp(t->pending[i], path) == 0)
+            return 1;
+    return lc_ckpt_job_has(t->ckpt_job, path);
+}
+
 lc_status lc_ckpt_flush_pending(lc_trainer *t)
 {
     if (t->npending == 0)
         return LC_OK;
+    /* one write at a time: bounded memory, files complete in order */
+    lc_status st = lc_ckpt_wait(t);
+    if (st != LC_OK)
+        return st;
     /* a boundary inside an epoch: the running batch is finished */
     int mid_epoch = t->stage == LC_STAGE_FIT && t->ckpt_mid_epoch;
-    lc_ckpt_writer w;
-    lc_ckpt_writer_init(&w);
-    lc_status st = ckpt_build(t, &w, mid_epoch);
-    size_t done = 0;
-    for (; st == LC_OK && done < t->npending; done++) {
-        const char *path = t->pending[done];
-        make_parent_dirs(path);
-        st = lc_ckpt_write_atomic(path, w.buf, w.len);
-        if (st != LC_OK)
-            break;
-        if (t->run)
-            lc_run_log_artifact(t->run, path, "checkpoints");
-        for (size_t i = 0; st == LC_OK && i < t->ncb; i++)
-            if (t->cbs[i]->on_checkpoint_saved)
-                st = t->cbs[i]->on_checkpoint_saved(t->cbs[i], t, path);
+    /* reuse the last buffer: its pages are already mapped */
+    lc_ckpt_writer w = t->ckpt_spare;
+    memset(&t->ckpt_spare, 0, sizeof t->ckpt_spare);
+    lc_ckpt_writer_reset(&w);
+    st = ckpt_build(t, &w, mid_epoch);
+    for (size_t i = 0; st == LC_OK && i < t->npending; i++)
+        make_parent_dirs(t->pending[i]);
+    if (st != LC_OK) {
+        lc_ckpt_writer_free(&w);
+        return st;
     }
-    lc_ckpt_writer_free(&w);
-    for (size_t i = 0; i < t->npending; i++)
-        free(t->pending[i]);
-    t->npending = 0;
+    /* the job takes the paths */
+    char **paths = t->pending;
+    size_t n = t->npending;
+    t->pending = NULL;
+    t->npending = t->cappending = 0;
+    st = lc_ckpt_job_start(&t->ckpt_job, &w, paths, n);
+    /* outside a loop (Trainer.save_checkpoint after fit) the file is
+       complete when the call returns */
+    if (st == LC_OK && t->stage == LC_STAGE_NONE)
+        st = lc_ckpt_wait(t);
     return st;
 }
 
@@ -420,7 +452,9 @@ lc_status lc_ckpt_restore(lc_trainer *t, const char *path, int64_t *resume_step)
         t->mid_epoch_resume = t->resume_batch > 0;
         if (resume_step)
             *resume_step = t->batches_that_stepped - 1;
-        snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s", path);
+        /* absolute, as ModelCheckpoint compares it with its own paths */
+        char abs[PATH_MAX];
+        snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s", realpath(path, abs) ? abs : path);
     }
     cJSON_Delete(m);
     lc_ckpt_reader_free(&r);

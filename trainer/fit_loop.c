@@ -319,7 +319,7 @@ static lc_status fit_run(lc_trainer *t)
                            LC_MOD_HOOK(on_fit_end));
     if (st == LC_OK)
         st = lc_ckpt_flush_pending(t);
-    if (t->run && t->fit_time > 0) {
+    if (st == LC_OK && t->run && t->fit_time > 0) {
         char buf[64];
         snprintf(buf, sizeof buf, "%.1f", (double)t->fit_samples / t->fit_time);
         lc_run_set_tag(t->run, "perf/samples_per_sec", buf);
@@ -400,6 +400,12 @@ lc_status lc_trainer_fit(lc_trainer *t, lc_module *m, lc_datamodule *dm, const c
         set_total_steps_tag(t);
         st = fit_run(t);
     }
+    /* the last checkpoint is on disk (or its error known) and every
+       histogram logged when fit returns */
+    lc_hist_wait(t);
+    lc_status wst = lc_ckpt_wait(t);
+    if (st == LC_OK)
+        st = wst;
     char msg[1024] = "";
     if (st != LC_OK) {
         snprintf(msg, sizeof msg, "%s", lc_errmsg());

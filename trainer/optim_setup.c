@@ -83,8 +83,8 @@ lc_status lc_scheduler_spec_default(lc_scheduler_spec *spec, const char *name)
 {
     if (!spec)
         return lc_fail(LC_ERR_INVALID, "lc_scheduler_spec_default: spec is NULL");
-    spec_sched kind;
-    const char *canon;
+    spec_sched kind = SPEC_NONE;
+    const char *canon = "none";
     lc_status st = sched_kind_parse(name, &kind, &canon);
     if (st != LC_OK)
         return st;
@@ -141,8 +141,8 @@ static lc_status make_optim(lc_trainer *t, const lc_optimizer_spec *s)
 
 static lc_status make_sched(lc_trainer *t, const lc_scheduler_spec *s)
 {
-    spec_sched kind;
-    const char *canon;
+    spec_sched kind = SPEC_NONE;
+    const char *canon = "none";
     lc_status st = sched_kind_parse(s->name, &kind, &canon);
     if (st != LC_OK || kind == SPEC_NONE)
         return st;
@@ -212,7 +212,7 @@ lc_status lc_optim_setup(lc_trainer *t)
     lc_status st = m->configure_optimizers(m, t, &o);
     t->fx = saved;
     if (st != LC_OK)
-        return st;
+        return lc_fail(st, "configure_optimizers: %s", lc_errmsg());
     if (!o.optimizer.name)
         return lc_fail(LC_ERR_INVALID, "configure_optimizers returned no optimizer (set "
                        "out->optimizer, e.g. with lc_optimizer_spec_default)");

@@ -122,7 +122,7 @@ lc_status lc_seq_add_linear(lc_seq *s, int64_t out_features, int bias)
     if (out_features < 1)
         return lc_fail(LC_ERR_INVALID, "lc_seq_add_linear: out_features must be >= 1, got %lld",
                        (long long)out_features);
-    seq_layer *l;
+    seq_layer *l = NULL;
     lc_status st = seq_push(s, SEQ_LINEAR, &l);
     if (st != LC_OK)
         return st;
@@ -166,7 +166,7 @@ lc_status lc_seq_add_activation(lc_seq *s, lc_activation act)
     if (act != LC_ACT_RELU && act != LC_ACT_GELU)
         return lc_fail(LC_ERR_INVALID, "lc_seq_add_activation: unknown activation %d (use "
                        "LC_ACT_RELU or LC_ACT_GELU)", (int)act);
-    seq_layer *l;
+    seq_layer *l = NULL;
     lc_status st = seq_push(s, act == LC_ACT_RELU ? SEQ_RELU : SEQ_GELU, &l);
     if (st == LC_OK)
         s->len++;
@@ -180,7 +180,7 @@ lc_status lc_seq_add_dropout(lc_seq *s, float p)
     if (!(p >= 0.0f && p <= 1.0f))
         return lc_fail(LC_ERR_INVALID, "lc_seq_add_dropout: p must be in [0, 1], got %g",
                        (double)p);
-    seq_layer *l;
+    seq_layer *l = NULL;
     lc_status st = seq_push(s, SEQ_DROPOUT, &l);
     if (st != LC_OK)
         return st;

@@ -70,7 +70,8 @@ static lc_status add_default_callbacks(lc_trainer *t)
     for (size_t i = 0; i < t->ncb; i++)
         if (is_checkpoint_cb(t->cbs[i]))
             tmp[n++] = t->cbs[i];
-    memcpy(t->cbs, tmp, n * sizeof *tmp);
+    if (n > 0)
+        memcpy(t->cbs, tmp, n * sizeof *tmp);
     return LC_OK;
 }
 

@@ -334,10 +334,18 @@ void lc_trainer_free(lc_trainer *t)
 {
     if (!t)
         return;
+    /* keep the caller's last error readable after the free (finishing the
+       run and closing the hub clear it) */
+    char saved[1024];
+    snprintf(saved, sizeof saved, "%s", lc_errmsg());
+    lc_hist_wait(t); /* work still in flight (after a failed loop) */
+    lc_ckpt_wait(t);
     if (t->run)
         lc_run_finish(t->run, t->run_failed ? LC_RUN_FAILED : LC_RUN_FINISHED);
     if (t->own_hub)
         lc_hub_close(t->hub, 0);
+    if (saved[0])
+        lc_fail(LC_OK, "%s", saved);
     for (size_t i = 0; i < t->ncb; i++)
         if (t->cbs[i]->destroy)
             t->cbs[i]->destroy(t->cbs[i]);
@@ -349,6 +357,7 @@ void lc_trainer_free(lc_trainer *t)
     lc_metric_dict_free(&t->cbm);
     free(t->em_tags);
     free(t->em_vals);
+    lc_ckpt_writer_free(&t->ckpt_spare);
     for (size_t i = 0; i < t->npending; i++)
         free(t->pending[i]);
     free(t->pending);

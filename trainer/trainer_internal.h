@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ckpt_async.h"
 #include "data.h"
 #include "datamodule.h"
 #include "lightc/trainer.h"
@@ -114,6 +115,9 @@ struct lc_trainer {
     char **pending;
     size_t npending, cappending;
     int ckpt_mid_epoch;      /* the next boundary is inside an epoch */
+    lc_ckpt_job *ckpt_job;   /* a checkpoint being written in the background */
+    lc_ckpt_writer ckpt_spare; /* the last checkpoint's buffer, reused */
+    struct lc_hist_job *hist_job; /* histograms being logged in the background */
     char ckpt_path[4096];    /* resumed from ("" if none) */
     int defaults_added;      /* default callbacks are in cbs */
 };
@@ -172,9 +176,13 @@ lc_status lc_resolve_ckpt_path(lc_trainer *t, const char *ckpt_path, char *out, 
 
 /* ---- ckpt_state.c -------------------------------------------------------- */
 
-/* Serialise the trainer + module + callbacks into a checkpoint and write it
- * atomically to every pending path; then tell the callbacks. */
+/* Serialise the trainer + module + callbacks into a checkpoint and start
+ * writing it (atomically, in the background) to every pending path. */
 lc_status lc_ckpt_flush_pending(lc_trainer *t);
+/* Wait for the background write; log artifacts, tell the callbacks. */
+lc_status lc_ckpt_wait(lc_trainer *t);
+/* 1 if path is pending or being written. */
+int lc_ckpt_path_busy(const lc_trainer *t, const char *path);
 /* Restore everything from path (after lc_optim_setup). *resume_step gets
  * the last logging step the checkpoint covers. */
 lc_status lc_ckpt_restore(lc_trainer *t, const char *path, int64_t *resume_step);
@@ -185,8 +193,12 @@ lc_status lc_ckpt_peek_run(const char *path, char **experiment, char **name, int
 
 /* ---- histograms.c -------------------------------------------------------- */
 
-/* Weight and gradient histograms of every parameter at step. */
+typedef struct lc_hist_job lc_hist_job;
+/* Weight and gradient histograms of every parameter at step (logged on a
+ * helper thread from a snapshot). */
 void lc_log_param_histograms(lc_trainer *t, int64_t step);
+/* Wait until the histograms in flight are logged. */
+void lc_hist_wait(lc_trainer *t);
 
 /* ---- eval_loop.c --------------------------------------------------------- */
 

@@ -94,8 +94,10 @@ def test_top_level(root):
                  ["runs", "ls", "--root"], ["runs", "show"]):
         rc, _, err = run(*args, root=root) if args[-1] != "--root" else run(*args)
         check(f"usage error {args}", rc == 2 and "lightc" in err, f"rc={rc} err={err}")
-    rc, _, err = run("train")
-    check("train slot", rc == 2 and "not built yet" in err, f"rc={rc} err={err}")
+    rc, out, err = run("train", "--help")
+    check("train --help", rc == 0 and "--max-epochs" in out, f"rc={rc} err={err}")
+    rc, _, err = run("train", "--no-such-flag", root=root)
+    check("train bad flag", rc == 2 and "lightc" in err, f"rc={rc} err={err}")
     rc, out, _ = run("info", root=root)
     check("info", rc == 0 and "sqlite" in out and "version" in out and "BLAS" in out and "CUDA" in out, out)
 
