@@ -321,7 +321,7 @@ typedef struct lc_checkpoint_options {
     const char *filename;       /* NULL: "{epoch}-{step}" -> "epoch=0-step=100.ckpt" */
     const char *monitor;        /* NULL: save the latest */
     const char *mode;           /* "min" (default) | "max" */
-    int save_top_k;             /* 1 (default when 0 is not set: see _default) */
+    int save_top_k;             /* 1; 0 = no top-k files, -1 = keep all */
     int save_last;              /* 1: also last.ckpt */
     int64_t every_n_epochs;     /* -1: 1 unless every_n_train_steps is set */
     int64_t every_n_train_steps;/* 0: off */
