@@ -182,7 +182,8 @@ static void handle_finish(lc_hub *hub, lc_event *ev)
         char e[LC_ERRLEN] = "";
         if (s->vt->finish_run(s, ri, e, sizeof e) != 0) {
             rc = -1;
-            snprintf(err, sizeof err, "%s: %s", s->vt->name, e);
+            if (snprintf(err, sizeof err, "%s: %s", s->vt->name, e) >= (int)sizeof err)
+                err[sizeof err - 2] = '~'; /* mark the cut */
         }
     }
     lc_request_complete(hub, req, rc, err);
@@ -196,7 +197,8 @@ static int flush_sinks(lc_hub *hub, char *err, size_t errlen)
         char e[LC_ERRLEN] = "";
         if (s->vt->flush && s->vt->flush(s, e, sizeof e) != 0) {
             rc = -1;
-            snprintf(err, errlen, "%s: %s", s->vt->name, e);
+            if (snprintf(err, errlen, "%s: %s", s->vt->name, e) >= (int)errlen && errlen > 1)
+                err[errlen - 2] = '~'; /* mark the cut */
         }
     }
     return rc;
@@ -293,7 +295,9 @@ void *lc_dispatcher_main(void *arg)
         }
         if (n == 0) {
             lc_queue_sleep(q, pos, idle_ms);
-            idle_ms = idle_ms < 8 ? idle_ms * 2 : 8;
+            /* back off to 32 ms when idle: producers kick the dispatcher
+               when the queue fills, and flush/finish requests kick it too */
+            idle_ms = idle_ms < 32 ? idle_ms * 2 : 32;
         } else {
             idle_ms = 1;
         }
