@@ -11,10 +11,14 @@ static _Thread_local char errbuf[1024];
 
 lc_status lc_fail(lc_status status, const char *fmt, ...)
 {
+    /* Format into a scratch buffer first: callers may pass lc_errmsg() as
+       an argument to wrap the previous message. */
+    char tmp[sizeof errbuf];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    memcpy(errbuf, tmp, sizeof errbuf);
     return status;
 }
 

@@ -374,6 +374,33 @@ static lc_status restore_params(lc_params *ps, const lc_ckpt_reader *r, const ch
     return LC_OK;
 }
 
+/* Optimizer / scheduler state: a section must be there exactly when the
+ * module configures the object. */
+typedef lc_status (*state_loader)(void *obj, const void *buf, size_t len);
+
+static lc_status load_optim(void *obj, const void *buf, size_t len)
+{
+    return lc_optim_state_load(obj, buf, len);
+}
+
+static lc_status load_sched(void *obj, const void *buf, size_t len)
+{
+    return lc_sched_state_load(obj, buf, len);
+}
+
+static lc_status restore_state(const lc_ckpt_reader *r, const char *path, const char *section,
+                               const char *what, void *obj, state_loader load)
+{
+    const lc_ckpt_section *s = lc_ckpt_find(r, section);
+    if (!s && !obj)
+        return LC_OK;
+    if (!s || !obj)
+        return lc_fail(LC_ERR_INVALID, "checkpoint '%s' %s %s state but the module %s one", path,
+                       s ? "has" : "has no", what, obj ? "configures" : "has no");
+    lc_status st = load(obj, s->data, s->len);
+    return st == LC_OK ? st : lc_fail(st, "checkpoint '%s': %s", path, lc_errmsg());
+}
+
 lc_status lc_ckpt_restore(lc_trainer *t, const char *path, int64_t *resume_step)
 {
     lc_ckpt_reader r;
@@ -392,27 +419,11 @@ lc_status lc_ckpt_restore(lc_trainer *t, const char *path, int64_t *resume_step)
         lc_blas_set_threads(threads);
 
     st = restore_params(t->module->params, &r, path);
+    if (st == LC_OK)
+        st = restore_state(&r, path, "optimizer", "optimizer", t->optim, load_optim);
+    if (st == LC_OK)
+        st = restore_state(&r, path, "lr_scheduler", "LR scheduler", t->sched, load_sched);
     const lc_ckpt_section *s;
-    if (st == LC_OK) {
-        s = lc_ckpt_find(&r, "optimizer");
-        if (s && t->optim)
-            st = lc_optim_state_load(t->optim, s->data, s->len);
-        else if (s || t->optim)
-            st = lc_fail(LC_ERR_INVALID, "checkpoint '%s' %s optimizer state but the module %s "
-                         "one", path, s ? "has" : "has no", t->optim ? "configures" : "has no");
-        if (st != LC_OK && s && t->optim)
-            st = lc_fail(st, "checkpoint '%s': %s", path, lc_errmsg());
-    }
-    if (st == LC_OK) {
-        s = lc_ckpt_find(&r, "lr_scheduler");
-        if (s && t->sched)
-            st = lc_sched_state_load(t->sched, s->data, s->len);
-        else if (s || t->sched)
-            st = lc_fail(LC_ERR_INVALID, "checkpoint '%s' %s LR scheduler state but the module "
-                         "%s one", path, s ? "has" : "has no", t->sched ? "configures" : "has no");
-        if (st != LC_OK && s && t->sched)
-            st = lc_fail(st, "checkpoint '%s': %s", path, lc_errmsg());
-    }
     if (st == LC_OK) {
         s = lc_ckpt_find(&r, "rng");
         if (!s || s->len != 16) {
