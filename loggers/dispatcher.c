@@ -177,6 +177,7 @@ static void handle_finish(lc_hub *hub, lc_event *ev)
     }
     char err[LC_ERRLEN] = "";
     int rc = 0;
+    atomic_store(&ri->closed, 1);
     for (int i = 0; i < hub->nsinks; i++) {
         lc_sink *s = &hub->sinks[i];
         char e[LC_ERRLEN] = "";
@@ -209,6 +210,22 @@ static int flush_sinks(lc_hub *hub, char *err, size_t errlen)
  * comes after every one of their events, so this is done before it. */
 static void segment_done(lc_hub *hub, lc_event *ev, size_t n)
 {
+    /* Events of a run that has already been finished (a signal ended it
+       while another thread was still logging) are dropped and counted. */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ev[i].run && atomic_load_explicit(&ev[i].run->closed, memory_order_relaxed)) {
+            if (ev[i].kind == LC_EV_SCALAR)
+                atomic_fetch_add(&ev[i].run->dropped, 1);
+            if (ev[i].kind == LC_EV_PARAM)
+                free(ev[i].payload); /* never reaches the run's param list */
+            else
+                lc_event_free_payload(hub, &ev[i]);
+            continue;
+        }
+        ev[k++] = ev[i];
+    }
+    n = k;
     lc_batch b = {ev, n};
     deliver(hub, &b);
     for (size_t i = 0; i < n; i++)

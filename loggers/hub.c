@@ -282,6 +282,11 @@ lc_status lc_hub_close(lc_hub *hub, uint32_t timeout_ms)
         lc_queue_kick(&hub->queue);
         pthread_join(hub->dispatcher, NULL);
     }
+    while (hub->ended) {
+        lc_run *r = hub->ended;
+        hub->ended = r->next;
+        lc_run_free(r);
+    }
     for (int i = 0; i < hub->nsinks; i++)
         if (hub->sinks[i].vt && hub->sinks[i].vt->close)
             hub->sinks[i].vt->close(&hub->sinks[i]);

@@ -48,7 +48,8 @@ struct lc_run {
     lc_hub *hub;
     lc_run_info info;
     int dummy;                  /* no-op run (rank != 0) */
-    int finished;
+    _Atomic int noop;           /* log calls do nothing: dummy, or ended by a signal */
+    int ended;                  /* finish sent to the sinks; on hub->ended */
 
     /* interning (mutex) */
     pthread_mutex_t intern_mu;
@@ -89,7 +90,8 @@ struct lc_hub {
     pthread_cond_t ctl_cond;
 
     pthread_mutex_t runs_mu;
-    struct lc_run *runs;
+    struct lc_run *runs;        /* live */
+    struct lc_run *ended;       /* ended (by a signal) but not yet freed */
 
     _Atomic int closing;
     struct lc_hub *next_signal; /* signals.c registry */
@@ -120,6 +122,10 @@ int lc_sinks_open(lc_hub *hub, const char *spec, char *err, size_t errlen);
 
 /* ---- run.c --------------------------------------------------------------- */
 void lc_run_free(lc_run *run);
+/* Send the run's finish to the sinks and turn its log calls into no-ops,
+ * without freeing it: a signal handler thread may end a run that another
+ * thread is still logging into. lc_run_finish (or lc_hub_close) frees it. */
+lc_status lc_run_end(lc_run *run, lc_run_status status);
 
 /* ---- provenance.c -------------------------------------------------------- */
 typedef struct lc_provenance {

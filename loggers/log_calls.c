@@ -59,7 +59,7 @@ static inline int tag_ok(const lc_run *run, lc_tag tag)
 
 lc_status lc_run_log_scalar(lc_run *run, lc_tag tag, double value, int64_t step)
 {
-    if (__builtin_expect(!run || run->dummy, 0))
+    if (__builtin_expect(!run || atomic_load_explicit(&run->noop, memory_order_relaxed), 0))
         return run ? LC_OK : lc_fail(LC_ERR_INVALID, "lc_run_log_scalar: run is NULL");
     if (__builtin_expect(!tag_ok(run, tag), 0)) {
         atomic_fetch_add(&run->info.rejected, 1);
@@ -70,7 +70,7 @@ lc_status lc_run_log_scalar(lc_run *run, lc_tag tag, double value, int64_t step)
 
 lc_status lc_run_log_scalar_at(lc_run *run, lc_tag tag, double value, int64_t step, double wall_time)
 {
-    if (!run || run->dummy)
+    if (!run || atomic_load_explicit(&run->noop, memory_order_relaxed))
         return run ? LC_OK : lc_fail(LC_ERR_INVALID, "lc_run_log_scalar_at: run is NULL");
     if (!tag_ok(run, tag)) {
         atomic_fetch_add(&run->info.rejected, 1);
@@ -85,7 +85,7 @@ lc_status lc_run_log_scalar_at(lc_run *run, lc_tag tag, double value, int64_t st
 
 lc_status lc_run_log_scalars(lc_run *run, int64_t step, size_t n, const lc_tag *tags, const double *values)
 {
-    if (!run || run->dummy)
+    if (!run || atomic_load_explicit(&run->noop, memory_order_relaxed))
         return run ? LC_OK : lc_fail(LC_ERR_INVALID, "lc_run_log_scalars: run is NULL");
     if (n == 0)
         return LC_OK;
@@ -105,7 +105,7 @@ lc_status lc_run_log_scalars(lc_run *run, int64_t step, size_t n, const lc_tag *
 
 lc_status lc_run_log_metric(lc_run *run, const char *key, double value, int64_t step)
 {
-    if (!run || run->dummy)
+    if (!run || atomic_load_explicit(&run->noop, memory_order_relaxed))
         return run ? LC_OK : lc_fail(LC_ERR_INVALID, "lc_run_log_metric: run is NULL");
     lc_tag t = lc_run_tag(run, key);
     if (!t)
@@ -147,7 +147,7 @@ static int norm_key(lc_run *run, const char *what, const char *key, char out[LC_
 
 static lc_status put_param(lc_run *run, const char *key, lc_param_type type, const char *text, int64_t i, double d)
 {
-    if (!run || run->dummy)
+    if (!run || atomic_load_explicit(&run->noop, memory_order_relaxed))
         return run ? LC_OK : lc_fail(LC_ERR_INVALID, "lc_run_log_param: run is NULL");
     char norm[LC_KEY_MAX + 1];
     int changed;
@@ -249,7 +249,7 @@ static lc_status params_from_json(lc_run *run, const cJSON *node, char *prefix, 
 
 lc_status lc_run_log_params_json(lc_run *run, const char *json)
 {
-    if (!run || run->dummy)
+    if (!run || atomic_load_explicit(&run->noop, memory_order_relaxed))
         return run ? LC_OK : lc_fail(LC_ERR_INVALID, "lc_run_log_params_json: run is NULL");
     if (!json)
         return lc_fail(LC_ERR_INVALID, "lc_run_log_params_json: json is NULL");
@@ -270,7 +270,7 @@ lc_status lc_run_log_params_json(lc_run *run, const char *json)
 static lc_status put_key_text(lc_run *run, uint16_t kind, const char *fn, const char *key,
                               const char *text, int64_t step)
 {
-    if (!run || run->dummy)
+    if (!run || atomic_load_explicit(&run->noop, memory_order_relaxed))
         return run ? LC_OK : lc_fail(LC_ERR_INVALID, "%s: run is NULL", fn);
     if (!text)
         return lc_fail(LC_ERR_INVALID, "%s: the value of '%s' is NULL", fn, key ? key : "");
@@ -321,7 +321,7 @@ static lc_status put_histogram(lc_run *run, const char *key, lc_histogram *h, si
 
 lc_status lc_run_log_histogram_f32(lc_run *run, const char *key, const float *values, size_t n, int64_t step)
 {
-    if (!run || run->dummy)
+    if (!run || atomic_load_explicit(&run->noop, memory_order_relaxed))
         return run ? LC_OK : lc_fail(LC_ERR_INVALID, "lc_run_log_histogram: run is NULL");
     if (!values && n)
         return lc_fail(LC_ERR_INVALID, "lc_run_log_histogram: values is NULL");
@@ -333,7 +333,7 @@ lc_status lc_run_log_histogram_f32(lc_run *run, const char *key, const float *va
 
 lc_status lc_run_log_histogram_f64(lc_run *run, const char *key, const double *values, size_t n, int64_t step)
 {
-    if (!run || run->dummy)
+    if (!run || atomic_load_explicit(&run->noop, memory_order_relaxed))
         return run ? LC_OK : lc_fail(LC_ERR_INVALID, "lc_run_log_histogram: run is NULL");
     if (!values && n)
         return lc_fail(LC_ERR_INVALID, "lc_run_log_histogram: values is NULL");
@@ -346,7 +346,7 @@ lc_status lc_run_log_histogram_f64(lc_run *run, const char *key, const double *v
 lc_status lc_run_log_image(lc_run *run, const char *key, const uint8_t *pixels, uint32_t width,
                            uint32_t height, uint32_t channels, int64_t step)
 {
-    if (!run || run->dummy)
+    if (!run || atomic_load_explicit(&run->noop, memory_order_relaxed))
         return run ? LC_OK : lc_fail(LC_ERR_INVALID, "lc_run_log_image: run is NULL");
     if (channels != 1 && channels != 3 && channels != 4) {
         atomic_fetch_add(&run->info.rejected, 1);
@@ -391,7 +391,7 @@ lc_status lc_run_log_image(lc_run *run, const char *key, const uint8_t *pixels, 
 
 lc_status lc_run_log_artifact(lc_run *run, const char *path, const char *artifact_dir)
 {
-    if (!run || run->dummy)
+    if (!run || atomic_load_explicit(&run->noop, memory_order_relaxed))
         return run ? LC_OK : lc_fail(LC_ERR_INVALID, "lc_run_log_artifact: run is NULL");
     if (!path)
         return lc_fail(LC_ERR_INVALID, "lc_run_log_artifact: path is NULL");

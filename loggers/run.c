@@ -102,6 +102,7 @@ static lc_run *dummy_run(lc_hub *hub)
         return NULL;
     run->hub = hub;
     run->dummy = 1;
+    atomic_init(&run->noop, 1);
     run->experiment = strdup("");
     run->name = strdup("");
     run->dir = strdup("");
@@ -476,34 +477,8 @@ void lc_run_free(lc_run *run)
     free(run);
 }
 
-lc_status lc_run_finish(lc_run *run, lc_run_status status)
+static void report_counters(const lc_run *run, lc_run_status status)
 {
-    lc_clear_error();
-    if (!run)
-        return LC_OK;
-    if (status != LC_RUN_FINISHED && status != LC_RUN_FAILED && status != LC_RUN_KILLED &&
-        status != LC_RUN_CRASHED)
-        status = LC_RUN_FAILED;
-    lc_hub *hub = run->hub;
-    if (run->dummy) {
-        lc_run_free(run);
-        return LC_OK;
-    }
-    pthread_mutex_lock(&hub->runs_mu);
-    lc_run **pp = &hub->runs;
-    while (*pp && *pp != run)
-        pp = &(*pp)->next;
-    int live = *pp != NULL;
-    if (live)
-        *pp = run->next;
-    pthread_mutex_unlock(&hub->runs_mu);
-    if (!live)
-        return lc_fail(LC_ERR_STATE, "lc_run_finish: run is not live (finished twice?)");
-
-    run->info.status = status;
-    run->info.end_time = lc_wall_now();
-    char err[LC_ERRLEN];
-    int rc = lc_hub_request(hub, LC_EV_RUN_FINISH, &run->info, 0, err, sizeof err);
     lc_run_counters c;
     lc_run_get_counters(run, &c);
     if (c.dropped || c.rejected || c.replaced || c.sink_errors || c.degraded)
@@ -514,8 +489,66 @@ lc_status lc_run_finish(lc_run *run, lc_run_status status)
                 (unsigned long long)c.logged, (unsigned long long)c.dropped,
                 (unsigned long long)c.rejected, (unsigned long long)c.replaced,
                 (unsigned long long)c.sink_errors, c.degraded ? " (degraded)" : "");
-    lc_run_free(run);
+}
+
+static int unlink_run(lc_run **list, lc_run *run)
+{
+    while (*list && *list != run)
+        list = &(*list)->next;
+    if (!*list)
+        return 0;
+    *list = run->next;
+    return 1;
+}
+
+lc_status lc_run_end(lc_run *run, lc_run_status status)
+{
+    lc_hub *hub = run->hub;
+    pthread_mutex_lock(&hub->runs_mu);
+    int live = !run->ended && unlink_run(&hub->runs, run);
+    if (live) {
+        run->ended = 1;
+        run->next = hub->ended;
+        hub->ended = run;
+    }
+    pthread_mutex_unlock(&hub->runs_mu);
+    if (!live)
+        return lc_fail(LC_ERR_STATE, "lc_run_finish: run is not live (finished twice?)");
+    atomic_store(&run->noop, 1);
+    run->info.status = status;
+    run->info.end_time = lc_wall_now();
+    char err[LC_ERRLEN];
+    int rc = lc_hub_request(hub, LC_EV_RUN_FINISH, &run->info, 0, err, sizeof err);
+    report_counters(run, status);
     if (rc != 0)
         return lc_fail(LC_ERR_IO, "lc_run_finish: %s", err);
     return LC_OK;
+}
+
+lc_status lc_run_finish(lc_run *run, lc_run_status status)
+{
+    lc_clear_error();
+    if (!run)
+        return LC_OK;
+    if (run->dummy) {
+        lc_run_free(run);
+        return LC_OK;
+    }
+    if (status != LC_RUN_FINISHED && status != LC_RUN_FAILED && status != LC_RUN_KILLED &&
+        status != LC_RUN_CRASHED)
+        status = LC_RUN_FAILED;
+    lc_hub *hub = run->hub;
+    lc_status st = LC_OK;
+    pthread_mutex_lock(&hub->runs_mu);
+    int already_ended = run->ended;
+    pthread_mutex_unlock(&hub->runs_mu);
+    /* A run a signal already ended keeps the status it was given. */
+    if (!already_ended)
+        st = lc_run_end(run, status);
+    pthread_mutex_lock(&hub->runs_mu);
+    int owned = unlink_run(&hub->ended, run);
+    pthread_mutex_unlock(&hub->runs_mu);
+    if (owned)
+        lc_run_free(run);
+    return st;
 }

@@ -76,7 +76,7 @@ static void *watch(void *arg)
             pthread_mutex_unlock(&h->runs_mu);
             if (!r)
                 break;
-            lc_run_finish(r, LC_RUN_KILLED);
+            lc_run_end(r, LC_RUN_KILLED); /* not freed: other threads may still log into it */
         }
         lc_hub_flush(h, ms);
     }

@@ -46,6 +46,7 @@ struct lc_run_info {
 
     _Atomic uint64_t logged, dropped, rejected, replaced, sink_errors;
     _Atomic int degraded;
+    _Atomic int closed;       /* finish_run done: the hub drops later events */
 
     /* Set before finish_run: every sink of the hub and how it fared for
        this run, so the index can store per-backend delivery state. */

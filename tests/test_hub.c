@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -446,6 +447,76 @@ static void test_sigterm_finishes_killed(void **s)
     sqlite3_close(db);
 }
 
+/* SIGTERM while another thread keeps logging, with a previous handler that
+ * does not exit: the run ends as killed, the logging thread keeps running
+ * safely (its calls become no-ops), the chained handler runs, and
+ * lc_run_finish afterwards frees the run. */
+static volatile sig_atomic_t chained;
+static void user_handler(int sig)
+{
+    (void)sig;
+    chained = 1;
+}
+
+typedef struct {
+    lc_run *run;
+    volatile int stop;
+    long calls;
+} logger_arg;
+
+static void *keep_logging(void *p)
+{
+    logger_arg *a = p;
+    lc_tag t = lc_run_tag(a->run, "busy");
+    while (!a->stop)
+        lc_run_log_scalar(a->run, t, 1.0, a->calls++);
+    return NULL;
+}
+
+static void test_signal_while_logging(void **s)
+{
+    (void)s;
+    const char *root = tu_tmpdir("hub-sigrace");
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGTERM, user_handler);
+        lc_hub_options o = {.root = root, .loggers = "sqlite,csv", .handle_signals = 1};
+        lc_hub *hub;
+        if (lc_hub_open(&hub, &o) != LC_OK)
+            _exit(3);
+        lc_run_options ro = {.experiment = "e", .name = "race"};
+        lc_run *run;
+        if (lc_run_start(hub, &ro, &run) != LC_OK)
+            _exit(4);
+        logger_arg a = {.run = run};
+        pthread_t th;
+        pthread_create(&th, NULL, keep_logging, &a);
+        usleep(50 * 1000);
+        raise(SIGTERM);
+        for (int i = 0; i < 500 && !chained; i++)
+            usleep(10 * 1000);
+        usleep(50 * 1000); /* the thread goes on logging into the ended run */
+        a.stop = 1;
+        pthread_join(th, NULL);
+        if (!chained)
+            _exit(5);
+        if (lc_run_finish(run, LC_RUN_FINISHED) != LC_OK)
+            _exit(6);
+        lc_hub_close(hub, 0);
+        _exit(a.calls > 0 ? 0 : 7);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    sqlite3 *db = open_index(root);
+    char *st = q_text(db, "select status from runs where name='race'");
+    assert_non_null(st);
+    assert_string_equal(st, "killed");
+    free(st);
+    sqlite3_close(db);
+}
+
 /* SIGKILL mid-logging: the index passes integrity_check and holds every
  * batch the child saw committed (flushed) before the kill; the run shows as
  * crashed. */
@@ -526,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_drop_mode_accounts_everything),
         cmocka_unit_test(test_two_hubs_many_runs),
         cmocka_unit_test(test_sigterm_finishes_killed),
+        cmocka_unit_test(test_signal_while_logging),
         cmocka_unit_test(test_sigkill_keeps_committed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
