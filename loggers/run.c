@@ -542,9 +542,15 @@ lc_status lc_run_finish(lc_run *run, lc_run_status status)
     pthread_mutex_lock(&hub->runs_mu);
     int already_ended = run->ended;
     pthread_mutex_unlock(&hub->runs_mu);
-    /* A run a signal already ended keeps the status it was given. */
-    if (!already_ended)
+    /* A run a signal already ended keeps the status it was given; a flush
+       first lets the dispatcher pass any event that was being logged into
+       it when it ended, before its memory goes. */
+    if (!already_ended) {
         st = lc_run_end(run, status);
+    } else {
+        char err[LC_ERRLEN];
+        lc_hub_request(hub, LC_EV_FLUSH, NULL, 0, err, sizeof err);
+    }
     pthread_mutex_lock(&hub->runs_mu);
     int owned = unlink_run(&hub->ended, run);
     pthread_mutex_unlock(&hub->runs_mu);
