@@ -11,7 +11,7 @@
 #include "backends.h"
 #include "commands.h"
 #include "db.h"
-#include "index_schema.h"
+#include "index/index_schema.h"
 #include "lightc/hub.h"
 #include "table.h"
 

@@ -21,9 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "index_media.h"
-#include "index_schema.h"
-#include "sink.h"
+#include "index/index_media.h"
+#include "index/index_schema.h"
+#include "bus/sink.h"
 #include "testutil.h"
 
 static char err[LC_ERRLEN];

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "tb_resume.h"
+#include "tensorboard/tb_resume.h"
 #include "testutil.h"
 
 static void write_file(const char *path, const void *data, size_t n)

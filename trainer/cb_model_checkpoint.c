@@ -31,7 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
+#include "common/status.h"
 #include "trainer_internal.h"
 
 typedef struct topk_item {

@@ -31,7 +31,8 @@
 #include <string.h>
 
 #include "blas_info.h"
-#include "error.h"
+#include "common/clock.h"
+#include "common/status.h"
 #include "trainer_internal.h"
 
 /* ------------------------------------------------------------------------ */
@@ -207,7 +208,7 @@ static lc_status epoch_end(lc_trainer *t)
     st = lc_conn_epoch_end(t, &t->train_res, 1, step, 1);
     if (st != LC_OK)
         return st;
-    double secs = lc_trainer_now() - t->epoch_t0;
+    double secs = lc_mono_now() - t->epoch_t0;
     t->fit_time += secs;
     t->fit_samples += t->epoch_samples;
     if (t->cfg.log_samples_per_sec && t->run && secs > 0) {
@@ -247,7 +248,7 @@ static lc_status train_epoch(lc_trainer *t)
         if (st != LC_OK)
             return st;
     }
-    t->epoch_t0 = lc_trainer_now();
+    t->epoch_t0 = lc_mono_now();
     t->epoch_samples = 0;
     for (int64_t idx = start; idx < t->num_training_batches; idx++) {
         lc_batch b;

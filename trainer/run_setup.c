@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 
 #include "blas_info.h"
-#include "error.h"
+#include "common/status.h"
 #include "trainer_internal.h"
 
 #define DEFAULT_LOGGERS "sqlite,tensorboard,csv,console"

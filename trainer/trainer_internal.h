@@ -218,8 +218,6 @@ void lc_trainer_free_loaders(lc_trainer *t);
 lc_status lc_limit_batches(lc_amount limit, int64_t n, const char *what, int64_t *out);
 /* Warn on stderr ("lightc: warning: ..."). */
 void lc_trainer_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Wall clock in seconds. */
-double lc_trainer_now(void);
 /* Convert a dataloader batch into what hooks see. */
 void lc_minibatch_from(lc_minibatch *mb, const lc_batch *b);
 

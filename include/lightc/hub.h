@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lightc/status.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -41,30 +43,6 @@ extern "C" {
 #define LC_VERSION_MINOR 1
 #define LC_VERSION_PATCH 0
 #define LC_VERSION_STRING "0.1.0"
-
-/* ------------------------------------------------------------------------ */
-/* Status codes and errors                                                   */
-
-typedef enum lc_status {
-    LC_OK = 0,
-    LC_ERR_INVALID = 1,     /* bad argument: key, name, value, option */
-    LC_ERR_IO = 2,          /* file system or database error */
-    LC_ERR_EXISTS = 3,      /* run already exists (pass resume) */
-    LC_ERR_NOT_FOUND = 4,   /* run, file or key does not exist */
-    LC_ERR_FULL = 5,        /* queue or arena full in drop mode: item dropped and counted */
-    LC_ERR_TIMEOUT = 6,     /* flush did not complete in time */
-    LC_ERR_NOMEM = 7,       /* allocation failed */
-    LC_ERR_BUSY = 8,        /* database locked longer than the busy timeout */
-    LC_ERR_UNSUPPORTED = 9, /* feature or backend not compiled in / unsafe here */
-    LC_ERR_STATE = 10       /* call not valid now (run finished, hub closed) */
-} lc_status;
-
-/** Text for the last failing lightc call on this thread ("" if none). The
- *  pointer stays valid until the thread's next lightc call. */
-const char *lc_errmsg(void);
-
-/** Short, constant name of a status code ("LC_ERR_INVALID", ...). */
-const char *lc_status_name(lc_status s);
 
 /** The library version, LC_VERSION_STRING. */
 const char *lc_version(void);

@@ -10,6 +10,8 @@
  * Crash detection is in index_crash.c; the sink is sqlite_index.c.
  */
 #include "index_schema.h"
+#include "common/clock.h"
+#include "common/fs.h"
 #include "lightc/hub.h"
 
 #include <errno.h>
@@ -172,13 +174,6 @@ int lc_index_fail(sqlite3 *db, const char *what, char *err, size_t errlen)
     return -1;
 }
 
-static double index_now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Sleep between retries: 1 ms doubling up to 64 ms. */
 static void index_backoff(int attempt)
 {
@@ -202,10 +197,10 @@ static int index_is_busy(int rc)
 
 int lc_index_step(sqlite3_stmt *st)
 {
-    double deadline = index_now_mono() + lc_index_busy_ms() / 1000.0;
+    double deadline = lc_mono_now() + lc_index_busy_ms() / 1000.0;
     for (int attempt = 0;; attempt++) {
         int rc = sqlite3_step(st);
-        if (!index_is_busy(rc) || index_now_mono() > deadline)
+        if (!index_is_busy(rc) || lc_mono_now() > deadline)
             return rc;
         sqlite3_reset(st);
         index_backoff(attempt);
@@ -215,12 +210,12 @@ int lc_index_step(sqlite3_stmt *st)
 static int index_exec_retry(sqlite3 *db, const char *sql, const char *what, char *err,
                             size_t errlen)
 {
-    double deadline = index_now_mono() + lc_index_busy_ms() / 1000.0;
+    double deadline = lc_mono_now() + lc_index_busy_ms() / 1000.0;
     for (int attempt = 0;; attempt++) {
         int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
         if (rc == SQLITE_OK)
             return 0;
-        if (!index_is_busy(rc) || index_now_mono() > deadline)
+        if (!index_is_busy(rc) || lc_mono_now() > deadline)
             return lc_index_fail(db, what, err, errlen);
         index_backoff(attempt);
     }
@@ -320,36 +315,6 @@ int lc_index_check_fs_type(unsigned long f_type, const char *dir, char *err, siz
 
 /* ------------------------------------------------------------------------ */
 /* Open                                                                      */
-
-/* mkdir -p; returns 0 or -1 with errno set. */
-static int index_mkdirs(const char *path)
-{
-    char buf[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return -1;
-    struct stat st;
-    if (stat(buf, &st) != 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
 
 static int index_user_version(sqlite3 *db, int *version)
 {
@@ -461,7 +426,7 @@ int lc_index_open(const char *root, int readonly, sqlite3 **out, char *err, size
                      "this root yet, or pass the right --root", path, strerror(errno));
             return -1;
         }
-    } else if (index_mkdirs(root) != 0) {
+    } else if (lc_make_dirs(root) != 0) {
         snprintf(err, errlen, "sqlite: cannot create the run root %s: %s", root, strerror(errno));
         return -1;
     }

@@ -13,7 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
+#include "common/clock.h"
+#include "common/fs.h"
+#include "common/status.h"
 #include "hub_internal.h"
 
 #define DEFAULT_LOGGERS "sqlite,tensorboard,csv"
@@ -32,37 +34,6 @@ static int process_rank(void)
             return atoi(v);
     }
     return 0;
-}
-
-/* mkdir -p */
-static int make_dirs(const char *path)
-{
-    char tmp[PATH_MAX];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof tmp)
-        return -1;
-    memcpy(tmp, path, n + 1);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return -1;
-    struct stat st;
-    if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
-
-int lc_make_dirs(const char *path)
-{
-    return make_dirs(path);
 }
 
 static const char *env_or(const char *given, const char *var, const char *dflt)
@@ -88,7 +59,11 @@ lc_status lc_hub_open(lc_hub **out, const lc_hub_options *opt)
     if (!hub)
         return lc_fail(LC_ERR_NOMEM, "lc_hub_open: out of memory");
     pthread_mutex_init(&hub->ctl_mu, NULL);
-    pthread_cond_init(&hub->ctl_cond, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* lc_mono_deadline */
+    pthread_cond_init(&hub->ctl_cond, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_mutex_init(&hub->runs_mu, NULL);
     hub->active = o.all_ranks || process_rank() == 0;
 
@@ -98,7 +73,7 @@ lc_status lc_hub_open(lc_hub **out, const lc_hub_options *opt)
         *out = hub;
         return LC_OK;
     }
-    if (make_dirs(root) != 0) {
+    if (lc_make_dirs(root) != 0) {
         int e = errno;
         free(hub);
         return lc_fail(LC_ERR_IO, "cannot create run root '%s': %s; choose a writable --root or set LIGHTC_ROOT",
@@ -210,14 +185,7 @@ int lc_hub_request(lc_hub *hub, uint16_t kind, lc_run_info *run, uint32_t timeou
     lc_hub_enqueue_one(hub, &ev);
     lc_queue_kick(&hub->queue);
 
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    struct timespec deadline = lc_mono_deadline(timeout_ms);
     int rc = 0;
     pthread_mutex_lock(&hub->ctl_mu);
     while (!req->done) {

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "sink.h"
+#include "bus/sink.h"
 
 typedef enum lc_console_mode {
     LC_CONSOLE_AUTO = -1,  /* $LIGHTC_CONSOLE, else isatty(out) ? TTY : PLAIN */

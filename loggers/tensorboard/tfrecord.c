@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crc32c.h"
+#include "common/crc32c.h"
 
 static void tfr_put_u32(uint8_t *p, uint32_t v)
 {

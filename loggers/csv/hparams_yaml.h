@@ -33,7 +33,7 @@
 
 #include <stddef.h>
 
-#include "event.h"
+#include "bus/event.h"
 
 /* Render params as YAML text into a malloc'd string (*out, length *len).
  * Returns 0, or -1 with err filled (NULL key, out of memory). */

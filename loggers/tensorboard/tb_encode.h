@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event.h"
+#include "bus/event.h"
 #include "tfrecord.h"
 
 #define LC_TB_FILE_VERSION "brain.Event:2"

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event.h"
+#include "bus/event.h"
 #include "tb_encode.h"
 
 typedef struct lc_tb_params {

@@ -22,8 +22,8 @@
 #include <sched.h>
 #include <time.h>
 
-#include "error.h"
-#include "hparams_yaml.h"
+#include "common/status.h"
+#include "csv/hparams_yaml.h"
 #include "hub_internal.h"
 
 void lc_event_free_payload(lc_hub *hub, lc_event *ev)

@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event.h"
+#include "bus/event.h"
 
 /** Bucket the finite values of v[0..n) into a new histogram for key.
  *  Non-finite values are skipped and counted in ->nonfinite. Only the

@@ -21,7 +21,7 @@
  */
 #include "index_media.h"
 #include "index_schema.h"
-#include "sink.h"
+#include "bus/sink.h"
 
 #include <math.h>
 #include <stdio.h>

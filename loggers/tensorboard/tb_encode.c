@@ -13,7 +13,7 @@
 
 #include "event.pb-c.h"
 #include "hparams_plugin_data.pb-c.h"
-#include "histogram.h"
+#include "shared/histogram.h"
 #include "struct.pb-c.h"
 #include "summary.pb-c.h"
 #include "tensor.pb-c.h"

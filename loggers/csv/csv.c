@@ -38,9 +38,10 @@
 #include <unistd.h>
 
 #include "csv_file.h"
-#include "number_format.h"
-#include "sink.h"
-#include "tag_names.h"
+#include "shared/number_format.h"
+#include "bus/sink.h"
+#include "common/fs.h"
+#include "shared/tag_names.h"
 
 /* col_of_tag values besides a column index */
 #define CSV_UNRESOLVED (-1) /* not looked up in the header yet */
@@ -109,26 +110,6 @@ static void csv_free_cols(char **cols, size_t n)
     for (size_t i = 0; i < n; i++)
         free(cols[i]);
     free(cols);
-}
-
-static int csv_mkdir_p(const char *dir)
-{
-    char *p = strdup(dir);
-    if (!p)
-        return -1;
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = 0;
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-            free(p);
-            return -1;
-        }
-        *s = '/';
-    }
-    int rc = mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
-    free(p);
-    return rc;
 }
 
 static int csv_grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -281,7 +262,7 @@ static int csv_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
     }
     r->info = run;
     r->fd = -1;
-    if (csv_mkdir_p(run->dir) != 0) {
+    if (lc_make_dirs(run->dir) != 0) {
         snprintf(err, errlen, "csv: cannot create %s: %s", r->path, strerror(errno));
         goto fail;
     }

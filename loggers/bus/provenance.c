@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "hub_internal.h"
-#include "index_schema.h"
+#include "index/index_schema.h"
 
 static char *read_cmdline(void)
 {

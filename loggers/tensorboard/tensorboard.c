@@ -47,8 +47,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus/sink.h"
+#include "common/clock.h"
+#include "common/fs.h"
 #include "png_encode.h"
-#include "sink.h"
 #include "tb_encode.h"
 #include "tb_hparams.h"
 #include "tb_resume.h"
@@ -101,25 +103,11 @@ static _Atomic unsigned tb_file_counter;
 /* ---------------------------------------------------------------------- */
 /* small helpers                                                           */
 
-static uint64_t tb_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static double tb_wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* A reader drops a file's remaining records after an event whose wall time
    is NaN (the Rust loader), so a non-finite time becomes "now". */
 static double tb_wall(double t)
 {
-    return isfinite(t) ? t : tb_wall_now();
+    return isfinite(t) ? t : lc_wall_now();
 }
 
 /* double -> float32 without undefined behaviour for out-of-range values:
@@ -143,30 +131,6 @@ static int tb_status(lc_run_status s)
     case LC_RUN_RUNNING:  return LC_TB_STATUS_RUNNING;
     }
     return LC_TB_STATUS_UNKNOWN;
-}
-
-static int tb_mkdir_p(const char *dir, char *err, size_t errlen)
-{
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
-        snprintf(err, errlen, "tensorboard: run directory path too long: %s", dir);
-        return -1;
-    }
-    for (char *p = path + 1;; p++) {
-        if (*p == '/' || *p == 0) {
-            char c = *p;
-            *p = 0;
-            if (mkdir(path, 0755) && errno != EEXIST) {
-                snprintf(err, errlen, "tensorboard: cannot create directory %s: %s", path,
-                         strerror(errno));
-                return -1;
-            }
-            *p = c;
-            if (!c)
-                break;
-        }
-    }
-    return 0;
 }
 
 static tb_run *tb_run_of(const lc_sink *s, const lc_run_info *run)
@@ -227,7 +191,7 @@ static int tb_write(tb_run *r, char *err, size_t errlen)
     r->hp_in_buf = 0;
     if (r->buf.cap > 4 * (size_t)TB_WRITE_AT)
         lc_tfr_free(&r->buf); /* give a burst's memory back */
-    r->last_write_ms = tb_now_ms();
+    r->last_write_ms = lc_mono_ms();
     return 0;
 }
 
@@ -237,7 +201,7 @@ static int tb_write(tb_run *r, char *err, size_t errlen)
 static int tb_put_start_info(tb_run *r)
 {
     size_t before = r->buf.len;
-    if (lc_tb_put_hparams_start(&r->buf, tb_wall_now(), r->params.items, r->params.n,
+    if (lc_tb_put_hparams_start(&r->buf, lc_wall_now(), r->params.items, r->params.n,
                                 r->info->start_time))
         return -1;
     size_t len = r->buf.len - before;
@@ -431,7 +395,7 @@ static int tb_write_batch(lc_sink *s, const lc_batch *batch, char *err, size_t e
     }
 
     /* Write the runs whose interval is up (or whose buffer is large). */
-    uint64_t now = tb_now_ms();
+    uint64_t now = lc_mono_ms();
     int rc = 0;
     for (tb_run *r = t->runs; r; r = r->next) {
         if (r->buf.len == 0)
@@ -523,8 +487,11 @@ static int tb_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
         snprintf(err, errlen, "tensorboard: run has no directory");
         return -1;
     }
-    if (tb_mkdir_p(run->dir, err, errlen))
+    if (lc_make_dirs(run->dir) != 0) {
+        snprintf(err, errlen, "tensorboard: cannot create directory %s: %s", run->dir,
+                 strerror(errno));
         return -1;
+    }
     tb_run *r = calloc(1, sizeof *r);
     if (!r)
         return tb_nomem(err, errlen);
@@ -548,7 +515,7 @@ static int tb_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
         tb_run_free(r);
         return -1;
     }
-    double now = tb_wall_now();
+    double now = lc_wall_now();
     int rc = lc_tb_put_file_version(&r->buf, now);
     if (!rc && run->resume && run->resume_step >= 0 && run->resume_step < INT64_MAX) {
         /* Readers drop points with step >= a START's step. TensorBoard's
@@ -600,7 +567,7 @@ static int tb_finish_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
        dashboard lists all runs with their status and metrics. */
     if ((r->hp_pending || !r->hp_written) && tb_put_start_info(r))
         rc = tb_nomem(err, errlen);
-    double end = run->end_time > 0 ? run->end_time : tb_wall_now();
+    double end = run->end_time > 0 ? run->end_time : lc_wall_now();
     if (!rc && lc_tb_put_hparams_end(&r->buf, end, tb_status(run->status), end))
         rc = tb_nomem(err, errlen);
     if (tb_write(r, err, errlen))

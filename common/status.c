@@ -1,7 +1,7 @@
 /*
- * loggers/error.c — per-thread error text, status and version names.
+ * common/status.c — per-thread error text and status code names.
  */
-#include "error.h"
+#include "status.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,26 +48,4 @@ const char *lc_status_name(lc_status s)
     case LC_ERR_STATE: return "LC_ERR_STATE";
     }
     return "LC_ERR_UNKNOWN";
-}
-
-const char *lc_version(void)
-{
-    return LC_VERSION_STRING;
-}
-
-static const char *const status_names[] = {"running", "finished", "failed", "killed", "crashed"};
-
-const char *lc_run_status_name(lc_run_status s)
-{
-    if ((unsigned)s < sizeof status_names / sizeof status_names[0])
-        return status_names[s];
-    return "unknown";
-}
-
-int lc_run_status_parse(const char *name)
-{
-    for (int i = 0; i < (int)(sizeof status_names / sizeof status_names[0]); i++)
-        if (name && strcmp(name, status_names[i]) == 0)
-            return i;
-    return -1;
 }

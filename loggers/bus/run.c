@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
+#include "common/status.h"
 #include "hub_internal.h"
 #include "keys.h"
 

@@ -25,6 +25,7 @@
  * line is printed.
  */
 #include "console.h"
+#include "common/clock.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -34,8 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "number_format.h"
-#include "tag_names.h"
+#include "shared/number_format.h"
+#include "shared/tag_names.h"
 
 #define CON_RECENT 6
 #define CON_RATE_SAMPLE_S 1.0
@@ -81,13 +82,6 @@ typedef struct con_sink {
 } con_sink;
 
 /* ---- helpers --------------------------------------------------------------- */
-
-static int64_t con_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void con_put(con_sink *c, const char *s, size_t n)
 {
@@ -417,7 +411,7 @@ static int con_write_batch(lc_sink *s, const lc_batch *b, char *err, size_t errl
             break;
         }
     }
-    int64_t now = con_now_ms();
+    int64_t now = (int64_t)lc_mono_ms();
     if (c->mode == LC_CONSOLE_TTY) {
         con_run *r = newest;
         if (r && r->updated && (r->last_print_ms < 0 || now - r->last_print_ms >= c->interval_ms)) {

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "common/clock.h"
+#include "common/fs.h"
 #include "event.h"
 #include "lightc/hub.h"
 #include "queue.h"
@@ -141,33 +143,9 @@ typedef struct lc_provenance {
 
 void lc_provenance_collect(lc_provenance *p);
 void lc_provenance_free(lc_provenance *p);
-/* mkdir -p; 0 or -1 with errno. */
-int lc_make_dirs(const char *path);
 
 /* ---- signals.c ----------------------------------------------------------- */
 int lc_signals_register(lc_hub *hub, char *err, size_t errlen);
 void lc_signals_unregister(lc_hub *hub);
-
-/* ---- clock --------------------------------------------------------------- */
-static inline double lc_wall_coarse(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-    return (double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) * 1e-3;
-}
-
-static inline double lc_wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static inline uint64_t lc_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 #endif

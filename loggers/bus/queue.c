@@ -4,21 +4,12 @@
  */
 #include "queue.h"
 
+#include "common/clock.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static void deadline_in(struct timespec *ts, uint32_t ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
 
 int lc_queue_init(lc_queue *q, uint64_t capacity)
 {
@@ -71,8 +62,7 @@ void lc_queue_kick(lc_queue *q)
 
 void lc_queue_wait_space(lc_queue *q, uint32_t n, uint32_t timeout_ms)
 {
-    struct timespec ts;
-    deadline_in(&ts, timeout_ms);
+    struct timespec ts = lc_mono_deadline(timeout_ms);
     pthread_mutex_lock(&q->mu);
     atomic_fetch_add(&q->waiters, 1);
     pthread_cond_signal(&q->data);
@@ -99,8 +89,7 @@ void lc_queue_release(lc_queue *q, uint64_t upto)
 
 void lc_queue_sleep(lc_queue *q, uint64_t pos, uint32_t timeout_ms)
 {
-    struct timespec ts;
-    deadline_in(&ts, timeout_ms);
+    struct timespec ts = lc_mono_deadline(timeout_ms);
     pthread_mutex_lock(&q->mu);
     atomic_store(&q->consumer_asleep, 1);
     /* Re-check under the lock: a kick between our last peek and here must not

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event.h"
+#include "bus/event.h"
 
 /* Encode h's buckets. *out is malloc'd (NULL with *len 0 when there are no
  * buckets). Returns 0, or -1 when out of memory. */

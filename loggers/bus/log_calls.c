@@ -14,8 +14,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "error.h"
-#include "histogram.h"
+#include "common/status.h"
+#include "shared/histogram.h"
 #include "hub_internal.h"
 #include "keys.h"
 

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "number_format.h"
+#include "shared/number_format.h"
 
 #define HY_BEST_WIDTH 80   /* PyYAML's default line width */
 #define HY_SIMPLE_KEY 128  /* a key of >= 128 - len("!!str") chars is written "? key" */
