@@ -854,6 +854,124 @@ static void test_throughput_report(void **state)
     free(r);
 }
 
+/* ---- ids and removed runs (issue 7, defect 4) ------------------------------ */
+
+/* Delete a run as `lightc runs rm` does, from another connection. */
+static void rm_run(const char *root, const char *uuid)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/index.db", root);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *sql = sqlite3_mprintf(
+        "PRAGMA foreign_keys = ON; BEGIN IMMEDIATE;"
+        "DELETE FROM metric_point WHERE run_id = (SELECT id FROM run_info WHERE run_uuid = %Q);"
+        "DELETE FROM run_info WHERE run_uuid = %Q; COMMIT;", uuid, uuid);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("rm: %s", msg);
+    sqlite3_free(sql);
+    sqlite3_close(db);
+}
+
+/* A replaced point gets an id above every earlier one, also when the row
+ * it replaces held the largest id (a reused id would hide the new value
+ * from a cursor that has passed it). */
+static void test_replaced_point_gets_a_larger_id(void **state)
+{
+    (void)state;
+    const char *root = tu_tmpdir("sqlite");
+    lc_sink s;
+    sink_new(root, &s);
+    fx_run *r = run_new(root, "e", "ids", ID1);
+    open_ok(&s, r);
+    lc_key_payload k;
+    lc_event first[] = {ev_key(r, 1, &k, "loss", NULL), ev_scalar(r, 1, 1.0, 0),
+                        ev_scalar(r, 1, 2.0, 1)};
+    write_ok(&s, first, 3);
+    sqlite3 *db = db_open(root);
+    long long last = q_int(db, "SELECT max(id) FROM metric_point", NULL);
+    assert_int_equal(q_int(db, "SELECT id FROM metric_point WHERE step = 1", NULL), last);
+    lc_event again[] = {ev_scalar(r, 1, 3.0, 1)};
+    write_ok(&s, again, 1);
+    assert_int_equal(atomic_load(&r->info.replaced), 1);
+    assert_true(q_int(db, "SELECT id FROM metric_point WHERE step = 1", NULL) > last);
+    sqlite3_close(db);
+    finish_ok(&s, r, LC_RUN_FINISHED);
+    s.vt->close(&s);
+    free(r);
+}
+
+/* `lightc runs rm --force` of a live run: its writer stops writing to it
+ * (no orphan rows, drops counted, a clear error at finish), other runs of
+ * the same sink go on, and a later run never takes the removed run's id
+ * nor its points. */
+static void test_removed_run_is_not_written_nor_reused(void **state)
+{
+    (void)state;
+    const char *root = tu_tmpdir("sqlite");
+    lc_sink s;
+    sink_new(root, &s);
+    fx_run *a = run_new(root, "e", "other", ID2);
+    fx_run *r = run_new(root, "e", "doomed", ID1);
+    open_ok(&s, a);
+    open_ok(&s, r);
+    lc_key_payload ka, kr;
+    lc_event first[] = {ev_key(a, 1, &ka, "loss", NULL), ev_key(r, 1, &kr, "loss", NULL),
+                        ev_scalar(a, 1, 1.0, 0), ev_scalar(r, 1, 1.0, 0), ev_scalar(r, 1, 2.0, 1)};
+    write_ok(&s, first, 5);
+    sqlite3 *db = db_open(root);
+    long long row = q_int(db, "SELECT id FROM run_info WHERE run_uuid = ?1", ID1);
+    sqlite3_close(db);
+
+    rm_run(root, ID1);
+
+    lc_kv_payload tag = {.key = "late", .value = "tag"};
+    lc_event later[70];
+    size_t n = 0;
+    later[n++] = (lc_event){.run = &r->info, .kind = LC_EV_TAG, .payload = &tag};
+    for (int i = 0; i < 66; i++) /* a full multi-row chunk too */
+        later[n++] = ev_scalar(r, 1, 0.5 * i, 2 + i);
+    later[n++] = ev_scalar(a, 1, 2.0, 1);
+    write_ok(&s, later, n);
+    assert_int_equal(atomic_load(&r->info.dropped), 66);
+    assert_int_equal(atomic_load(&r->info.degraded), 1);
+    assert_int_equal(atomic_load(&a->info.dropped), 0);
+
+    db = db_open(root);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM metric_point WHERE run_id NOT IN"
+                               " (SELECT id FROM run_info)", NULL), 0);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM tag WHERE key = 'late'", NULL), 0);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM metrics WHERE run_id = ?1", ID2), 2);
+    sqlite3_close(db);
+
+    r->info.status = LC_RUN_FINISHED;
+    err[0] = 0;
+    assert_int_equal(s.vt->finish_run(&s, &r->info, err, sizeof err), -1);
+    assert_non_null(strstr(err, "run " ID1));
+    assert_non_null(strstr(err, "was removed from the index (lightc runs rm)"));
+    assert_non_null(strstr(err, "dropped"));
+    finish_ok(&s, a, LC_RUN_FINISHED);
+
+    /* The removed run had the largest id: a new run must not take it. */
+    fx_run *b = run_new(root, "e", "next", "00000000000000000000000000000003");
+    open_ok(&s, b);
+    lc_key_payload kb;
+    lc_event bev[] = {ev_key(b, 1, &kb, "loss", NULL), ev_scalar(b, 1, 9.0, 100)};
+    write_ok(&s, bev, 2);
+    finish_ok(&s, b, LC_RUN_FINISHED);
+    db = db_open(root);
+    assert_true(q_int(db, "SELECT id FROM run_info WHERE run_uuid = ?1",
+                      "00000000000000000000000000000003") > row);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM metrics WHERE run_id = ?1",
+                           "00000000000000000000000000000003"), 1);
+    sqlite3_close(db);
+    s.vt->close(&s);
+    free(a);
+    free(r);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -868,6 +986,8 @@ int main(void)
         cmocka_unit_test(test_failed_batch_rolls_back_and_retry_is_idempotent),
         cmocka_unit_test(test_concurrent_processes_all_land),
         cmocka_unit_test(test_throughput_report),
+        cmocka_unit_test(test_replaced_point_gets_a_larger_id),
+        cmocka_unit_test(test_removed_run_is_not_written_nor_reused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,9 @@
  * change between versions; the views runs, metrics, params, tags are the
  * stable interface users query with sqlite3.
  *
- * Schema version 1 (PRAGMA user_version = 1):
+ * Schema version 2 (PRAGMA user_version = 2). Version 1 had the same
+ * tables and views; version 2 makes every internal id AUTOINCREMENT, so no
+ * id is ever reused (a removed run's id, a replaced point's id):
  *
  *   run_info(id INTEGER PK, run_uuid TEXT UNIQUE, experiment, name, status,
  *            start_time REAL, end_time REAL, host, pid, boot_id, proc_start,
@@ -41,16 +43,26 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
-#define LC_INDEX_SCHEMA_VERSION 1
+#define LC_INDEX_SCHEMA_VERSION 2
+/* The oldest version readers accept as it is (the views are the same). */
+#define LC_INDEX_SCHEMA_MIN_READ 1
 #define LC_INDEX_FILE "index.db"
 
 /* Open (creating if needed) <root>/index.db, refuse network file systems
  * where WAL is unsafe, set WAL, busy timeout, foreign keys, and migrate the
- * schema forward to LC_INDEX_SCHEMA_VERSION. readonly: open without
- * creating or migrating (the CLI's read verbs); a database newer than this
- * library is refused with an error naming the versions.
+ * schema forward to LC_INDEX_SCHEMA_VERSION; a root that cannot be written
+ * is refused with an error saying so. readonly: open without creating or
+ * migrating (the CLI's read verbs), also on a read-only root (a cleanly
+ * closed index is then opened immutable, see docs/index.md); versions
+ * LC_INDEX_SCHEMA_MIN_READ.. are read as they are. A database newer than
+ * this library is refused with an error naming the versions.
  * Returns 0, or -1 with err filled. */
 int lc_index_open(const char *root, int readonly, sqlite3 **out, char *err, size_t errlen);
+
+/* The SQL of migration step 'from' (version from -> from + 1), or NULL
+ * outside 0..LC_INDEX_SCHEMA_VERSION-1. Steps never change once released,
+ * so tests build an index of an older version with them. */
+const char *lc_index_migration_sql(int from);
 
 /* Execute SQL text (several statements allowed), retrying on SQLITE_BUSY
  * for up to the busy timeout. Returns 0, or -1 with err. */

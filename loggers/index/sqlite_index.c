@@ -18,6 +18,14 @@
  * new id (the delivery order remote sinks' cursors follow) and counts in
  * run->replaced. Checking in order keeps the sequential meaning even when
  * one chunk holds the same (key, step) twice.
+ *
+ * A run removed from the index while its writer still runs (`lightc runs
+ * rm --force`): each batch transaction first checks, under the write lock,
+ * that the rows of the runs it touches still exist. A run found gone is
+ * reported once on stderr and its later events are dropped (scalars
+ * counted in 'dropped'), never inserted as orphans; finish_run then fails
+ * with the same message. Ids are never reused (schema version 2), so a
+ * later run cannot take the removed run's id.
  */
 #include "index_media.h"
 #include "index_schema.h"
@@ -55,6 +63,7 @@ enum {
     SQ_PARAM,
     SQ_TAG,
     SQ_MEDIA,
+    SQ_RUN_ALIVE,
     SQ_NSTMT
 };
 
@@ -74,6 +83,9 @@ static const char *const sq_sql[SQ_NSTMT] = {
                " ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value",
     [SQ_MEDIA] = "INSERT INTO media(run_id, kind, key, step, wall_time, data, path, meta)"
                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    /* by id alone: ids are never reused, and a resumed row may keep an
+       older uuid than the resuming run's */
+    [SQ_RUN_ALIVE] = "SELECT 1 FROM run_info WHERE id = ?1",
 };
 
 /* A metric key of a run, by tag. id 0: not (or no longer) resolved to a
@@ -91,7 +103,9 @@ typedef struct sq_run {
     sq_key *keys;             /* by tag (small dense integers from 1) */
     uint32_t nkeys;
     int64_t rec, rec_committed;
-    uint64_t replaced_pending, rejected_pending;
+    uint64_t replaced_pending, rejected_pending, dropped_pending;
+    uint64_t checked;         /* the transaction that last found the row there */
+    int gone;                 /* the row was removed (lightc runs rm): drop */
     struct sq_run *next;
 } sq_run;
 
@@ -110,6 +124,7 @@ typedef struct sq_sink {
     sq_run *runs;             /* open runs */
     sq_point chunk[SQ_CHUNK];
     int nchunk;
+    uint64_t txn;             /* numbers this sink's transactions */
 } sq_sink;
 
 static double sq_now(void)
@@ -165,7 +180,11 @@ static void sq_batch_committed(sq_sink *sq)
             atomic_fetch_add(&r->info->replaced, r->replaced_pending);
         if (r->rejected_pending)
             atomic_fetch_add(&r->info->rejected, r->rejected_pending);
-        r->replaced_pending = r->rejected_pending = 0;
+        if (r->dropped_pending) {
+            atomic_fetch_add(&r->info->dropped, r->dropped_pending);
+            atomic_store(&r->info->degraded, 1);
+        }
+        r->replaced_pending = r->rejected_pending = r->dropped_pending = 0;
     }
 }
 
@@ -175,10 +194,42 @@ static void sq_batch_rolled_back(sq_sink *sq)
 {
     for (sq_run *r = sq->runs; r; r = r->next) {
         r->rec = r->rec_committed;
-        r->replaced_pending = r->rejected_pending = 0;
+        r->replaced_pending = r->rejected_pending = r->dropped_pending = 0;
         for (uint32_t i = 0; i < r->nkeys; i++)
             r->keys[i].id = 0;
     }
+}
+
+/* What a writer of a removed run is told. */
+static void sq_gone_message(const sq_run *r, char *buf, size_t len)
+{
+    snprintf(buf, len, "sqlite: run %s (%s/%s) was removed from the index (lightc runs rm); "
+             "its later points are dropped", r->info->id, r->info->experiment, r->info->name);
+}
+
+/* Inside a transaction (so under the write lock): is the run's row still
+ * there? Once per run and transaction. A run found gone stays gone (the
+ * removal was committed by another process) and is reported once. Returns
+ * 0, or -1 when the check itself failed. */
+static int sq_run_check(sq_sink *sq, sq_run *r)
+{
+    if (r->gone || r->checked == sq->txn)
+        return 0;
+    sqlite3_stmt *st = sq->st[SQ_RUN_ALIVE];
+    sqlite3_bind_int64(st, 1, r->row);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW) {
+        r->checked = sq->txn;
+        return 0;
+    }
+    if (rc != SQLITE_DONE)
+        return -1;
+    r->gone = 1;
+    char msg[LC_ERRLEN];
+    sq_gone_message(r, msg, sizeof msg);
+    fprintf(stderr, "lightc: %s\n", msg);
+    return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -537,6 +588,7 @@ static int sq_write_batch(lc_sink *s, const lc_batch *batch, char *err, size_t e
         return 0;
     if (lc_index_begin(sq->db, err, errlen) != 0)
         return -1;
+    sq->txn++;
     sq->nchunk = 0;
     for (size_t i = 0; i < batch->count; i++) {
         const lc_event *e = &batch->events[i];
@@ -545,6 +597,13 @@ static int sq_write_batch(lc_sink *s, const lc_batch *batch, char *err, size_t e
         sq_run *r = e->run ? e->run->sink_state[s->index] : NULL;
         if (!r)
             continue;
+        if (sq_run_check(sq, r) != 0)
+            goto fail;
+        if (r->gone) {
+            if (e->kind == LC_EV_SCALAR)
+                r->dropped_pending++;
+            continue;
+        }
         int rc = 0;
         /* Points go in before any other event, in log order. */
         if (e->kind != LC_EV_SCALAR && sq->nchunk)
@@ -826,6 +885,16 @@ static int sq_finish_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
         return 0; /* never opened here: nothing to finish */
     if (lc_index_begin(sq->db, err, errlen) != 0)
         return -1;
+    sq->txn++;
+    if (sq_run_check(sq, r) == 0 && r->gone) {
+        /* Nothing to record it in: say so, and forget the run. */
+        lc_index_rollback(sq->db);
+        sq_gone_message(r, err, errlen);
+        sq_run_unlink(sq, r);
+        sq_run_free(r);
+        run->sink_state[s->index] = NULL;
+        return -1;
+    }
     if (sq_finish_rows(sq, run, r) != 0) {
         lc_index_fail(sq->db, "cannot finish the run in", err, errlen);
         lc_index_rollback(sq->db);
