@@ -159,7 +159,7 @@ static void test_run_lifecycle_and_all_event_kinds(void **state)
                            .text = "0.1", .d = 0.1};
     lc_param_payload p2 = {.type = LC_PARAM_BOOL, .key_changed = 1, .key = "use_amp_",
                            .original = "use amp?", .i = 1};
-    lc_kv_payload t1 = {"note", "hello"};
+    lc_kv_payload t1 = {"note", "hello", NULL};
     lc_text_payload tx = {"samples", "# Title\nsome *markdown*"};
     double limit[3] = {-1.0, 0.0, 2.5}, count[3] = {1, 2, 3};
     lc_histogram h = {.key = "weights", .min = -1, .max = 2.5, .num = 6, .sum = 4,

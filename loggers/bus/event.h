@@ -74,8 +74,9 @@ typedef struct lc_param_payload {
 } lc_param_payload;
 
 typedef struct lc_kv_payload {
-    char *key;
-    char *value;
+    char *key;          /* normalised */
+    char *value;        /* secrets redacted, valid UTF-8 (bus/redact.h) */
+    char *original;     /* the key as given if normalisation changed it, else NULL */
 } lc_kv_payload;
 
 typedef struct lc_text_payload {

@@ -66,6 +66,7 @@ struct lc_run {
     /* owned strings behind info */
     char *experiment, *name, *dir;
     char **tag_kv;              /* key, value, ..., NULL */
+    char **tag_orig;            /* per pair: original key or NULL */
 
     struct lc_run *next;        /* hub's list of live runs (hub->runs_mu) */
 };

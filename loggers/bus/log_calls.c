@@ -18,6 +18,7 @@
 #include "shared/histogram.h"
 #include "hub_internal.h"
 #include "keys.h"
+#include "redact.h"
 
 /* ------------------------------------------------------------------------ */
 /* scalars                                                                   */
@@ -153,10 +154,26 @@ static lc_status put_param(lc_run *run, const char *key, lc_param_type type, con
     int changed;
     if (norm_key(run, "param", key, norm, &changed) != 0)
         return LC_ERR_INVALID;
+    /* Secrets never leave the process (bus/redact.h): a secret-looking
+       key's value, of any type, becomes the string "***". */
+    int redacted;
+    char *safe = lc_redact_value(key, text, &redacted);
+    if (!safe)
+        return lc_fail(LC_ERR_NOMEM, "out of memory");
+    if (redacted) {
+        text = safe;
+        if (type != LC_PARAM_STR && strcmp(safe, LC_REDACTED) == 0) {
+            type = LC_PARAM_STR;
+            i = 0;
+            d = 0;
+        }
+    }
     size_t kl = strlen(norm) + 1, ol = strlen(key) + 1, tl = strlen(text) + 1;
     lc_param_payload *p = malloc(sizeof *p + kl + ol + tl);
-    if (!p)
+    if (!p) {
+        free(safe);
         return lc_fail(LC_ERR_NOMEM, "out of memory");
+    }
     p->type = type;
     p->key_changed = changed;
     p->key = (char *)(p + 1);
@@ -165,6 +182,7 @@ static lc_status put_param(lc_run *run, const char *key, lc_param_type type, con
     memcpy(p->key, norm, kl);
     memcpy(p->original, key, ol);
     memcpy(p->text, text, tl);
+    free(safe);
     p->i = i;
     p->d = d;
     return put_payload(run, LC_EV_PARAM, p, 0);
@@ -275,18 +293,35 @@ static lc_status put_key_text(lc_run *run, uint16_t kind, const char *fn, const 
     if (!text)
         return lc_fail(LC_ERR_INVALID, "%s: the value of '%s' is NULL", fn, key ? key : "");
     char norm[LC_KEY_MAX + 1];
-    if (norm_key(run, kind == LC_EV_TAG ? "tag" : "text", key, norm, NULL) != 0)
+    int changed = 0;
+    if (norm_key(run, kind == LC_EV_TAG ? "tag" : "text", key, norm, &changed) != 0)
         return LC_ERR_INVALID;
-    size_t kl = strlen(norm) + 1, tl = strlen(text) + 1;
+    /* A tag's value has its secrets redacted and is made valid UTF-8
+       (bus/redact.h); its original key is kept when normalising changed
+       it, like a metric's. */
+    char *safe = NULL;
+    if (kind == LC_EV_TAG) {
+        if (!(safe = lc_redact_value(key, text, NULL)))
+            return lc_fail(LC_ERR_NOMEM, "out of memory");
+        text = safe;
+    } else {
+        changed = 0;
+    }
+    size_t kl = strlen(norm) + 1, tl = strlen(text) + 1, ol = changed ? strlen(key) + 1 : 0;
     size_t head = kind == LC_EV_TAG ? sizeof(lc_kv_payload) : sizeof(lc_text_payload);
-    char *block = malloc(head + kl + tl);
-    if (!block)
+    char *block = malloc(head + kl + tl + ol);
+    if (!block) {
+        free(safe);
         return lc_fail(LC_ERR_NOMEM, "out of memory");
-    char *k = block + head, *t = k + kl;
+    }
+    char *k = block + head, *t = k + kl, *o = changed ? t + tl : NULL;
     memcpy(k, norm, kl);
     memcpy(t, text, tl);
+    if (o)
+        memcpy(o, key, ol);
+    free(safe);
     if (kind == LC_EV_TAG)
-        *(lc_kv_payload *)block = (lc_kv_payload){.key = k, .value = t};
+        *(lc_kv_payload *)block = (lc_kv_payload){.key = k, .value = t, .original = o};
     else
         *(lc_text_payload *)block = (lc_text_payload){.key = k, .text = t};
     return put_payload(run, kind, block, step);

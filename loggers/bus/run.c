@@ -17,6 +17,7 @@
 #include "common/status.h"
 #include "hub_internal.h"
 #include "keys.h"
+#include "redact.h"
 
 #define RUN_ID_FILE ".lightc_run_id"
 
@@ -113,8 +114,51 @@ static lc_run *dummy_run(lc_hub *hub)
     return run;
 }
 
+static void free_tags(char **kv, char **orig)
+{
+    size_t pairs = 0;
+    if (kv) {
+        for (size_t i = 0; kv[i]; i++)
+            free(kv[i]);
+        for (; kv[2 * pairs]; pairs++)
+            ;
+        free(kv);
+    }
+    if (orig) {
+        for (size_t i = 0; i < pairs; i++)
+            free(orig[i]);
+        free(orig);
+    }
+}
+
+/* Append a pair to kv[*k..]: the key normalised like every key (its
+ * original kept in orig when that changed it), the value with secrets
+ * redacted and made valid UTF-8 (redact.h). */
+static lc_status add_tag(char **kv, char **orig, size_t *k, const char *key, const char *value)
+{
+    char norm[LC_KEY_MAX + 1];
+    int changed = lc_normalize_key(key, norm, sizeof norm);
+    if (changed < 0)
+        return lc_fail(LC_ERR_INVALID, "run tags: key '%.80s' is empty after normalisation; use "
+                       "letters, digits, '_', '-', '.', ' ', ':' and '/' between non-empty segments",
+                       key);
+    char *nk = strdup(norm), *v = lc_redact_value(key, value, NULL);
+    char *o = changed ? strdup(key) : NULL;
+    if (!nk || !v || (changed && !o)) {
+        free(nk);
+        free(v);
+        free(o);
+        return lc_fail(LC_ERR_NOMEM, "out of memory");
+    }
+    orig[*k / 2] = o;
+    kv[(*k)++] = nk;
+    kv[(*k)++] = v;
+    return LC_OK;
+}
+
 /* Build the tag list: the user's pairs, then provenance. */
-static char **build_tags(const char *const *user, const lc_provenance *p, lc_status *st)
+static char **build_tags(const char *const *user, const lc_provenance *p, char ***orig_out,
+                         lc_status *st)
 {
     size_t nu = 0;
     if (user) {
@@ -127,33 +171,36 @@ static char **build_tags(const char *const *user, const lc_provenance *p, lc_sta
         }
     }
     char **kv = calloc(nu + 2 * 10 + 1, sizeof *kv);
-    if (!kv) {
+    char **orig = calloc(nu / 2 + 10, sizeof *orig);
+    if (!kv || !orig) {
+        free(kv);
+        free(orig);
         *st = lc_fail(LC_ERR_NOMEM, "out of memory");
         return NULL;
     }
+    char pid[32];
+    snprintf(pid, sizeof pid, "%lld", (long long)p->pid);
+    const char *prov[] = {
+        "lightc.host", p->host,
+        "lightc.pid", pid,
+        "lightc.argv", p->argv ? p->argv : "",
+        "lightc.version", LC_VERSION_STRING,
+        "lightc.cwd", p->cwd,
+        p->git_commit[0] ? "lightc.git.commit" : NULL, p->git_commit,
+        "lightc.git.dirty", p->git_dirty > 0 ? "true" : "false",
+        NULL,
+    };
     size_t k = 0;
-    for (size_t i = 0; i < nu; i++)
-        kv[k++] = strdup(user[i]);
-    char num[32];
-    kv[k++] = strdup("lightc.host");
-    kv[k++] = strdup(p->host);
-    kv[k++] = strdup("lightc.pid");
-    snprintf(num, sizeof num, "%lld", (long long)p->pid);
-    kv[k++] = strdup(num);
-    kv[k++] = strdup("lightc.argv");
-    kv[k++] = strdup(p->argv ? p->argv : "");
-    kv[k++] = strdup("lightc.version");
-    kv[k++] = strdup(LC_VERSION_STRING);
-    kv[k++] = strdup("lightc.cwd");
-    kv[k++] = strdup(p->cwd);
-    if (p->git_commit[0]) {
-        kv[k++] = strdup("lightc.git.commit");
-        kv[k++] = strdup(p->git_commit);
-        kv[k++] = strdup("lightc.git.dirty");
-        kv[k++] = strdup(p->git_dirty > 0 ? "true" : "false");
-    }
-    kv[k] = NULL;
     *st = LC_OK;
+    for (size_t i = 0; i < nu && *st == LC_OK; i += 2)
+        *st = add_tag(kv, orig, &k, user[i], user[i + 1]);
+    for (size_t i = 0; prov[i] && *st == LC_OK; i += 2)
+        *st = add_tag(kv, orig, &k, prov[i], prov[i + 1]);
+    if (*st != LC_OK) {
+        free_tags(kv, orig);
+        return NULL;
+    }
+    *orig_out = orig;
     return kv;
 }
 
@@ -233,7 +280,7 @@ lc_status lc_run_start(lc_hub *hub, const lc_run_options *opt, lc_run **out)
     lc_provenance prov;
     lc_provenance_collect(&prov);
     lc_status st;
-    run->tag_kv = build_tags(o.tags, &prov, &st);
+    run->tag_kv = build_tags(o.tags, &prov, &run->tag_orig, &st);
     if (!run->tag_kv) {
         lc_provenance_free(&prov);
         lc_run_free(run);
@@ -250,6 +297,7 @@ lc_status lc_run_start(lc_hub *hub, const lc_run_options *opt, lc_run **out)
     ri->resume_step = o.resume && o.discard_after && o.resume_step >= 0 ? o.resume_step : -1;
     ri->status = LC_RUN_RUNNING;
     ri->tags = (const char *const *)run->tag_kv;
+    ri->tag_originals = (const char *const *)run->tag_orig;
     ri->host = xstrdup(prov.host);
     ri->boot_id = xstrdup(prov.boot_id);
     ri->pid = prov.pid;
@@ -463,11 +511,7 @@ void lc_run_free(lc_run *run)
     for (size_t i = 0; i < run->params.n; i++)
         free(run->params.items[i]);
     free(run->params.items);
-    if (run->tag_kv) {
-        for (size_t i = 0; run->tag_kv[i]; i++)
-            free(run->tag_kv[i]);
-        free(run->tag_kv);
-    }
+    free_tags(run->tag_kv, run->tag_orig);
     free((char *)run->info.host);
     free((char *)run->info.boot_id);
     free(run->experiment);

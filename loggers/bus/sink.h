@@ -37,7 +37,10 @@ struct lc_run_info {
     lc_run_status status;     /* set before finish_run is called */
     double end_time;          /* set before finish_run is called */
     const char *const *tags;  /* key, value, ..., NULL: user tags + provenance
-                                 (lightc.host, lightc.pid, lightc.argv, ...) */
+                                 (lightc.host, lightc.pid, lightc.argv, ...);
+                                 keys normalised, values redacted (bus/redact.h) */
+    const char *const *tag_originals; /* per pair of tags: the key as given when
+                                 normalisation changed it, else NULL */
     /* pid/host/boot id/process start time, for crash detection */
     const char *host;
     const char *boot_id;

@@ -479,7 +479,9 @@ static int sq_on_tag(sq_sink *sq, sq_run *r, const lc_event *e)
     sqlite3_bind_int64(st, 1, r->row);
     sq_bind_text(st, 2, p->key);
     sq_bind_text(st, 3, p->value);
-    return sq_run_stmt(st);
+    if (sq_run_stmt(st) != 0)
+        return -1;
+    return p->original ? sq_key_map(sq, r, p->original, p->key, "tag") : 0;
 }
 
 /* One media row. data/meta may be NULL; data_is_text stores data as TEXT
@@ -785,12 +787,14 @@ static int sq_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
     }
     if (sq_open_row(sq, run, r, err, errlen) != 0)
         goto fail;
-    for (const char *const *t = run->tags; t && t[0] && t[1]; t += 2) {
+    for (size_t i = 0; run->tags && run->tags[i] && run->tags[i + 1]; i += 2) {
         sqlite3_stmt *st = sq->st[SQ_TAG];
         sqlite3_bind_int64(st, 1, r->row);
-        sq_bind_text(st, 2, t[0]);
-        sq_bind_text(st, 3, t[1]);
-        if (sq_run_stmt(st) != 0) {
+        sq_bind_text(st, 2, run->tags[i]);
+        sq_bind_text(st, 3, run->tags[i + 1]);
+        const char *orig = run->tag_originals ? run->tag_originals[i / 2] : NULL;
+        if (sq_run_stmt(st) != 0 ||
+            (orig && sq_key_map(sq, r, orig, run->tags[i], "tag") != 0)) {
             lc_index_fail(sq->db, "cannot write the run's tags to", err, errlen);
             goto fail;
         }
