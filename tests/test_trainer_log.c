@@ -215,12 +215,15 @@ static void test_emission_schedule_and_keys(void **s)
     int64_t want[] = {2, 5, 8, 11, 14, 17};
     for (int i = 0; i < 6; i++)
         assert_int_equal(steps[i], want[i]);
-    /* "epoch" once per epoch end, at the epoch's last step */
-    assert_int_equal(tf_metric(root, "epoch", steps, vals, 32), 2);
-    assert_int_equal(steps[0], 9);
-    assert_int_equal(steps[1], 19);
-    tf_assert_close(vals[0], 0, 0);
-    tf_assert_close(vals[1], 1, 0);
+    /* "epoch" with every record at a training step (Lightning's staircase):
+       the epoch-start lr (0, 10), the step metrics (2, 5, 8, 11, 14, 17) and
+       each epoch end with its validation (9, 19); value = the step's epoch */
+    assert_int_equal(tf_metric(root, "epoch", steps, vals, 32), 10);
+    int64_t want_epoch[] = {0, 2, 5, 8, 9, 10, 11, 14, 17, 19};
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(steps[i], want_epoch[i]);
+        tf_assert_close(vals[i], (double)(want_epoch[i] / 10), 0);
+    }
     assert_int_equal(tf_metric(root, "val/acc", steps, vals, 32), 2);
     assert_int_equal(steps[0], 9);
     /* lr without a scheduler: each epoch start and each logged step */

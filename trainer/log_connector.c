@@ -10,8 +10,12 @@
  *    never while accumulating. All keys of one step go out as one
  *    lc_run_log_scalars record (one CSV row, one batch everywhere).
  *  - At an epoch end (or a validation/test end) the reduced epoch values go
- *    to callback_metrics and the loggers; the training epoch end adds the
- *    "epoch" key.
+ *    to callback_metrics and the loggers.
+ *  - "epoch" (the current epoch) goes with every record logged at a training
+ *    step: the train step metrics, the training epoch end (always), the
+ *    validation/test results. Lightning adds it to each metrics dict logged
+ *    without an explicit step, so TensorBoard shows a staircase; only the
+ *    per-batch evaluation records (step = the batch index) go without it.
  * Keys are interned once per entry; the hot path takes no lock.
  */
 #include <math.h>
@@ -142,6 +146,19 @@ static int em_push(lc_trainer *t, lc_tag tag, double value)
     return 0;
 }
 
+/* The "epoch" key and value into the pending record. */
+lc_tag lc_conn_epoch_tag(lc_trainer *t)
+{
+    if (!t->tag_epoch)
+        t->tag_epoch = lc_conn_tag(t, "epoch");
+    return t->tag_epoch;
+}
+
+static int em_push_epoch(lc_trainer *t)
+{
+    return em_push(t, lc_conn_epoch_tag(t), (double)t->current_epoch);
+}
+
 static lc_status em_flush(lc_trainer *t, int64_t step)
 {
     lc_status st = LC_OK;
@@ -182,6 +199,8 @@ lc_status lc_conn_step_end(lc_trainer *t, lc_log_result *r, int emit, int64_t st
             t->tag_grad_norm = lc_conn_tag(t, "grad_norm");
         em_push(t, t->tag_grad_norm, t->grad_norm);
     }
+    if (emit && r == &t->train_res && t->em_len > 0 && em_push_epoch(t) != 0)
+        return lc_fail(LC_ERR_NOMEM, "trainer: out of memory while logging");
     lc_log_result_reset_step(r);
     return emit ? em_flush(t, step) : LC_OK;
 }
@@ -204,10 +223,7 @@ lc_status lc_conn_epoch_end(lc_trainer *t, lc_log_result *r, int emit, int64_t s
                 return lc_fail(LC_ERR_NOMEM, "trainer: out of memory while logging");
         }
     }
-    if (emit && add_epoch && t->run) {
-        if (!t->tag_epoch)
-            t->tag_epoch = lc_conn_tag(t, "epoch");
-        em_push(t, t->tag_epoch, (double)t->current_epoch);
-    }
+    if (emit && t->run && (add_epoch || t->em_len > 0) && em_push_epoch(t) != 0)
+        return lc_fail(LC_ERR_NOMEM, "trainer: out of memory while logging");
     return emit ? em_flush(t, step) : LC_OK;
 }

@@ -148,13 +148,16 @@ lc_log_result *lc_conn_active(lc_trainer *t);
 /* Step values of r -> callback metrics; to the loggers at step when emit. */
 lc_status lc_conn_step_end(lc_trainer *t, lc_log_result *r, int emit, int64_t step);
 /* Epoch values of r -> callback metrics (and to the loggers at step when
- * emit, with the "epoch" key when add_epoch). Does not reset r. */
+ * emit, with the "epoch" key; with add_epoch even when r logged nothing).
+ * Does not reset r. */
 lc_status lc_conn_epoch_end(lc_trainer *t, lc_log_result *r, int emit, int64_t step,
                             int add_epoch);
 /* Train step metrics are due now: Lightning's should_update_logs. */
 int lc_conn_should_update_logs(const lc_trainer *t);
 /* Intern key (0 without a run). */
 lc_tag lc_conn_tag(lc_trainer *t, const char *key);
+/* The run's "epoch" tag (0 without a run). */
+lc_tag lc_conn_epoch_tag(lc_trainer *t);
 
 /* ---- optim_setup.c ------------------------------------------------------- */
 
