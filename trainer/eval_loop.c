@@ -57,6 +57,8 @@ static lc_status eval_run(lc_trainer *t, const eval_kind *k, lc_dataloader *dl, 
     if (st == LC_OK)
         st = lc_dataloader_set_epoch(dl, 0);
     for (int64_t i = 0; st == LC_OK && i < nbatches; i++) {
+        if ((st = lc_run_check_live(t)) != LC_OK)
+            break;
         lc_batch b;
         if (!lc_dataloader_next(dl, &b))
             break;

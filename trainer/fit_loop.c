@@ -21,7 +21,9 @@
  *   on_train_end -> on_fit_end
  *
  * Stopping: max_epochs, max_steps (optimizer steps), should_stop (set by
- * EarlyStopping, Timer or any hook). A checkpoint requested during a batch
+ * EarlyStopping, Timer or any hook); a run ended from outside (killed by a
+ * signal through the hub) fails the fit at the next batch or checkpoint
+ * boundary. A checkpoint requested during a batch
  * is written at the batch's end (or the epoch's end for the epoch's last
  * batch), so a resume continues exactly there.
  */
@@ -181,7 +183,9 @@ static lc_status train_batch(lc_trainer *t, const lc_batch *b, int64_t idx, int 
         return st;
     /* checkpoint boundary inside the epoch; the epoch's last batch (and a
        stop) defer to the epoch end so the file covers the epoch's end */
-    if (!t->accumulating && !is_last && !t->should_stop && !max_steps_reached(t)) {
+    if (st == LC_OK)
+        st = lc_run_check_live(t); /* no checkpoint past a kill */
+    if (st == LC_OK && !t->accumulating && !is_last && !t->should_stop && !max_steps_reached(t)) {
         t->ckpt_mid_epoch = 1;
         st = lc_ckpt_flush_pending(t);
         t->ckpt_mid_epoch = 0;
@@ -224,7 +228,8 @@ static lc_status epoch_end(lc_trainer *t)
     lc_log_result_reset_epoch(&t->train_res);
     t->current_epoch++;
     t->ckpt_mid_epoch = 0;
-    return lc_ckpt_flush_pending(t);
+    st = lc_run_check_live(t);
+    return st == LC_OK ? lc_ckpt_flush_pending(t) : st;
 }
 
 static lc_status train_epoch(lc_trainer *t)
@@ -251,6 +256,8 @@ static lc_status train_epoch(lc_trainer *t)
     t->epoch_t0 = lc_mono_now();
     t->epoch_samples = 0;
     for (int64_t idx = start; idx < t->num_training_batches; idx++) {
+        if ((st = lc_run_check_live(t)) != LC_OK)
+            return st;
         lc_batch b;
         if (!lc_dataloader_next(t->train_dl, &b))
             break;
@@ -318,6 +325,8 @@ static lc_status fit_run(lc_trainer *t)
     if (st == LC_OK)
         st = lc_hooks_call(t, LC_FX_ON_FIT_END, LC_CB_ALL, LC_CB_HOOK(on_fit_end),
                            LC_MOD_HOOK(on_fit_end));
+    if (st == LC_OK)
+        st = lc_run_check_live(t);
     if (st == LC_OK)
         st = lc_ckpt_flush_pending(t);
     if (st == LC_OK && t->run && t->fit_time > 0) {

@@ -10,6 +10,10 @@
  * any run of the experiment, and that run is continued. A checkpoint that
  * fails verification is skipped with a warning (an older one is used);
  * none at all starts the run fresh with a warning.
+ *
+ * A run the hub ended from outside (SIGINT/SIGTERM: status killed) stops
+ * the loops at their next batch (lc_run_check_live), so no training,
+ * checkpoint or test happens past the step the run was killed at.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -214,4 +218,18 @@ lc_status lc_run_setup(lc_trainer *t, int resume, int64_t resume_step)
             return lc_fail(st, "module hparams_json: %s", lc_errmsg());
     }
     return LC_OK;
+}
+
+lc_status lc_run_check_live(lc_trainer *t)
+{
+    if (!t->run)
+        return LC_OK;
+    lc_run_status rs = lc_run_get_status(t->run);
+    if (rs == LC_RUN_RUNNING)
+        return LC_OK;
+    t->should_stop = 1;
+    return lc_fail(LC_ERR_STATE, "run %s/%s was ended as %s (SIGINT or SIGTERM) at step %lld; "
+                   "training stopped there, no further checkpoint written",
+                   lc_run_experiment(t->run), lc_run_name(t->run), lc_run_status_name(rs),
+                   (long long)t->global_step);
 }

@@ -174,6 +174,9 @@ lc_status lc_sched_update(lc_trainer *t, lc_sched_interval interval, int plateau
  * in fast_dev_run. resume: 0 fresh, 1 continue keeping points, 2 continue
  * discarding points after resume_step. */
 lc_status lc_run_setup(lc_trainer *t, int resume, int64_t resume_step);
+/* LC_OK while the run is live (or there is none); LC_ERR_STATE, with
+ * should_stop set, once the hub ended it from outside (a signal). */
+lc_status lc_run_check_live(lc_trainer *t);
 /* Resolve ckpt_path ("last" or a file) to a file, "" if none. */
 lc_status lc_resolve_ckpt_path(lc_trainer *t, const char *ckpt_path, char *out, size_t cap);
 

@@ -228,6 +228,13 @@ typedef struct lc_run_counters {
 
 void lc_run_get_counters(const lc_run *run, lc_run_counters *out);
 
+/** LC_RUN_RUNNING while the run is live; once it has been ended, the status
+ *  it ended with. A run ended by SIGINT/SIGTERM (lc_hub_options.
+ *  handle_signals) reads LC_RUN_KILLED here before lc_run_finish: a training
+ *  loop checks this and stops, so the status and what the process does
+ *  agree (lc_trainer_fit does). Cheap: one uncontended lock. */
+lc_run_status lc_run_get_status(const lc_run *run);
+
 /* ------------------------------------------------------------------------ */
 /* Key normalisation (exposed for tools and tests)                           */
 

@@ -301,6 +301,17 @@ void lc_run_get_counters(const lc_run *run, lc_run_counters *c)
     c->degraded = atomic_load(&ri->degraded);
 }
 
+lc_run_status lc_run_get_status(const lc_run *run)
+{
+    if (!run || run->dummy)
+        return LC_RUN_RUNNING;
+    lc_hub *hub = run->hub;
+    pthread_mutex_lock(&hub->runs_mu);
+    lc_run_status s = run->ended ? run->info.status : LC_RUN_RUNNING;
+    pthread_mutex_unlock(&hub->runs_mu);
+    return s;
+}
+
 /* ------------------------------------------------------------------------ */
 /* interning                                                                 */
 
@@ -508,6 +519,8 @@ lc_status lc_run_end(lc_run *run, lc_run_status status)
     int live = !run->ended && unlink_run(&hub->runs, run);
     if (live) {
         run->ended = 1;
+        run->info.status = status; /* under the lock: lc_run_get_status */
+        run->info.end_time = lc_wall_now();
         run->next = hub->ended;
         hub->ended = run;
     }
@@ -515,8 +528,6 @@ lc_status lc_run_end(lc_run *run, lc_run_status status)
     if (!live)
         return lc_fail(LC_ERR_STATE, "lc_run_finish: run is not live (finished twice?)");
     atomic_store(&run->noop, 1);
-    run->info.status = status;
-    run->info.end_time = lc_wall_now();
     char err[LC_ERRLEN];
     int rc = lc_hub_request(hub, LC_EV_RUN_FINISH, &run->info, 0, err, sizeof err);
     report_counters(run, status);
