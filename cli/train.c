@@ -7,8 +7,9 @@
  * the run's identity (--experiment, --name, --resume), the model and
  * optimizer (--hidden, --lr, --optimizer, ...) and the machine
  * (--threads). The flag table below is also the --help text, so every flag
- * is listed with its default. Bad values: a message naming the flag and
- * exit status 2; a failed run: exit status 1.
+ * is listed with its default. Bad values (also empty ones, which never
+ * silently mean a default): a message naming the flag and exit status 2; a
+ * failed run: exit status 1.
  *
  * Defaults are chosen to pass the acceptance bar (>= 0.885 test accuracy
  * on Fashion-MNIST in 10 epochs, a few minutes on 2 cores) and for a
@@ -25,6 +26,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "lightc/hub.h"
 #include "lightc/trainer.h"
 #include "train_module.h"
 
@@ -67,7 +69,7 @@ static const train_flag flags[] = {
     {"root", F_ROOT, "DIR", "./runs", "run root (default_root_dir; also $LIGHTC_ROOT)"},
     {"experiment", F_EXPERIMENT, "NAME", "fashion-mnist", "experiment the run belongs to"},
     {"name", F_NAME, "NAME", "version_N", "run name (the next free version_N if not given)"},
-    {"loggers", F_LOGGERS, "LIST", "sqlite,tensorboard,csv,console", "sinks (also $LIGHTC_LOGGERS)"},
+    {"loggers", F_LOGGERS, "LIST", "sqlite,tensorboard,csv,console", "sinks, or none (also $LIGHTC_LOGGERS)"},
     {"resume", F_RESUME, "last|PATH", "off", "continue the run from its newest checkpoint, or from PATH"},
     {"batch-size", F_BATCH, "N", "128", "samples per batch"},
     {"lr", F_LR, "X", "0.001", "learning rate"},
@@ -179,22 +181,86 @@ static int parse_amount(const char *flag, const char *v, lc_amount *out)
     return 0;
 }
 
+/* A value that names something (a directory, a run, a metric) must not be
+ * empty: an empty one would silently mean a default. */
+static int need_text(const char *flag, const char *v, const char *what)
+{
+    return *v ? 0 : bad_value(flag, "''", what);
+}
+
+/* Layer sizes "512,256": at least one, each in [1, 65536], no empty item. */
 static int parse_hidden(const char *v, cli_mlp_options *m)
 {
+    const char *why = "expected comma-separated layer sizes like 512,256 (each 1 to 65536; "
+                      "a model without hidden layers is not offered)";
     m->n_hidden = 0;
     const char *p = v;
-    while (*p) {
+    do {
         char *end;
         errno = 0;
         long long n = strtoll(p, &end, 10);
         if (errno || end == p || n < 1 || n > 1 << 16 || (*end && *end != ','))
-            return bad_value("hidden", v, "expected comma-separated layer sizes like 512,256");
+            return bad_value("hidden", *v ? v : "''", why);
         if (m->n_hidden == sizeof m->hidden / sizeof m->hidden[0])
             return bad_value("hidden", v, "at most 8 hidden layers");
         m->hidden[m->n_hidden++] = n;
         p = *end ? end + 1 : end;
-    }
+        if (*end && !*p)
+            return bad_value("hidden", v, why); /* "512," */
+    } while (*p);
     return 0;
+}
+
+/* --loggers / $LIGHTC_LOGGERS: a comma list of the sinks this build has
+ * (lc_available_sinks), or "none" alone for no sink at all. An empty item or
+ * a list that names nothing is an error: it would silently log nothing.
+ * Returns 0, or CLI_USAGE after the message; *none is set for "none". */
+static int check_loggers(const char *source, const char *v, int *none)
+{
+    char msg[512] = "";
+    const char *avail = lc_available_sinks();
+    *none = 0;
+    int n = 0;
+    const char *p = v;
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len && (*p == ' ' || *p == '\t'))
+            p++, len--;
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == 0) {
+            snprintf(msg, sizeof msg, "%s", strspn(v, ", \t") == strlen(v)
+                                                ? "names no logger"
+                                                : "an empty logger name in the list");
+            break;
+        }
+        int known = len == 4 && strncmp(p, "none", 4) == 0;
+        if (known)
+            *none = 1;
+        for (const char *a = avail; !known && *a;) {
+            size_t al = strcspn(a, ",");
+            known = al == len && strncmp(a, p, len) == 0;
+            a += al + (a[al] == ',');
+        }
+        if (!known) {
+            snprintf(msg, sizeof msg, "unknown logger '%.*s'", (int)len, p);
+            break;
+        }
+        n++;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    if (!msg[0] && *none && n > 1)
+        snprintf(msg, sizeof msg, "none cannot be combined with other loggers");
+    if (!msg[0])
+        return 0;
+    char shown[128];
+    snprintf(shown, sizeof shown, "'%s'", v);
+    return cli_usage_error("train", "%s%s%s: %s; give a comma list of %s (e.g. sqlite,csv), or "
+                           "none to log nothing",
+                           source, source[0] == '-' ? " " : "=", shown, msg, avail);
 }
 
 static const char *canonical_optimizer(const char *v)
@@ -284,9 +350,21 @@ static int parse_args(int argc, char **argv, train_args *a)
             bad = parse_i64("seed", v, 0, INT64_MAX, &i64);
             a->cfg.seed = (uint64_t)i64;
             break;
-        case F_ROOT: a->cfg.default_root_dir = v; break;
-        case F_EXPERIMENT: a->cfg.experiment = v; break;
-        case F_NAME: a->cfg.name = v; break;
+        case F_ROOT:
+            bad = need_text("root", v, "the run root is empty; give a directory, or leave the "
+                            "flag out for $LIGHTC_ROOT or ./runs");
+            a->cfg.default_root_dir = v;
+            break;
+        case F_EXPERIMENT:
+            bad = need_text("experiment", v, "the experiment name is empty; give a name "
+                            "(letters, digits, - _ . space), or leave the flag out for fashion-mnist");
+            a->cfg.experiment = v;
+            break;
+        case F_NAME:
+            bad = need_text("name", v, "the run name is empty; give a name, or leave the flag "
+                            "out for the next free version_N");
+            a->cfg.name = v;
+            break;
         case F_LOGGERS: a->cfg.loggers = v; break;
         case F_RESUME:
             if (!*v)
@@ -304,7 +382,9 @@ static int parse_args(int argc, char **argv, train_args *a)
         case F_MOMENTUM: bad = parse_f64("momentum", v, 0, 1, &a->momentum); a->have_momentum = 1; break;
         case F_SCHED: {
             lc_scheduler_spec tmp;
-            if (lc_scheduler_spec_default(&tmp, v) != LC_OK)
+            if (!*v)
+                bad = bad_value("lr-scheduler", "''", "use none, StepLR or CosineAnnealingLR");
+            else if (lc_scheduler_spec_default(&tmp, v) != LC_OK)
                 bad = bad_value("lr-scheduler", v, lc_errmsg());
             a->sched = v;
             break;
@@ -329,7 +409,11 @@ static int parse_args(int argc, char **argv, train_args *a)
             a->cfg.threads = (int)i64;
             break;
         case F_HIST: bad = parse_i64("histogram-every-n-steps", v, 0, INT64_MAX, &a->cfg.histogram_every_n_steps); break;
-        case F_DATA: a->data_dir = v; break;
+        case F_DATA:
+            bad = need_text("data", v, "the data directory is empty; give the directory of the "
+                            "MNIST-format .gz files, or leave the flag out for Fashion-MNIST");
+            a->data_dir = v;
+            break;
         case F_VAL_SIZE: bad = parse_i64("val-size", v, 0, 59999, &a->val_size); break;
         case F_FAST_DEV: bad = parse_i64("fast-dev-run", v, 0, INT64_MAX, &a->cfg.fast_dev_run); break;
         case F_MAX_TIME: {
@@ -339,7 +423,10 @@ static int parse_args(int argc, char **argv, train_args *a)
             a->max_time = v;
             break;
         }
-        case F_EARLY: a->early = v; break;
+        case F_EARLY:
+            bad = need_text("early-stopping", v, "give the metric to monitor, e.g. val/loss");
+            a->early = v;
+            break;
         case F_PATIENCE: bad = parse_i64("patience", v, 0, INT64_MAX, &a->patience); break;
         case F_SAVE_LAST: a->save_last = 1; break;
         case F_TOP_K:
@@ -357,6 +444,17 @@ static int parse_args(int argc, char **argv, train_args *a)
     }
     if (optind < argc)
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    /* the loggers, from the flag or else the environment, by the same rules
+       (an empty $LIGHTC_LOGGERS counts as unset, as $LIGHTC_ROOT does) */
+    const char *env = getenv("LIGHTC_LOGGERS");
+    int none = 0;
+    if (a->cfg.loggers ? check_loggers("--loggers", a->cfg.loggers, &none) != 0
+                       : env && *env && check_loggers("LIGHTC_LOGGERS", env, &none) != 0)
+        return CLI_USAGE;
+    if (none && a->cfg.fast_dev_run == 0)
+        fprintf(stderr, "lightc train: note: --loggers none: no logger at all, so no run index "
+                "entry, TensorBoard file, metrics.csv or progress line; checkpoints are still "
+                "written under the run directory\n");
     return -1;
 }
 

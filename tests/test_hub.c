@@ -300,6 +300,23 @@ static void test_bad_root_and_loggers(void **s)
     o.loggers = "mlflow";
     assert_int_equal(lc_hub_open(&hub, &o), LC_ERR_INVALID);
     assert_non_null(strstr(lc_errmsg(), "mlflow"));
+    /* a spec naming no logger is an error, not a run with no sink at all;
+       "none" is the explicit choice of no sink */
+    const char *empty[] = {",", " , ", ",,"};
+    for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
+        o.loggers = empty[i];
+        assert_int_equal(lc_hub_open(&hub, &o), LC_ERR_INVALID);
+        assert_non_null(strstr(lc_errmsg(), "none"));
+        assert_null(hub);
+    }
+    setenv("LIGHTC_LOGGERS", ",", 1);
+    o.loggers = NULL;
+    assert_int_equal(lc_hub_open(&hub, &o), LC_ERR_INVALID);
+    assert_non_null(strstr(lc_errmsg(), "LIGHTC_LOGGERS"));
+    unsetenv("LIGHTC_LOGGERS");
+    o.loggers = "none";
+    assert_int_equal(lc_hub_open(&hub, &o), LC_OK);
+    lc_hub_close(hub, 0);
 }
 
 static void test_rank_nonzero_is_noop(void **s)

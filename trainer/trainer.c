@@ -76,7 +76,9 @@ lc_status lc_parse_duration(const char *text, double *seconds)
         return lc_fail(LC_ERR_INVALID, "max_time: expected \"DD:HH:MM:SS\"");
     unsigned d, h, m, s;
     char tail;
-    if (sscanf(text, "%u:%u:%u:%u%c", &d, &h, &m, &s, &tail) != 4 || h > 23 || m > 59 || s > 59)
+    /* digits and colons only: sscanf's %u would take "-1" (as 4294967295) and blanks */
+    if (strspn(text, "0123456789:") != strlen(text) ||
+        sscanf(text, "%u:%u:%u:%u%c", &d, &h, &m, &s, &tail) != 4 || h > 23 || m > 59 || s > 59)
         return lc_fail(LC_ERR_INVALID, "max_time '%s' is not \"DD:HH:MM:SS\" (e.g. "
                        "\"00:12:00:00\" for 12 hours)", text);
     *seconds = (((double)d * 24 + h) * 60 + m) * 60 + s;

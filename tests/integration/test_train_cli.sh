@@ -46,7 +46,47 @@ expect_usage --accumulate-grad-batches 0
 expect_usage --hidden 512,,x
 expect_usage --resume ""
 expect_usage --no-such-flag
+# empty or garbage values are errors that say what to do, not silent choices
+expect_usage --loggers ,
+grep -q 'none' "$tmp/err" || fail "the --loggers error does not offer none"
+expect_usage --loggers ""
+expect_usage --loggers " , "
+expect_usage --loggers sqlite,,csv
+expect_usage --loggers none,csv
+expect_usage --loggers sqlite,bogus
+grep -q 'tensorboard' "$tmp/err" || fail "the --loggers error does not list the loggers"
+expect_usage --experiment ""
+expect_usage --name ""
+expect_usage --root ""
+expect_usage --data ""
+expect_usage --hidden ""
+grep -q 'hidden' "$tmp/err" || fail "the --hidden error does not name the flag"
+expect_usage --hidden 512,
+expect_usage --hidden 512,-3
+expect_usage --lr-scheduler ""
+expect_usage --early-stopping ""
+expect_usage --max-time -1:00:00:00
+expect_usage --max-time " 1:00:00:00"
+expect_usage --max-epochs 5x
+expect_usage --max-steps -2
+expect_usage --batch-size 0
+expect_usage --lr 1e-3junk
+expect_usage --lr nan
+expect_usage --seed -1
+expect_usage --save-top-k -2
+expect_usage --limit-train-batches 10x
+expect_usage --dropout ""
+expect_usage --threads ""
+for v in "," " " "sqlite,,csv" "bogus"; do # LIGHTC_LOGGERS follows the same rules
+    set +e
+    LIGHTC_LOGGERS="$v" "$lightc" train --root "$tmp/bad" > /dev/null 2> "$tmp/err"
+    rc=$?
+    set -e
+    [ "$rc" = 2 ] || fail "LIGHTC_LOGGERS='$v' exited $rc, want 2"
+    grep -q LIGHTC_LOGGERS "$tmp/err" || fail "the error does not name LIGHTC_LOGGERS"
+done
 [ ! -e "$tmp/bad/index.db" ] || fail "a usage error wrote a run"
+[ ! -e "$tmp/bad" ] || fail "a usage error created the root"
 
 # --- a short run ----------------------------------------------------------------
 limits=(--limit-train-batches 20 --limit-val-batches 5 --limit-test-batches 5 --log-every-n-steps 5
