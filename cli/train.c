@@ -24,8 +24,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sqlite3.h>
+
 #include "args.h"
 #include "commands.h"
+#include "db.h"
+#include "index/index_schema.h"
 #include "lightc/hub.h"
 #include "lightc/trainer.h"
 #include "train_module.h"
@@ -138,6 +142,7 @@ typedef struct train_args {
     int64_t val_size, patience, step_size;
     double lr, wd, momentum, gamma;
     int have_wd, have_momentum, save_last, top_k;
+    int index_on; /* the run index is among the loggers */
 } train_args;
 
 static int bad_value(const char *flag, const char *value, const char *why)
@@ -214,12 +219,13 @@ static int parse_hidden(const char *v, cli_mlp_options *m)
 /* --loggers / $LIGHTC_LOGGERS: a comma list of the sinks this build has
  * (lc_available_sinks), or "none" alone for no sink at all. An empty item or
  * a list that names nothing is an error: it would silently log nothing.
- * Returns 0, or CLI_USAGE after the message; *none is set for "none". */
-static int check_loggers(const char *source, const char *v, int *none)
+ * Returns 0, or CLI_USAGE after the message; *none is set for "none",
+ * *index when the run index (sqlite) is among them. */
+static int check_loggers(const char *source, const char *v, int *none, int *index)
 {
     char msg[512] = "";
     const char *avail = lc_available_sinks();
-    *none = 0;
+    *none = *index = 0;
     int n = 0;
     const char *p = v;
     for (;;) {
@@ -238,6 +244,8 @@ static int check_loggers(const char *source, const char *v, int *none)
         int known = len == 4 && strncmp(p, "none", 4) == 0;
         if (known)
             *none = 1;
+        if (len == 6 && strncmp(p, "sqlite", 6) == 0)
+            *index = 1;
         for (const char *a = avail; !known && *a;) {
             size_t al = strcspn(a, ",");
             known = al == len && strncmp(a, p, len) == 0;
@@ -448,8 +456,9 @@ static int parse_args(int argc, char **argv, train_args *a)
        (an empty $LIGHTC_LOGGERS counts as unset, as $LIGHTC_ROOT does) */
     const char *env = getenv("LIGHTC_LOGGERS");
     int none = 0;
-    if (a->cfg.loggers ? check_loggers("--loggers", a->cfg.loggers, &none) != 0
-                       : env && *env && check_loggers("LIGHTC_LOGGERS", env, &none) != 0)
+    a->index_on = 1; /* the default list has it */
+    if (a->cfg.loggers ? check_loggers("--loggers", a->cfg.loggers, &none, &a->index_on) != 0
+                       : env && *env && check_loggers("LIGHTC_LOGGERS", env, &none, &a->index_on) != 0)
         return CLI_USAGE;
     if (none && a->cfg.fast_dev_run == 0)
         fprintf(stderr, "lightc train: note: --loggers none: no logger at all, so no run index "
@@ -484,6 +493,79 @@ static int finish_module_options(train_args *a)
     }
     m->seed = a->cfg.seed;
     return -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* How the run ended                                                         */
+
+/* The status the run index holds for run id; "" when it cannot be read. */
+static void index_status(const char *root, const char *id, char *out, size_t cap)
+{
+    out[0] = 0;
+    char path[4096];
+    cli_db_join(root, LC_INDEX_FILE, path, sizeof path);
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, "SELECT status FROM runs WHERE run_id = ?1", -1, &st, NULL) ==
+            SQLITE_OK) {
+            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+                snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+}
+
+/* Finish the run and say how it ended when a logger lost data or the run
+ * index could not record the end: the exact state on stderr, and CLI_LOST
+ * when training itself succeeded (rc CLI_OK). A run that lost nothing keeps
+ * rc and prints nothing more. */
+static int end_run(lc_trainer *t, const train_args *a, int rc)
+{
+    lc_run *run = lc_trainer_run(t);
+    if (!run)
+        return rc; /* fast_dev_run, or no run started */
+    char id[33], who[600];
+    snprintf(id, sizeof id, "%s", lc_run_id(run));
+    snprintf(who, sizeof who, "%s/%s", lc_run_experiment(run), lc_run_name(run));
+    lc_run_status status;
+    lc_run_counters c;
+    lc_status st = lc_trainer_end_run(t, &status, &c);
+    if (st != LC_OK) /* a logger could not record the end (the last one to fail is named) */
+        fprintf(stderr, "lightc train: finishing run %s: %s\n", who, lc_errmsg());
+    char state[512];
+    snprintf(state, sizeof state,
+             "status %s%s, %llu scalars logged, %llu dropped, %llu rejected, %llu replaced, "
+             "%llu sink_errors (event deliveries lost by failing loggers)",
+             lc_run_status_name(status), c.degraded ? ", degraded" : "",
+             (unsigned long long)c.logged, (unsigned long long)c.dropped,
+             (unsigned long long)c.rejected, (unsigned long long)c.replaced,
+             (unsigned long long)c.sink_errors);
+    int lost = c.degraded || c.sink_errors || c.dropped || st != LC_OK;
+    const char *root = cli_root(a->cfg.default_root_dir);
+    char held[32] = "";
+    if (a->index_on)
+        index_status(root, id, held, sizeof held);
+    if (a->index_on && strcmp(held, lc_run_status_name(status)) != 0) {
+        lost = 1;
+        fprintf(stderr,
+                "lightc train: the run index %s/%s could not record how run %s (%s) ended; "
+                "it still holds status '%s'%s. The run lost data and ended: %s\n",
+                root, LC_INDEX_FILE, who, id, held[0] ? held : "?",
+                strcmp(held, "running") == 0
+                    ? " (`lightc runs ls` will show it as crashed once this process has exited)"
+                    : "",
+                state);
+    } else if (lost) {
+        char hint[128] = "";
+        if (a->index_on)
+            snprintf(hint, sizeof hint, "; each logger's state: `lightc runs show %.8s`", id);
+        fprintf(stderr, "lightc train: run %s lost data in its loggers (see the errors above%s): "
+                "%s\n", who, hint, state);
+    }
+    return rc == CLI_OK && lost ? CLI_LOST : rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -577,6 +659,7 @@ int lc_cli_train(int argc, char **argv)
     } else {
         rc = cli_error("train", "%s", lc_errmsg());
     }
+    rc = end_run(t, &a, rc);
     lc_trainer_free(t);
     cli_mlp_module_free(&m);
     lc_datamodule_free(dm);

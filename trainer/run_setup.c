@@ -172,6 +172,9 @@ lc_status lc_run_setup(lc_trainer *t, int resume, int64_t resume_step)
 {
     if (t->run || t->cfg.fast_dev_run > 0)
         return LC_OK;
+    if (t->run_closed)
+        return lc_fail(LC_ERR_STATE, "the trainer's run was ended (lc_trainer_end_run); create "
+                       "another trainer for another run");
     lc_status st;
     if (t->cfg.hub) {
         t->hub = t->cfg.hub;

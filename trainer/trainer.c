@@ -361,6 +361,33 @@ void lc_trainer_free(lc_trainer *t)
     free(t);
 }
 
+lc_status lc_trainer_end_run(lc_trainer *t, lc_run_status *status, lc_run_counters *counters)
+{
+    if (status)
+        *status = LC_RUN_RUNNING;
+    if (counters)
+        memset(counters, 0, sizeof *counters);
+    if (!t || !t->run)
+        return lc_fail(LC_ERR_STATE, "lc_trainer_end_run: the trainer has no run (fast_dev_run, "
+                       "nothing fitted yet, or already ended)");
+    lc_hist_wait(t);
+    lc_ckpt_wait(t);
+    /* every event so far has been delivered, or counted lost, after this */
+    lc_hub_flush(t->hub, 0);
+    lc_run_counters c;
+    lc_run_get_counters(t->run, &c);
+    lc_run_status ended = lc_run_get_status(t->run);
+    lc_run_status want = t->run_failed ? LC_RUN_FAILED : LC_RUN_FINISHED;
+    lc_status st = lc_run_finish(t->run, want);
+    t->run = NULL;
+    t->run_closed = 1;
+    if (status)
+        *status = ended != LC_RUN_RUNNING ? ended : want;
+    if (counters)
+        *counters = c;
+    return st;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Dataloaders                                                               */
 

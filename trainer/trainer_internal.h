@@ -89,6 +89,7 @@ struct lc_trainer {
     lc_rng rng;
 
     /* loop state (not checkpointed) */
+    int run_closed; /* lc_trainer_end_run ended the run: no new one */
     int should_stop;
     int sanity_checking;
     int training;

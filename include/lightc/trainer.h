@@ -450,6 +450,17 @@ lc_status lc_trainer_test(lc_trainer *t, lc_module *m, lc_datamodule *dm);
 /** Finish the run (finished, or failed if a loop failed) and free. */
 void lc_trainer_free(lc_trainer *t);
 
+/** Finish the trainer's run now, as lc_trainer_free would (finished, or
+ *  failed if a loop failed; a run a signal ended stays killed), and say how
+ *  it ended: *status, and *counters once every event has reached every sink
+ *  or been counted lost (counters->degraded / sink_errors: some logger lost
+ *  data). Either pointer may be NULL. Returns LC_ERR_IO (the message names
+ *  the sink) when a sink, e.g. the run index on a full disk, could not
+ *  record the end; LC_ERR_STATE when there is no run (fast_dev_run, nothing
+ *  fitted yet). Afterwards the trainer logs nothing more: fit, validate and
+ *  test fail; lc_trainer_free still frees it. */
+lc_status lc_trainer_end_run(lc_trainer *t, lc_run_status *status, lc_run_counters *counters);
+
 /* ---- state for hooks and callbacks -------------------------------------- */
 
 int64_t lc_trainer_current_epoch(const lc_trainer *t);
