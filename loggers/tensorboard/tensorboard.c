@@ -13,7 +13,8 @@
  * built with protobuf-c (tb_encode.h) into an in-memory buffer and written
  * with one pwrite(2) per buffer: every flush interval (default 2 s,
  * $LIGHTC_TB_FLUSH_SECS overrides), when 1 MiB waits, on flush() and at
- * finish — never per event.
+ * finish — never per event. flush() also fdatasyncs what was written since
+ * the last one (the hub flushes before a checkpoint is declared written).
  *
  * Events: scalars -> simple_value (consecutive scalars of one run at one
  * step and wall time share one Event); text -> "text" plugin tensor;
@@ -70,6 +71,7 @@ typedef struct tb_run {
     lc_tfr_buf buf;          /* complete records not yet written */
     uint64_t file_len;       /* bytes in the file, always a record boundary */
     uint64_t last_write_ms;
+    int unsynced;            /* written since the last fdatasync */
     uint32_t file_gen;       /* bumped when buffered records are dropped */
     lc_tb_series_table *series;
     lc_tb_params params;
@@ -189,6 +191,7 @@ static int tb_write(tb_run *r, char *err, size_t errlen)
     r->file_len += r->buf.len;
     r->buf.len = 0;
     r->hp_in_buf = 0;
+    r->unsynced = 1;
     if (r->buf.cap > 4 * (size_t)TB_WRITE_AT)
         lc_tfr_free(&r->buf); /* give a burst's memory back */
     r->last_write_ms = lc_mono_ms();
@@ -601,6 +604,15 @@ static int tb_flush(lc_sink *s, char *err, size_t errlen)
         int bad = r->hp_pending && tb_put_start_info(r) ? tb_nomem(e2, sizeof e2) : 0;
         if (!bad)
             bad = tb_write(r, e2, sizeof e2);
+        /* flush() means durable (sink.h): a checkpoint relies on it */
+        if (!bad && r->unsynced) {
+            if (fdatasync(r->fd) == 0) {
+                r->unsynced = 0;
+            } else {
+                snprintf(e2, sizeof e2, "tensorboard: cannot sync %s: %s", r->path, strerror(errno));
+                bad = 1;
+            }
+        }
         if (bad) {
             if (!rc)
                 snprintf(err, errlen, "%s", e2);
