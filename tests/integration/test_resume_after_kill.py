@@ -11,11 +11,12 @@ kills itself with SIGKILL right after its first checkpoint (epoch 0, step
   every train/loss point up to the checkpoint's step; after the resume,
   TensorBoard shows all 64 points once each (before the fix: 48 of 64).
 * A resume repairs from the index: with the killed attempt's events
-  truncated to their first record (what a crash loses when the sinks were
-  not flushed), the resume replays the points the index holds up to the
-  checkpoint's step, reports it, and TensorBoard again shows every point
-  once.
+  truncated to their first record and its metrics.csv to its header (what
+  a crash loses when the sinks were not flushed), the resume replays the
+  points the index holds up to the checkpoint's step, reports it, and
+  TensorBoard and metrics.csv again show every point once.
 """
+import csv
 import os
 import signal
 import sqlite3
@@ -55,6 +56,11 @@ def index_all(root):
         db.close()
 
 
+def csv_points(run_dir, key):
+    with open(os.path.join(run_dir, "metrics.csv"), newline="") as f:
+        return sorted(int(row["step"]) for row in csv.DictReader(f) if row.get(key))
+
+
 def truncate_to_first_record(run_dir):
     for name in os.listdir(run_dir):
         if "tfevents" in name:
@@ -63,6 +69,10 @@ def truncate_to_first_record(run_dir):
                 head = f.read(8)
             (n,) = struct.unpack("<Q", head)
             os.truncate(path, 16 + n)
+    path = os.path.join(run_dir, "metrics.csv")
+    with open(path, "rb") as f:
+        header = f.readline()
+    os.truncate(path, len(header))
 
 
 class TestResumeAfterKill(unittest.TestCase):
@@ -96,6 +106,7 @@ class TestResumeAfterKill(unittest.TestCase):
         # at an epoch's first step, once per hook, so only the set is compared)
         have = {(t, e.step) for t in acc.Tags()["scalars"] for e in acc.Scalars(t)}
         self.assertEqual(sorted(have), index_all(self.root))
+        self.assertEqual(csv_points(self.run_dir, "train/loss"), list(range(STEPS)))
 
     def test_checkpoint_is_a_promise(self):
         self.kill_first()
@@ -106,12 +117,13 @@ class TestResumeAfterKill(unittest.TestCase):
         self.resume()
         self.assert_tensorboard_complete()
 
-    def test_resume_repairs_tensorboard_from_the_index(self):
+    def test_resume_repairs_from_the_index(self):
         self.kill_first()
         truncate_to_first_record(self.run_dir)
         err = self.resume()
         want = len([1 for k, s in index_all(self.root) if s < CKPT_STEP])
         self.assertIn("tensorboard lacked %d points" % want, err)
+        self.assertIn("csv lacked %d points" % want, err)
         self.assert_tensorboard_complete()
 
 
