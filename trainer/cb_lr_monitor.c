@@ -34,7 +34,7 @@ static void lr_log(lr_monitor *m, lc_trainer *t, int with_epoch)
         snprintf(m->key, sizeof m->key, "lr-%s", lc_optim_name(t->optim));
         m->tag = lc_run_tag(run, m->key);
     }
-    lc_tag tags[2] = {m->tag, with_epoch ? lc_conn_epoch_tag(t) : 0};
+    lc_tag tags[2] = {m->tag, with_epoch ? lc_conn_epoch_tag(t, t->batches_that_stepped) : 0};
     double values[2] = {lc_optim_lr(t->optim), (double)t->current_epoch};
     lc_run_log_scalars(run, t->batches_that_stepped, tags[1] ? 2 : 1, tags, values);
 }

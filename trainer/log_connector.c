@@ -16,6 +16,7 @@
  *    validation/test results. Lightning adds it to each metrics dict logged
  *    without an explicit step, so TensorBoard shows a staircase; only the
  *    per-batch evaluation records (step = the batch index) go without it.
+ *    One point per step: the second record at a step does not repeat it.
  * Keys are interned once per entry; the hot path takes no lock.
  */
 #include <math.h>
@@ -147,16 +148,22 @@ static int em_push(lc_trainer *t, lc_tag tag, double value)
 }
 
 /* The "epoch" key and value into the pending record. */
-lc_tag lc_conn_epoch_tag(lc_trainer *t)
+lc_tag lc_conn_epoch_tag(lc_trainer *t, int64_t step)
 {
+    if (t->epoch_mark_step == step + 1 && t->epoch_mark_value == t->current_epoch)
+        return 0; /* one point per step: several records there would repeat it */
     if (!t->tag_epoch)
         t->tag_epoch = lc_conn_tag(t, "epoch");
+    if (t->tag_epoch) {
+        t->epoch_mark_step = step + 1;
+        t->epoch_mark_value = t->current_epoch;
+    }
     return t->tag_epoch;
 }
 
-static int em_push_epoch(lc_trainer *t)
+static int em_push_epoch(lc_trainer *t, int64_t step)
 {
-    return em_push(t, lc_conn_epoch_tag(t), (double)t->current_epoch);
+    return em_push(t, lc_conn_epoch_tag(t, step), (double)t->current_epoch);
 }
 
 static lc_status em_flush(lc_trainer *t, int64_t step)
@@ -199,7 +206,7 @@ lc_status lc_conn_step_end(lc_trainer *t, lc_log_result *r, int emit, int64_t st
             t->tag_grad_norm = lc_conn_tag(t, "grad_norm");
         em_push(t, t->tag_grad_norm, t->grad_norm);
     }
-    if (emit && r == &t->train_res && t->em_len > 0 && em_push_epoch(t) != 0)
+    if (emit && r == &t->train_res && t->em_len > 0 && em_push_epoch(t, step) != 0)
         return lc_fail(LC_ERR_NOMEM, "trainer: out of memory while logging");
     lc_log_result_reset_step(r);
     return emit ? em_flush(t, step) : LC_OK;
@@ -223,7 +230,7 @@ lc_status lc_conn_epoch_end(lc_trainer *t, lc_log_result *r, int emit, int64_t s
                 return lc_fail(LC_ERR_NOMEM, "trainer: out of memory while logging");
         }
     }
-    if (emit && t->run && (add_epoch || t->em_len > 0) && em_push_epoch(t) != 0)
+    if (emit && t->run && (add_epoch || t->em_len > 0) && em_push_epoch(t, step) != 0)
         return lc_fail(LC_ERR_NOMEM, "trainer: out of memory while logging");
     return emit ? em_flush(t, step) : LC_OK;
 }

@@ -65,6 +65,7 @@ struct lc_trainer {
     int run_failed;          /* a loop failed: the run ends as failed */
     char log_dir[4096];
     lc_tag tag_epoch, tag_grad_norm, tag_samples;
+    int64_t epoch_mark_step, epoch_mark_value; /* last "epoch" point: step + 1 (0: none), value */
 
     /* callbacks */
     lc_callback **cbs;
@@ -157,8 +158,10 @@ lc_status lc_conn_epoch_end(lc_trainer *t, lc_log_result *r, int emit, int64_t s
 int lc_conn_should_update_logs(const lc_trainer *t);
 /* Intern key (0 without a run). */
 lc_tag lc_conn_tag(lc_trainer *t, const char *key);
-/* The run's "epoch" tag (0 without a run). */
-lc_tag lc_conn_epoch_tag(lc_trainer *t);
+/* The "epoch" tag for a record at step: the run's tag, or 0 without a run
+ * or when "epoch" already has its point at this step (a step's records —
+ * step metrics, validation, epoch end — carry it once). */
+lc_tag lc_conn_epoch_tag(lc_trainer *t, int64_t step);
 
 /* ---- optim_setup.c ------------------------------------------------------- */
 
@@ -206,6 +209,10 @@ typedef struct lc_hist_job lc_hist_job;
 void lc_log_param_histograms(lc_trainer *t, int64_t step);
 /* Wait until the histograms in flight are logged. */
 void lc_hist_wait(lc_trainer *t);
+/* Hand the histograms in flight to another waiter (the checkpoint writer):
+ * t no longer waits for them; lc_hist_job_join (NULL is fine) does. */
+lc_hist_job *lc_hist_take(lc_trainer *t);
+void lc_hist_job_join(lc_hist_job *j);
 
 /* ---- eval_loop.c --------------------------------------------------------- */
 
