@@ -19,7 +19,8 @@
  *
  * Without a GPU (this build machine) every GPU test calls skip() and the
  * run prints "CUDA tests skipped: no GPU (<reason>)"; the tests that need no
- * device (query, argument checks) still run.
+ * device (query, argument checks) still run. LC_CUDA_REQUIRE_GPU=1 (set by
+ * scripts/gpu-check on the device) turns a missing GPU into a failure.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1317,6 +1318,13 @@ static int group_setup(void **state)
     if (st != LC_OK) {
         snprintf(g_reason, sizeof g_reason, "%s", lc_errmsg());
         g_ctx = NULL;
+        const char *require = getenv("LC_CUDA_REQUIRE_GPU");
+        if (require && strcmp(require, "1") == 0) {
+            /* scripts/gpu-check on a GPU machine: skipping would hide a
+             * broken setup (driver, library path). */
+            printf("CUDA tests: LC_CUDA_REQUIRE_GPU=1 but no GPU (%s)\n", g_reason);
+            return -1;
+        }
         printf("CUDA tests skipped: no GPU (%s)\n", g_reason);
     } else {
         char line[1024];

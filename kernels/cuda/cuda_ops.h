@@ -71,6 +71,7 @@ typedef struct lc_cuda_gpu {
     uint64_t total_memory; /* bytes */
     int cc_major, cc_minor; /* compute capability, 9.0 for Hopper */
     int sm_count;          /* multiprocessors */
+    int clock_khz;         /* peak SM clock, kHz (0 if not reported) */
 } lc_cuda_gpu;
 
 typedef struct lc_cuda_info {

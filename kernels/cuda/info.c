@@ -66,6 +66,10 @@ void lc_cuda_query(lc_cuda_info *out)
         g->cc_major = p.major;
         g->cc_minor = p.minor;
         g->sm_count = p.multiProcessorCount;
+        if (cudaDeviceGetAttribute(&g->clock_khz, cudaDevAttrClockRate, i) != cudaSuccess) {
+            g->clock_khz = 0;
+            cudaGetLastError();
+        }
     }
     if (out->gpu_count == 0)
         snprintf(out->reason, sizeof out->reason,
