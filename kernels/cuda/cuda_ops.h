@@ -94,8 +94,8 @@ void lc_cuda_query(lc_cuda_info *out);
 /** "13.0" from 13000 into buf; returns buf. */
 const char *lc_cuda_version_str(int version, char *buf, size_t cap);
 
-/** One line for `lightc info`: "CUDA 13.0 (driver 13.0), 1 GPU: NVIDIA H200
- *  (139.8 GiB, sm_90)" or the reason there is none. Returns buf. */
+/** One line: "CUDA runtime 13.0, driver 13.0; 1 GPU: NVIDIA H200 (140.4 GiB,
+ *  sm_90)", or the versions and the reason there is no GPU. Returns buf. */
 const char *lc_cuda_describe(char *buf, size_t cap);
 
 /* ======================================================================== */

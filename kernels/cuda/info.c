@@ -89,7 +89,7 @@ void lc_cuda_query(lc_cuda_info *out)
         return;
     memset(out, 0, sizeof *out);
     snprintf(out->reason, sizeof out->reason,
-             "not compiled in (nvcc was not found when lightc was configured)");
+             "not compiled in (no nvcc, or LC_CUDA=OFF, when lightc was configured)");
 }
 
 lc_status lc_cuda_ctx_open(lc_cuda_ctx **out, int device)
