@@ -286,6 +286,10 @@ static void test_bad_arguments(void **state)
                                   LC_CUDA_F32, LC_CUDA_F32),
                      LC_ERR_INVALID);
     assert_int_equal(lc_cuda_bias_act_forward(g_ctx, &x, NULL, &x, &x, 1, 1, 7), LC_ERR_INVALID);
+    /* fp32 inputs with a 16-bit output: not a cublasGemmEx combination */
+    assert_int_equal(lc_cuda_gemm(g_ctx, 0, 0, 1, 1, 1, 1.0f, &x, 1, &x, 1, 0.0f, &x, 1,
+                                  LC_CUDA_F32, LC_CUDA_F16),
+                     LC_ERR_INVALID);
     lc_sgd_hparams bad = {.lr = -1.0};
     assert_int_equal(lc_cuda_sgd_step(g_ctx, &x, &x, NULL, 1, &bad, 1), LC_ERR_INVALID);
 }

@@ -378,8 +378,9 @@ enum { LC_CUDA_F32 = 0, LC_CUDA_F16 = 1, LC_CUDA_BF16 = 2 };
 
 /** C[m, n] = alpha op(A) op(B) + beta C, all row-major: op(A) is [m, k]
  *  (A is [m, k] with lda >= k, or [k, m] with lda >= m when trans_a), op(B)
- *  [k, n]. A and B have type ab_type, C c_type (any of the three; 16-bit C
- *  is rounded once from the fp32 result). */
+ *  [k, n]. A and B have type ab_type; C has type c_type, which is fp32 or
+ *  ab_type (what cublasGemmEx supports with fp32 compute; a 16-bit C is
+ *  rounded once from the fp32 result). */
 lc_status lc_cuda_gemm(lc_cuda_ctx *ctx, int trans_a, int trans_b, int64_t m, int64_t n,
                        int64_t k, float alpha, const void *a, int64_t lda, const void *b,
                        int64_t ldb, float beta, void *c, int64_t ldc, int ab_type, int c_type);

@@ -47,6 +47,11 @@ lc_status lc_cuda_gemm(lc_cuda_ctx *ctx, int trans_a, int trans_b, int64_t m, in
     cudaDataType_t tab, tc;
     if (!gemm_dtype(ab_type, &tab) || !gemm_dtype(c_type, &tc))
         return lc_fail(LC_ERR_INVALID, "%s: unknown data type (%d, %d)", op, ab_type, c_type);
+    /* cublasGemmEx with fp32 compute takes C in fp32 or in the inputs' type. */
+    if (c_type != LC_CUDA_F32 && c_type != ab_type)
+        return lc_fail(LC_ERR_INVALID,
+                       "%s: C must be fp32 or the type of A and B (got A/B type %d, C type %d)",
+                       op, ab_type, c_type);
     if (!gemm_fits(m, 1) || !gemm_fits(n, 1) || !gemm_fits(k, 1))
         return lc_fail(LC_ERR_INVALID, "%s: m=%lld n=%lld k=%lld must be in [1, INT_MAX]", op,
                        (long long)m, (long long)n, (long long)k);
