@@ -27,11 +27,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crc32c.h"
+#include "common/crc32c.h"
 #include "event.pb-c.h"
-#include "tfrecord.h"
+#include "tensorboard/tfrecord.h"
 #include "lightc/hub.h"
-#include "sink.h"
+#include "bus/sink.h"
 
 #define NTAGS 4
 static const char *const tag_names[NTAGS] = {"train/loss", "train/acc", "lr", "grad_norm"};

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "args.h"
-#include "index_schema.h"
+#include "index/index_schema.h"
 
 void cli_db_join(const char *root, const char *rel, char *buf, size_t n)
 {

@@ -12,7 +12,7 @@
 #include "commands.h"
 #include "cuda_ops.h"
 #include "db.h"
-#include "index_schema.h"
+#include "index/index_schema.h"
 #include "lightc/hub.h"
 #include "table.h"
 

@@ -19,7 +19,7 @@
 #include "args.h"
 #include "commands.h"
 #include "db.h"
-#include "index_schema.h"
+#include "index/index_schema.h"
 #include "run_resolve.h"
 
 #define RM_VERB "runs rm"

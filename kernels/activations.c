@@ -6,7 +6,7 @@
 
 #include <math.h>
 
-#include "error.h"
+#include "common/status.h"
 
 /* sqrt(2/pi): the tanh approximation matches the slope of the Gaussian CDF
  * at 0; 0.044715 is the cubic coefficient fitted by Hendrycks & Gimpel

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "error.h"
+#include "common/status.h"
 
 /* What a (p, training) pair asks for. */
 enum dropout_mode { DROPOUT_IDENTITY, DROPOUT_ZERO, DROPOUT_RANDOM };

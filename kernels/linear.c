@@ -11,7 +11,7 @@
 #include <cblas.h>
 #include <limits.h>
 
-#include "error.h"
+#include "common/status.h"
 
 /* ------------------------------------------------------------------------ */
 /* Shape checks                                                              */

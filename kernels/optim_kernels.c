@@ -11,7 +11,7 @@
 
 #include <math.h>
 
-#include "error.h"
+#include "common/status.h"
 #include "reduce.h"
 
 /* ------------------------------------------------------------------------ */

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lightc/hub.h" /* lc_status */
+#include "lightc/status.h"
 
 /* ------------------------------------------------------------------------ */
 /* SGD                                                                       */

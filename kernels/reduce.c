@@ -6,7 +6,7 @@
 
 #include <math.h>
 
-#include "error.h"
+#include "common/status.h"
 
 #define LC_REDUCE_LANES 8
 

@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 
-#include "lightc/hub.h" /* lc_status */
+#include "lightc/status.h"
 
 #define LC_REDUCE_BLOCK 4096
 

@@ -17,7 +17,7 @@
 
 #include <math.h>
 
-#include "error.h"
+#include "common/status.h"
 
 /* ------------------------------------------------------------------------ */
 /* Checks                                                                    */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "common/status.h"
 
 /* Buffers are aligned to a cache line so that vector loads never split
  * lines at the start of a tensor. */

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lightc/hub.h" /* lc_status */
+#include "lightc/status.h"
 #include "rng.h"
 
 #define LC_TENSOR_MAX_DIMS 4

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "console.h"
+#include "console/console.h"
 #include "testutil.h"
 
 /* ---- fixtures ------------------------------------------------------------- */

@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sink.h"
+#include "bus/sink.h"
 #include "testutil.h"
 
 /* ---- fixtures ----------------------------------------------------------- */

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "histogram.h"
+#include "shared/histogram.h"
 
 static void test_ladder(void **s)
 {

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hparams_yaml.h"
+#include "csv/hparams_yaml.h"
 #include "testutil.h"
 
 /* ---- building params ------------------------------------------------------ */

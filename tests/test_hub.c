@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "index_schema.h"
+#include "index/index_schema.h"
 #include "lightc/hub.h"
 #include "testutil.h"
 

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "index_schema.h"
+#include "index/index_schema.h"
 #include "testutil.h"
 
 static char err[1024];

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "keys.h"
+#include "bus/keys.h"
 
 static void expect_norm(const char *in, const char *want, int changed)
 {

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "number_format.h"
+#include "shared/number_format.h"
 
 static void expect_repr(double v, const char *want)
 {

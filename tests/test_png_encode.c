@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "png_encode.h"
+#include "tensorboard/png_encode.h"
 
 static uint8_t *make_pixels(uint32_t w, uint32_t h, uint32_t c)
 {

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "queue.h"
+#include "bus/queue.h"
 
 static void test_fifo_and_full(void **s)
 {

@@ -14,7 +14,7 @@
 
 #include "event.pb-c.h"
 #include "hparams_plugin_data.pb-c.h"
-#include "tb_encode.h"
+#include "tensorboard/tb_encode.h"
 
 static Tensorboard__Event *only_event(const lc_tfr_buf *b)
 {

@@ -14,7 +14,7 @@
 
 #include "event.pb-c.h"
 #include "hparams_plugin_data.pb-c.h"
-#include "tb_hparams.h"
+#include "tensorboard/tb_hparams.h"
 
 static const lc_tb_hparam *get(const lc_tb_params *p, const char *key)
 {

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 
-#include "tb_series.h"
+#include "tensorboard/tb_series.h"
 
 static void test_kinds_and_renames(void **s)
 {

@@ -26,11 +26,11 @@
 #include <unistd.h>
 
 #include "event.pb-c.h"
-#include "histogram.h"
+#include "shared/histogram.h"
 #include "hparams_plugin_data.pb-c.h"
-#include "sink.h"
+#include "bus/sink.h"
 #include "testutil.h"
-#include "tfrecord.h"
+#include "tensorboard/tfrecord.h"
 
 /* ---------------------------------------------------------------------- */
 /* fixtures                                                                */

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crc32c.h"
+#include "common/crc32c.h"
 #include "event.pb-c.h"
-#include "tfrecord.h"
+#include "tensorboard/tfrecord.h"
 
 static const uint8_t golden_payload[26] = {0x09, 0x00, 0x00, 0x40, 0x40, 0xfc, 0x54, 0xd9, 0x41,
                                            0x10, 0x01, 0x2a, 0x0d, 0x0a, 0x0b, 0x0a, 0x04, 0x6c,

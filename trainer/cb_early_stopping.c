@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "callbacks_internal.h"
-#include "error.h"
+#include "common/status.h"
 #include "trainer_internal.h"
 
 typedef struct early_stopping {

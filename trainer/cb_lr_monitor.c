@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "common/status.h"
 #include "trainer_internal.h"
 
 typedef struct lr_monitor {

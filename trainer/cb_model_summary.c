@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "common/status.h"
 #include "trainer_internal.h"
 
 /* Lightning's get_human_readable_count: "535 K", "1.2 M", "12". */

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "common/clock.h"
+#include "common/status.h"
 #include "trainer_internal.h"
 
 enum { T_TRAIN, T_VALIDATE, T_TEST, T_NSTAGES };
@@ -28,19 +29,19 @@ static double elapsed(const timer_cb *tm, int s)
 {
     double e = tm->offset[s] + tm->done[s];
     if (tm->start[s] > 0)
-        e += lc_trainer_now() - tm->start[s];
+        e += lc_mono_now() - tm->start[s];
     return e;
 }
 
 static void stage_start(timer_cb *tm, int s)
 {
-    tm->start[s] = lc_trainer_now();
+    tm->start[s] = lc_mono_now();
 }
 
 static void stage_end(timer_cb *tm, int s)
 {
     if (tm->start[s] > 0)
-        tm->done[s] += lc_trainer_now() - tm->start[s];
+        tm->done[s] += lc_mono_now() - tm->start[s];
     tm->start[s] = 0;
 }
 

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "crc32c.h"
-#include "error.h"
+#include "common/crc32c.h"
+#include "common/status.h"
 
 /* ------------------------------------------------------------------------ */
 /* Little-endian helpers                                                     */

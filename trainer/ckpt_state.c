@@ -36,7 +36,8 @@
 
 #include "blas_info.h"
 #include "ckpt_file.h"
-#include "error.h"
+#include "common/fs.h"
+#include "common/status.h"
 #include "trainer_internal.h"
 
 #define CKPT_FORMAT "lightc-checkpoint"
@@ -180,27 +181,6 @@ static lc_status ckpt_build(lc_trainer *t, lc_ckpt_writer *w, int mid_epoch)
     return w->oom ? lc_fail(LC_ERR_NOMEM, "checkpoint: out of memory") : LC_OK;
 }
 
-/* mkdir -p of path's directory (checkpoints/ under the run, on first use);
- * a failure shows up as the write's error. */
-static void make_parent_dirs(const char *path)
-{
-    char dir[4096];
-    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
-        return;
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return;
-    *slash = 0;
-    for (char *p = dir + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            mkdir(dir, 0755);
-            *p = '/';
-        }
-    }
-    mkdir(dir, 0755);
-}
-
 lc_status lc_ckpt_wait(lc_trainer *t)
 {
     lc_ckpt_job *job = t->ckpt_job;
@@ -232,7 +212,7 @@ lc_status lc_ckpt_flush_pending(lc_trainer *t)
     lc_ckpt_writer_reset(&w);
     st = ckpt_build(t, &w, mid_epoch);
     for (size_t i = 0; st == LC_OK && i < t->npending; i++)
-        make_parent_dirs(t->pending[i]);
+        lc_make_parent_dirs(t->pending[i]); /* a failure shows as the write's error */
     if (st != LC_OK) {
         lc_ckpt_writer_free(&w);
         return st;
@@ -242,7 +222,7 @@ lc_status lc_ckpt_flush_pending(lc_trainer *t)
     size_t n = t->npending;
     t->pending = NULL;
     t->npending = t->cappending = 0;
-    st = lc_ckpt_job_start(&t->ckpt_job, &w, paths, n);
+    st = lc_ckpt_job_start(&t->ckpt_job, &w, paths, n, t->run ? t->hub : NULL, lc_hist_take(t));
     /* outside a loop (Trainer.save_checkpoint after fit) the file is
        complete when the call returns */
     if (st == LC_OK && t->stage == LC_STAGE_NONE)

@@ -37,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lightc/hub.h" /* lc_status */
+#include "lightc/status.h"
 
 #define LC_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "common/status.h"
 #include "rng.h"
 
 /* PCG stream of the data order ("data" in ASCII): other consumers of the

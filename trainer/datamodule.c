@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "common/status.h"
 
 #define DM_DEFAULT_BATCH 64
 

@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "error.h"
+#include "common/status.h"
 #include "trainer_internal.h"
 
 typedef struct eval_kind {

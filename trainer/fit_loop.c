@@ -31,7 +31,8 @@
 #include <string.h>
 
 #include "blas_info.h"
-#include "error.h"
+#include "common/clock.h"
+#include "common/status.h"
 #include "trainer_internal.h"
 
 /* ------------------------------------------------------------------------ */
@@ -207,7 +208,7 @@ static lc_status epoch_end(lc_trainer *t)
     st = lc_conn_epoch_end(t, &t->train_res, 1, step, 1);
     if (st != LC_OK)
         return st;
-    double secs = lc_trainer_now() - t->epoch_t0;
+    double secs = lc_mono_now() - t->epoch_t0;
     t->fit_time += secs;
     t->fit_samples += t->epoch_samples;
     if (t->cfg.log_samples_per_sec && t->run && secs > 0) {
@@ -247,7 +248,7 @@ static lc_status train_epoch(lc_trainer *t)
         if (st != LC_OK)
             return st;
     }
-    t->epoch_t0 = lc_trainer_now();
+    t->epoch_t0 = lc_mono_now();
     t->epoch_samples = 0;
     for (int64_t idx = start; idx < t->num_training_batches; idx++) {
         lc_batch b;
@@ -334,7 +335,9 @@ static lc_status fit_resolve_resume(lc_trainer *t, const char *ckpt_path, char *
     lc_status st = lc_resolve_ckpt_path(t, ckpt_path, ck, cap);
     if (st != LC_OK)
         return st;
-    *resume_mode = ckpt_path && strcmp(ckpt_path, "last") == 0 ? 1 : 0;
+    /* "last" without a usable checkpoint: an existing run starts over, clean
+       (resume, discarding every step), a new one just starts */
+    *resume_mode = ckpt_path && strcmp(ckpt_path, "last") == 0 ? 2 : 0;
     *resume_step = -1;
     if (!ck[0])
         return LC_OK;

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "error.h"
+#include "common/status.h"
 
 /* Larger than any real IDX file (MNIST-style data is at most a few hundred
  * MB), small enough that a corrupt header cannot make us allocate wildly. */

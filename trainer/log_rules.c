@@ -4,7 +4,7 @@
  */
 #include "log_rules.h"
 
-#include "error.h"
+#include "common/status.h"
 #include "lightc/trainer.h"
 
 static const char *const fx_names[LC_FX_COUNT] = {

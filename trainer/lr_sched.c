@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "common/status.h"
 
 #define SCHED_MAGIC "LCSCHED1"
 #define SCHED_BOM 0x01020304u

@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lightc/hub.h" /* lc_status */
+#include "lightc/status.h"
 #include "optim.h"
 
 typedef struct lc_sched lc_sched;

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "error.h"
+#include "common/status.h"
 #include "optim_kernels.h"
 
 #define OPTIM_MAGIC "LCOPTIM1"

@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lightc/hub.h" /* lc_status */
+#include "lightc/status.h"
 #include "params.h"
 
 typedef enum lc_optim_kind {

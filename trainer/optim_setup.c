@@ -17,7 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "error.h"
+#include "common/status.h"
 #include "trainer_internal.h"
 
 /* ------------------------------------------------------------------------ */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "common/status.h"
 #include "optim_kernels.h"
 #include "reduce.h"
 

@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lightc/hub.h" /* lc_status */
+#include "lightc/status.h"
 #include "tensor.h"
 
 #define LC_PARAM_MAX_DIMS 4      /* as LC_TENSOR_MAX_DIMS */

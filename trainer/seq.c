@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "common/status.h"
 #include "kernels.h"
 #include "lightc/trainer.h"
 #include "params.h"

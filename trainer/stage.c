@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "blas_info.h"
-#include "error.h"
+#include "common/status.h"
 #include "trainer_internal.h"
 
 static int has_callback(const lc_trainer *t, const char *prefix)

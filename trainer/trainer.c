@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "error.h"
+#include "common/status.h"
 #include "trainer_internal.h"
 
 /* ------------------------------------------------------------------------ */
@@ -35,13 +35,6 @@ lc_status lc_trainer_fail(lc_status status, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     return lc_fail(status, "%s", buf);
-}
-
-double lc_trainer_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 void lc_minibatch_from(lc_minibatch *mb, const lc_batch *b)

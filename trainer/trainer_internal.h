@@ -199,6 +199,10 @@ typedef struct lc_hist_job lc_hist_job;
 void lc_log_param_histograms(lc_trainer *t, int64_t step);
 /* Wait until the histograms in flight are logged. */
 void lc_hist_wait(lc_trainer *t);
+/* Hand the histograms in flight to another waiter (the checkpoint writer):
+ * t no longer waits for them; lc_hist_job_join (NULL is fine) does. */
+lc_hist_job *lc_hist_take(lc_trainer *t);
+void lc_hist_job_join(lc_hist_job *j);
 
 /* ---- eval_loop.c --------------------------------------------------------- */
 
@@ -218,8 +222,6 @@ void lc_trainer_free_loaders(lc_trainer *t);
 lc_status lc_limit_batches(lc_amount limit, int64_t n, const char *what, int64_t *out);
 /* Warn on stderr ("lightc: warning: ..."). */
 void lc_trainer_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Wall clock in seconds. */
-double lc_trainer_now(void);
 /* Convert a dataloader batch into what hooks see. */
 void lc_minibatch_from(lc_minibatch *mb, const lc_batch *b);
 

@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lightc/status.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -41,30 +43,6 @@ extern "C" {
 #define LC_VERSION_MINOR 1
 #define LC_VERSION_PATCH 0
 #define LC_VERSION_STRING "0.1.0"
-
-/* ------------------------------------------------------------------------ */
-/* Status codes and errors                                                   */
-
-typedef enum lc_status {
-    LC_OK = 0,
-    LC_ERR_INVALID = 1,     /* bad argument: key, name, value, option */
-    LC_ERR_IO = 2,          /* file system or database error */
-    LC_ERR_EXISTS = 3,      /* run already exists (pass resume) */
-    LC_ERR_NOT_FOUND = 4,   /* run, file or key does not exist */
-    LC_ERR_FULL = 5,        /* queue or arena full in drop mode: item dropped and counted */
-    LC_ERR_TIMEOUT = 6,     /* flush did not complete in time */
-    LC_ERR_NOMEM = 7,       /* allocation failed */
-    LC_ERR_BUSY = 8,        /* database locked longer than the busy timeout */
-    LC_ERR_UNSUPPORTED = 9, /* feature or backend not compiled in / unsafe here */
-    LC_ERR_STATE = 10       /* call not valid now (run finished, hub closed) */
-} lc_status;
-
-/** Text for the last failing lightc call on this thread ("" if none). The
- *  pointer stays valid until the thread's next lightc call. */
-const char *lc_errmsg(void);
-
-/** Short, constant name of a status code ("LC_ERR_INVALID", ...). */
-const char *lc_status_name(lc_status s);
 
 /** The library version, LC_VERSION_STRING. */
 const char *lc_version(void);
@@ -151,13 +129,21 @@ typedef struct lc_run_options {
     int resume;               /* 1: continue the existing experiment/name run */
     int discard_after;        /* with resume: 1 = points with step > resume_step
                                  are discarded from every backend (a checkpoint
-                                 at resume_step is being continued) */
+                                 at resume_step is being continued); with
+                                 resume_step < 0 the run starts over: its points,
+                                 media, params, tags, metrics.csv and events
+                                 files are replaced (reported on stderr,
+                                 counted in lc_run_counters.discarded) */
     int64_t resume_step;
 } lc_run_options;
 
 /** Start (or with resume, continue) a run. Blocks until every sink has
  *  opened it, so a name clash or an unwritable root is reported here:
- *  LC_ERR_EXISTS names --resume. */
+ *  LC_ERR_EXISTS names --resume. A resumed run is also repaired: the points
+ *  the run index holds up to resume_step (all, without discard_after) are
+ *  replayed to the sinks that lack them (TensorBoard, after a crash lost
+ *  its unflushed buffers), reported on stderr and counted in
+ *  lc_run_counters.repaired. */
 lc_status lc_run_start(lc_hub *hub, const lc_run_options *opt, lc_run **out);
 
 /** The run's id (32 hex digits), experiment, name and directory. */
@@ -246,6 +232,10 @@ typedef struct lc_run_counters {
     uint64_t replaced;    /* a (key, step) logged again with another value */
     uint64_t sink_errors; /* batches a sink failed to take after retries */
     int degraded;         /* 1 if some sink lost data for this run */
+    uint64_t discarded;   /* points of earlier attempts removed when the run was
+                             resumed (past resume_step) or started over */
+    uint64_t repaired;    /* points a sink lacked when the run was resumed,
+                             replayed to it from the run index */
 } lc_run_counters;
 
 void lc_run_get_counters(const lc_run *run, lc_run_counters *out);

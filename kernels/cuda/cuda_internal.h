@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#include "error.h" /* lc_fail (no C++ guard of its own) */
+#include "common/status.h" /* lc_fail (no C++ guard of its own) */
 
 /* ------------------------------------------------------------------------ */
 /* Caching allocator state (alloc.c)                                         */

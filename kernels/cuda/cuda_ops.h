@@ -51,7 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lightc/hub.h" /* lc_status */
+#include "lightc/status.h" /* lc_status */
 
 #ifdef __cplusplus
 extern "C" {

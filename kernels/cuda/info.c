@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "cuda_ops.h"
-#include "error.h"
+#include "common/status.h"
 
 #ifdef LC_HAVE_CUDA
 #include <cuda_runtime_api.h>

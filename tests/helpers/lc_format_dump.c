@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "number_format.h"
+#include "shared/number_format.h"
 
 static uint64_t state = 0x2545f4914f6cdd1dULL;
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hparams_yaml.h"
+#include "csv/hparams_yaml.h"
 
 static char *read_all(FILE *f)
 {

@@ -1,0 +1,567 @@
+/*
+ * loggers/run.c — a run's life: start (validate names, make the run
+ * directory, keep the run id there, collect provenance, open the run in
+ * every sink), key interning, and finish (status, counters, report).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/status.h"
+#include "hub_internal.h"
+#include "keys.h"
+
+#define RUN_ID_FILE ".lightc_run_id"
+
+/* ------------------------------------------------------------------------ */
+/* ids and directories                                                       */
+
+static void new_run_id(char out[33])
+{
+    unsigned char b[16];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+        uint64_t x = (uint64_t)getpid() ^ (uint64_t)lc_mono_ms() * 0x9E3779B97F4A7C15ull;
+        for (int i = 0; i < 16; i++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            b[i] = (unsigned char)x;
+        }
+    }
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static int read_run_id(const char *dir, char out[33])
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, RUN_ID_FILE) >= (int)sizeof path)
+        return -1;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char buf[64] = "";
+    int ok = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    buf[strcspn(buf, "\n")] = 0;
+    if (!ok || strlen(buf) != 32 || strspn(buf, "0123456789abcdef") != 32)
+        return -1;
+    memcpy(out, buf, 33);
+    return 0;
+}
+
+static int write_run_id(const char *dir, const char *id)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, RUN_ID_FILE) >= (int)sizeof path)
+        return -1;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int ok = fprintf(f, "%s\n", id) > 0;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/* Lightning's version_N: N = 1 + the largest existing version_<int>. */
+static int next_version(const char *expdir)
+{
+    int best = -1;
+    DIR *d = opendir(expdir);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (strncmp(n, "version_", 8) == 0 && n[8] && strspn(n + 8, "0123456789") == strlen(n + 8)) {
+            int v = atoi(n + 8);
+            if (v > best)
+                best = v;
+        }
+    }
+    closedir(d);
+    return best + 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* start                                                                     */
+
+static char *xstrdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static lc_run *dummy_run(lc_hub *hub)
+{
+    lc_run *run = calloc(1, sizeof *run);
+    if (!run)
+        return NULL;
+    run->hub = hub;
+    run->dummy = 1;
+    atomic_init(&run->noop, 1);
+    run->experiment = strdup("");
+    run->name = strdup("");
+    run->dir = strdup("");
+    run->info.experiment = run->experiment;
+    run->info.name = run->name;
+    run->info.dir = run->dir;
+    pthread_mutex_init(&run->intern_mu, NULL);
+    return run;
+}
+
+/* Build the tag list: the user's pairs, then provenance. */
+static char **build_tags(const char *const *user, const lc_provenance *p, lc_status *st)
+{
+    size_t nu = 0;
+    if (user) {
+        while (user[nu]) {
+            if (!user[nu + 1]) {
+                *st = lc_fail(LC_ERR_INVALID, "run tags: key '%s' has no value (tags are key, value pairs ending in NULL)", user[nu]);
+                return NULL;
+            }
+            nu += 2;
+        }
+    }
+    char **kv = calloc(nu + 2 * 10 + 1, sizeof *kv);
+    if (!kv) {
+        *st = lc_fail(LC_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < nu; i++)
+        kv[k++] = strdup(user[i]);
+    char num[32];
+    kv[k++] = strdup("lightc.host");
+    kv[k++] = strdup(p->host);
+    kv[k++] = strdup("lightc.pid");
+    snprintf(num, sizeof num, "%lld", (long long)p->pid);
+    kv[k++] = strdup(num);
+    kv[k++] = strdup("lightc.argv");
+    kv[k++] = strdup(p->argv ? p->argv : "");
+    kv[k++] = strdup("lightc.version");
+    kv[k++] = strdup(LC_VERSION_STRING);
+    kv[k++] = strdup("lightc.cwd");
+    kv[k++] = strdup(p->cwd);
+    if (p->git_commit[0]) {
+        kv[k++] = strdup("lightc.git.commit");
+        kv[k++] = strdup(p->git_commit);
+        kv[k++] = strdup("lightc.git.dirty");
+        kv[k++] = strdup(p->git_dirty > 0 ? "true" : "false");
+    }
+    kv[k] = NULL;
+    *st = LC_OK;
+    return kv;
+}
+
+lc_status lc_run_start(lc_hub *hub, const lc_run_options *opt, lc_run **out)
+{
+    lc_clear_error();
+    if (!hub || !out)
+        return lc_fail(LC_ERR_INVALID, "lc_run_start: hub and out must not be NULL");
+    *out = NULL;
+    if (atomic_load(&hub->closing))
+        return lc_fail(LC_ERR_STATE, "lc_run_start: the hub is closing");
+    lc_run_options o = {0};
+    if (opt)
+        o = *opt;
+    if (!hub->active) {
+        *out = dummy_run(hub);
+        return *out ? LC_OK : lc_fail(LC_ERR_NOMEM, "out of memory");
+    }
+    const char *experiment = o.experiment && *o.experiment ? o.experiment : "default";
+    char msg[512];
+    if (lc_validate_name(experiment, "experiment", msg, sizeof msg) != 0)
+        return lc_fail(LC_ERR_INVALID, "%s", msg);
+    if (o.name && lc_validate_name(o.name, "run name", msg, sizeof msg) != 0)
+        return lc_fail(LC_ERR_INVALID, "%s", msg);
+
+    char expdir[PATH_MAX], dir[PATH_MAX], name[256];
+    if (snprintf(expdir, sizeof expdir, "%s/%s", hub->root, experiment) >= (int)sizeof expdir)
+        return lc_fail(LC_ERR_INVALID, "experiment directory path under '%s' is too long", hub->root);
+    if (lc_make_dirs(expdir) != 0)
+        return lc_fail(LC_ERR_IO, "cannot create '%s': %s; choose a writable --root", expdir, strerror(errno));
+
+    /* Make the run directory; mkdir is the atomic claim on the name. */
+    int existed = 0;
+    for (int attempt = 0;; attempt++) {
+        if (o.name)
+            snprintf(name, sizeof name, "%s", o.name);
+        else
+            snprintf(name, sizeof name, "version_%d", next_version(expdir) + attempt);
+        if (snprintf(dir, sizeof dir, "%s/%s", expdir, name) >= (int)sizeof dir)
+            return lc_fail(LC_ERR_INVALID, "run directory path under '%s' is too long", expdir);
+        if (mkdir(dir, 0755) == 0)
+            break;
+        if (errno != EEXIST)
+            return lc_fail(LC_ERR_IO, "cannot create run directory '%s': %s; choose a writable --root",
+                           dir, strerror(errno));
+        if (o.name) {
+            existed = 1;
+            break;
+        }
+        if (attempt > 1000)
+            return lc_fail(LC_ERR_IO, "cannot find a free version_N directory under '%s'", expdir);
+    }
+    char id[33];
+    if (existed) {
+        if (!o.resume)
+            return lc_fail(LC_ERR_EXISTS,
+                           "run '%s/%s' already exists in %s; pass --resume (lc_run_options.resume) to "
+                           "continue it, or choose another --name",
+                           experiment, name, hub->root);
+        if (read_run_id(dir, id) != 0)
+            new_run_id(id);
+    } else {
+        new_run_id(id);
+        o.resume = 0; /* nothing to continue: a fresh run */
+    }
+    if (write_run_id(dir, id) != 0)
+        return lc_fail(LC_ERR_IO, "cannot write '%s/%s': %s", dir, RUN_ID_FILE, strerror(errno));
+
+    lc_run *run = calloc(1, sizeof *run);
+    if (!run)
+        return lc_fail(LC_ERR_NOMEM, "out of memory");
+    run->hub = hub;
+    pthread_mutex_init(&run->intern_mu, NULL);
+    run->experiment = strdup(experiment);
+    run->name = strdup(name);
+    run->dir = strdup(dir);
+    lc_provenance prov;
+    lc_provenance_collect(&prov);
+    lc_status st;
+    run->tag_kv = build_tags(o.tags, &prov, &st);
+    if (!run->tag_kv) {
+        lc_provenance_free(&prov);
+        lc_run_free(run);
+        return st;
+    }
+    lc_run_info *ri = &run->info;
+    memcpy(ri->id, id, 33);
+    ri->root = hub->root;
+    ri->experiment = run->experiment;
+    ri->name = run->name;
+    ri->dir = run->dir;
+    ri->start_time = lc_wall_now();
+    ri->resume = o.resume;
+    ri->resume_step = o.resume && o.discard_after && o.resume_step >= 0 ? o.resume_step : -1;
+    ri->restart = o.resume && o.discard_after && o.resume_step < 0;
+    ri->status = LC_RUN_RUNNING;
+    ri->tags = (const char *const *)run->tag_kv;
+    ri->host = xstrdup(prov.host);
+    ri->boot_id = xstrdup(prov.boot_id);
+    ri->pid = prov.pid;
+    ri->proc_start = prov.proc_start;
+    ri->owner = run;
+    lc_provenance_free(&prov);
+
+    char err[LC_ERRLEN];
+    int rc = lc_hub_request(hub, LC_EV_RUN_OPEN, ri, 0, err, sizeof err);
+    if (rc != 0) {
+        if (!existed) {
+            /* nothing of the run stays behind */
+            char p[PATH_MAX];
+            if (snprintf(p, sizeof p, "%s/%s", dir, RUN_ID_FILE) < (int)sizeof p)
+                unlink(p);
+            rmdir(dir);
+        }
+        lc_run_free(run);
+        lc_status code = strstr(err, "already exists") ? LC_ERR_EXISTS : LC_ERR_IO;
+        return lc_fail(code, "%s", err);
+    }
+    if (ri->restart)
+        fprintf(stderr, "lightc: run %s/%s started over: %llu points of its earlier attempt "
+                        "discarded, its files (metrics.csv, TensorBoard events) replaced\n",
+                experiment, name, (unsigned long long)atomic_load(&ri->discarded));
+    pthread_mutex_lock(&hub->runs_mu);
+    run->next = hub->runs;
+    hub->runs = run;
+    pthread_mutex_unlock(&hub->runs_mu);
+    *out = run;
+    return LC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* accessors                                                                 */
+
+const char *lc_run_id(const lc_run *run) { return run ? run->info.id : NULL; }
+const char *lc_run_experiment(const lc_run *run) { return run ? run->info.experiment : NULL; }
+const char *lc_run_name(const lc_run *run) { return run ? run->info.name : NULL; }
+const char *lc_run_dir(const lc_run *run) { return run ? run->info.dir : NULL; }
+
+void lc_run_get_counters(const lc_run *run, lc_run_counters *c)
+{
+    memset(c, 0, sizeof *c);
+    if (!run)
+        return;
+    lc_run_info *ri = (lc_run_info *)&run->info;
+    c->logged = atomic_load(&ri->logged);
+    c->dropped = atomic_load(&ri->dropped);
+    c->rejected = atomic_load(&ri->rejected);
+    c->replaced = atomic_load(&ri->replaced);
+    c->sink_errors = atomic_load(&ri->sink_errors);
+    c->discarded = atomic_load(&ri->discarded);
+    c->repaired = atomic_load(&ri->repaired);
+    c->degraded = atomic_load(&ri->degraded);
+}
+
+/* ------------------------------------------------------------------------ */
+/* interning                                                                 */
+
+static uint32_t map_find(lc_run *run, const char *s, size_t len, uint32_t h)
+{
+    if (!run->map)
+        return 0;
+    for (uint32_t i = h & (run->map_cap - 1);; i = (i + 1) & (run->map_cap - 1)) {
+        lc_intern_entry *e = &run->map[i];
+        if (!e->str)
+            return 0;
+        if (strncmp(e->str, s, len) == 0 && e->str[len] == 0)
+            return e->tag;
+    }
+}
+
+static int map_put(lc_run *run, const char *s, uint32_t tag)
+{
+    if ((run->map_used + 1) * 2 > run->map_cap) {
+        uint32_t ncap = run->map_cap ? run->map_cap * 2 : 64;
+        lc_intern_entry *nm = calloc(ncap, sizeof *nm);
+        if (!nm)
+            return -1;
+        for (uint32_t i = 0; i < run->map_cap; i++) {
+            lc_intern_entry *e = &run->map[i];
+            if (!e->str)
+                continue;
+            uint32_t j = lc_hash32(e->str, strlen(e->str)) & (ncap - 1);
+            while (nm[j].str)
+                j = (j + 1) & (ncap - 1);
+            nm[j] = *e;
+        }
+        free(run->map);
+        run->map = nm;
+        run->map_cap = ncap;
+    }
+    char *dup = strdup(s);
+    if (!dup)
+        return -1;
+    uint32_t j = lc_hash32(s, strlen(s)) & (run->map_cap - 1);
+    while (run->map[j].str)
+        j = (j + 1) & (run->map_cap - 1);
+    run->map[j].str = dup;
+    run->map[j].tag = tag;
+    run->map_used++;
+    return 0;
+}
+
+const char *lc_run_tag_key(const lc_run *run, lc_tag tag)
+{
+    if (!run || tag == 0 || tag > __atomic_load_n(&run->ntags, __ATOMIC_ACQUIRE))
+        return NULL;
+    uint32_t i = tag - 1;
+    char **chunk = run->names[i / LC_TAG_CHUNK];
+    return chunk ? chunk[i % LC_TAG_CHUNK] : NULL;
+}
+
+const char *lc_run_info_key(const lc_run_info *ri, uint32_t tag)
+{
+    return ri ? lc_run_tag_key(ri->owner, tag) : NULL;
+}
+
+/* Queue an LC_EV_KEY announcing tag -> key (original kept for the map). */
+static void announce_key(lc_run *run, uint32_t tag, const char *key, const char *original, int changed)
+{
+    size_t kl = strlen(key) + 1, ol = strlen(original) + 1;
+    lc_key_payload *p = malloc(sizeof *p + kl + ol);
+    if (!p)
+        return;
+    p->changed = changed;
+    p->key = (char *)(p + 1);
+    p->original = p->key + kl;
+    memcpy(p->key, key, kl);
+    memcpy(p->original, original, ol);
+    lc_event ev = {.run = &run->info, .kind = LC_EV_KEY, .tag = tag, .payload = p,
+                   .wall_time = lc_wall_coarse()};
+    /* control-like: never dropped, or scalars would reference an unknown tag */
+    lc_queue *q = &run->hub->queue;
+    uint64_t pos = 0;
+    while (!lc_queue_reserve(q, 1, &pos))
+        lc_queue_wait_space(q, 1, 10);
+    *lc_queue_at(q, pos) = ev;
+    lc_queue_publish(q, pos);
+}
+
+lc_tag lc_run_tag(lc_run *run, const char *key)
+{
+    if (!run || !key) {
+        lc_fail(LC_ERR_INVALID, "lc_run_tag: run and key must not be NULL");
+        return 0;
+    }
+    if (run->dummy)
+        return 1;
+    size_t len = strlen(key);
+    uint32_t h = lc_hash32(key, len);
+    pthread_mutex_lock(&run->intern_mu);
+    uint32_t tag = map_find(run, key, len, h);
+    if (tag) {
+        pthread_mutex_unlock(&run->intern_mu);
+        return tag;
+    }
+    char norm[LC_KEY_MAX + 1];
+    int changed = lc_normalize_key(key, norm, sizeof norm);
+    if (changed < 0) {
+        pthread_mutex_unlock(&run->intern_mu);
+        atomic_fetch_add(&run->info.rejected, 1);
+        lc_fail(LC_ERR_INVALID, "metric key '%.80s' is empty after normalisation; use letters, digits, '_', '-', '.', ' ', ':' and '/' between non-empty segments", key);
+        return 0;
+    }
+    size_t nlen = strlen(norm);
+    tag = changed ? map_find(run, norm, nlen, lc_hash32(norm, nlen)) : 0;
+    if (!tag) {
+        if (run->ntags >= LC_TAG_CHUNK * LC_TAG_CHUNKS) {
+            pthread_mutex_unlock(&run->intern_mu);
+            lc_fail(LC_ERR_INVALID, "too many distinct metric keys in run %s (limit %d)", run->info.id,
+                    LC_TAG_CHUNK * LC_TAG_CHUNKS);
+            return 0;
+        }
+        uint32_t i = run->ntags;
+        char ***chunk = &run->names[i / LC_TAG_CHUNK];
+        if (!*chunk && !(*chunk = calloc(LC_TAG_CHUNK, sizeof(char *)))) {
+            pthread_mutex_unlock(&run->intern_mu);
+            lc_fail(LC_ERR_NOMEM, "out of memory");
+            return 0;
+        }
+        (*chunk)[i % LC_TAG_CHUNK] = strdup(norm);
+        tag = i + 1;
+        if (map_put(run, norm, tag) != 0) {
+            pthread_mutex_unlock(&run->intern_mu);
+            lc_fail(LC_ERR_NOMEM, "out of memory");
+            return 0;
+        }
+        /* publish the count after the name is stored (readers check tag <= ntags) */
+        __atomic_store_n(&run->ntags, tag, __ATOMIC_RELEASE);
+        announce_key(run, tag, norm, key, changed);
+    } else {
+        announce_key(run, tag, norm, key, changed);
+    }
+    if (changed)
+        map_put(run, key, tag);
+    pthread_mutex_unlock(&run->intern_mu);
+    return tag;
+}
+
+/* ------------------------------------------------------------------------ */
+/* finish                                                                    */
+
+void lc_run_free(lc_run *run)
+{
+    if (!run)
+        return;
+    for (uint32_t i = 0; i < run->map_cap; i++)
+        free(run->map[i].str);
+    free(run->map);
+    for (int c = 0; c < LC_TAG_CHUNKS && run->names[c]; c++) {
+        for (int i = 0; i < LC_TAG_CHUNK; i++)
+            free(run->names[c][i]);
+        free(run->names[c]);
+    }
+    for (size_t i = 0; i < run->params.n; i++)
+        free(run->params.items[i]);
+    free(run->params.items);
+    if (run->tag_kv) {
+        for (size_t i = 0; run->tag_kv[i]; i++)
+            free(run->tag_kv[i]);
+        free(run->tag_kv);
+    }
+    free((char *)run->info.host);
+    free((char *)run->info.boot_id);
+    free(run->experiment);
+    free(run->name);
+    free(run->dir);
+    pthread_mutex_destroy(&run->intern_mu);
+    free(run);
+}
+
+static void report_counters(const lc_run *run, lc_run_status status)
+{
+    lc_run_counters c;
+    lc_run_get_counters(run, &c);
+    if (c.dropped || c.rejected || c.replaced || c.sink_errors || c.degraded)
+        fprintf(stderr,
+                "lightc: run %s/%s (%.8s) %s: %llu scalars logged, %llu dropped, %llu rejected, "
+                "%llu replaced, %llu event deliveries lost by failing sinks%s\n",
+                run->info.experiment, run->info.name, run->info.id, lc_run_status_name(status),
+                (unsigned long long)c.logged, (unsigned long long)c.dropped,
+                (unsigned long long)c.rejected, (unsigned long long)c.replaced,
+                (unsigned long long)c.sink_errors, c.degraded ? " (degraded)" : "");
+}
+
+static int unlink_run(lc_run **list, lc_run *run)
+{
+    while (*list && *list != run)
+        list = &(*list)->next;
+    if (!*list)
+        return 0;
+    *list = run->next;
+    return 1;
+}
+
+lc_status lc_run_end(lc_run *run, lc_run_status status)
+{
+    lc_hub *hub = run->hub;
+    pthread_mutex_lock(&hub->runs_mu);
+    int live = !run->ended && unlink_run(&hub->runs, run);
+    if (live) {
+        run->ended = 1;
+        run->next = hub->ended;
+        hub->ended = run;
+    }
+    pthread_mutex_unlock(&hub->runs_mu);
+    if (!live)
+        return lc_fail(LC_ERR_STATE, "lc_run_finish: run is not live (finished twice?)");
+    atomic_store(&run->noop, 1);
+    run->info.status = status;
+    run->info.end_time = lc_wall_now();
+    char err[LC_ERRLEN];
+    int rc = lc_hub_request(hub, LC_EV_RUN_FINISH, &run->info, 0, err, sizeof err);
+    report_counters(run, status);
+    if (rc != 0)
+        return lc_fail(LC_ERR_IO, "lc_run_finish: %s", err);
+    return LC_OK;
+}
+
+lc_status lc_run_finish(lc_run *run, lc_run_status status)
+{
+    lc_clear_error();
+    if (!run)
+        return LC_OK;
+    if (run->dummy) {
+        lc_run_free(run);
+        return LC_OK;
+    }
+    if (status != LC_RUN_FINISHED && status != LC_RUN_FAILED && status != LC_RUN_KILLED &&
+        status != LC_RUN_CRASHED)
+        status = LC_RUN_FAILED;
+    lc_hub *hub = run->hub;
+    lc_status st = LC_OK;
+    pthread_mutex_lock(&hub->runs_mu);
+    int already_ended = run->ended;
+    pthread_mutex_unlock(&hub->runs_mu);
+    /* A run a signal already ended keeps the status it was given; a flush
+       first lets the dispatcher pass any event that was being logged into
+       it when it ended, before its memory goes. */
+    if (!already_ended) {
+        st = lc_run_end(run, status);
+    } else {
+        char err[LC_ERRLEN];
+        lc_hub_request(hub, LC_EV_FLUSH, NULL, 0, err, sizeof err);
+    }
+    pthread_mutex_lock(&hub->runs_mu);
+    int owned = unlink_run(&hub->ended, run);
+    pthread_mutex_unlock(&hub->runs_mu);
+    if (owned)
+        lc_run_free(run);
+    return st;
+}
