@@ -248,3 +248,15 @@ void lc_round_f16_array(float *dst, const float *src, size_t n)
     else
         lc_round_f16_array_portable(dst, src, n);
 }
+
+void lc_round_array(lc_dtype fmt, float *dst, const float *src, size_t n)
+{
+    switch (fmt) {
+    case LC_DTYPE_F16: lc_round_f16_array(dst, src, n); break;
+    case LC_DTYPE_BF16: lc_round_bf16_array(dst, src, n); break;
+    case LC_DTYPE_F32:
+        if (dst != src)
+            memmove(dst, src, n * sizeof *dst);
+        break;
+    }
+}

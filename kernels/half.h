@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dtype.h"
+
 /* ---- scalars ----------------------------------------------------------- */
 
 uint16_t lc_f32_to_f16(float x);
@@ -53,6 +55,10 @@ void lc_f32_to_bf16_array(uint16_t *dst, const float *src, size_t n);
 void lc_bf16_to_f32_array(float *dst, const uint16_t *src, size_t n);
 void lc_round_f16_array(float *dst, const float *src, size_t n);
 void lc_round_bf16_array(float *dst, const float *src, size_t n);
+
+/** dst <- src rounded to fmt's values (F16, BF16); F32 copies (or does
+ *  nothing when dst == src). */
+void lc_round_array(lc_dtype fmt, float *dst, const float *src, size_t n);
 
 /* ---- one path, explicitly (tests) --------------------------------------- */
 
