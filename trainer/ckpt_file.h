@@ -76,6 +76,12 @@ lc_status lc_ckpt_writer_finish(lc_ckpt_writer *w);
 /** Write the finished buffer to path atomically (see above). */
 lc_status lc_ckpt_write_atomic(const char *path, const void *data, size_t len);
 
+/** Remove the "*.ckpt.tmp-<pid>" files in dir whose writer cannot be alive
+ *  (its pid is gone, or was reused by a process that started after the
+ *  file was written; ckpt_stale.c), reporting them on stderr. Returns how
+ *  many were removed. A missing dir is fine (0). */
+int lc_ckpt_remove_stale(const char *dir);
+
 typedef struct lc_ckpt_section {
     const char *name; /* not NUL-terminated: name_len bytes */
     size_t name_len;

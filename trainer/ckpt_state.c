@@ -283,7 +283,7 @@ lc_status lc_ckpt_flush_pending(lc_trainer *t)
     size_t n = t->npending;
     t->pending = NULL;
     t->npending = t->cappending = 0;
-    st = lc_ckpt_job_start(&t->ckpt_job, &w, paths, n);
+    st = lc_ckpt_job_start(&t->ckpt_job, &w, paths, n, t->run ? t->hub : NULL, lc_hist_take(t));
     /* outside a loop (Trainer.save_checkpoint after fit) the file is
        complete when the call returns */
     if (st == LC_OK && t->stage == LC_STAGE_NONE)

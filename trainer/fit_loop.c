@@ -353,7 +353,9 @@ static lc_status fit_resolve_resume(lc_trainer *t, const char *ckpt_path, char *
     lc_status st = lc_resolve_ckpt_path(t, ckpt_path, ck, cap);
     if (st != LC_OK)
         return st;
-    *resume_mode = ckpt_path && strcmp(ckpt_path, "last") == 0 ? 1 : 0;
+    /* "last" without a usable checkpoint: an existing run starts over, clean
+       (resume, discarding every step), a new one just starts */
+    *resume_mode = ckpt_path && strcmp(ckpt_path, "last") == 0 ? 2 : 0;
     *resume_step = -1;
     if (!ck[0])
         return LC_OK;

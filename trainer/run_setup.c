@@ -9,7 +9,10 @@
  * broken by modification time. Without a name, the newest checkpoint of
  * any run of the experiment, and that run is continued. A checkpoint that
  * fails verification is skipped with a warning (an older one is used);
- * none at all starts the run fresh with a warning.
+ * none at all starts the run fresh with a warning — and an existing run
+ * starts over: the hub replaces its earlier attempt's points, media,
+ * params, tags, metrics.csv and events files (a checkpoint-less attempt
+ * cannot be continued exactly, and keeping it would mix two attempts).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -144,9 +147,21 @@ lc_status lc_resolve_ckpt_path(lc_trainer *t, const char *ckpt_path, char *out, 
         }
     }
     if (!best.found) {
-        lc_trainer_warn("ckpt_path=\"last\": no checkpoint found for run '%s/%s' under %s; "
-                        "starting the run fresh",
-                        exp, t->cfg.name ? t->cfg.name : "*", root);
+        struct stat st;
+        char rundir[PATH_MAX];
+        int exists = t->cfg.name &&
+                     snprintf(rundir, sizeof rundir, "%s/%s/%s", root, exp, t->cfg.name) <
+                         (int)sizeof rundir &&
+                     stat(rundir, &st) == 0;
+        if (exists)
+            lc_trainer_warn("ckpt_path=\"last\": no usable checkpoint for run '%s/%s' under %s; "
+                            "starting the run over: the points, metrics.csv rows and TensorBoard "
+                            "events files of its earlier attempt are replaced",
+                            exp, t->cfg.name, root);
+        else
+            lc_trainer_warn("ckpt_path=\"last\": no checkpoint found for run '%s/%s' under %s; "
+                            "starting the run fresh",
+                            exp, t->cfg.name ? t->cfg.name : "*", root);
         return LC_OK;
     }
     if (snprintf(out, cap, "%s", best.path) >= (int)cap)

@@ -206,6 +206,10 @@ typedef struct lc_hist_job lc_hist_job;
 void lc_log_param_histograms(lc_trainer *t, int64_t step);
 /* Wait until the histograms in flight are logged. */
 void lc_hist_wait(lc_trainer *t);
+/* Hand the histograms in flight to another waiter (the checkpoint writer):
+ * t no longer waits for them; lc_hist_job_join (NULL is fine) does. */
+lc_hist_job *lc_hist_take(lc_trainer *t);
+void lc_hist_job_join(lc_hist_job *j);
 
 /* ---- eval_loop.c --------------------------------------------------------- */
 

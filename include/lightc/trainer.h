@@ -440,9 +440,11 @@ lc_status lc_trainer_create(lc_trainer **out, const lc_trainer_config *cfg);
 lc_status lc_trainer_add_callback(lc_trainer *t, lc_callback *cb);
 
 /** Trainer.fit(module, datamodule, ckpt_path). ckpt_path: NULL (fresh),
- *  "last" (the newest checkpoint of the run named by experiment/name; none:
- *  a fresh start with a warning) or a file. Resuming continues the same run
- *  in every backend, dropping points logged after the checkpoint. */
+ *  "last" (the newest usable checkpoint of the run named by experiment/name;
+ *  none: a fresh start with a warning, and an existing run starts over with
+ *  its earlier attempt's points and files replaced) or a file. Resuming
+ *  continues the same run in every backend, dropping points logged after
+ *  the checkpoint and repairing from the index what a backend lacks. */
 lc_status lc_trainer_fit(lc_trainer *t, lc_module *m, lc_datamodule *dm, const char *ckpt_path);
 
 /** Trainer.validate / Trainer.test on the val / test split. */

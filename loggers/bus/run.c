@@ -248,6 +248,7 @@ lc_status lc_run_start(lc_hub *hub, const lc_run_options *opt, lc_run **out)
     ri->start_time = lc_wall_now();
     ri->resume = o.resume;
     ri->resume_step = o.resume && o.discard_after && o.resume_step >= 0 ? o.resume_step : -1;
+    ri->restart = o.resume && o.discard_after && o.resume_step < 0;
     ri->status = LC_RUN_RUNNING;
     ri->tags = (const char *const *)run->tag_kv;
     ri->host = xstrdup(prov.host);
@@ -271,6 +272,10 @@ lc_status lc_run_start(lc_hub *hub, const lc_run_options *opt, lc_run **out)
         lc_status code = strstr(err, "already exists") ? LC_ERR_EXISTS : LC_ERR_IO;
         return lc_fail(code, "%s", err);
     }
+    if (ri->restart)
+        fprintf(stderr, "lightc: run %s/%s started over: %llu points of its earlier attempt "
+                        "discarded, its files (metrics.csv, TensorBoard events) replaced\n",
+                experiment, name, (unsigned long long)atomic_load(&ri->discarded));
     pthread_mutex_lock(&hub->runs_mu);
     run->next = hub->runs;
     hub->runs = run;
@@ -298,6 +303,8 @@ void lc_run_get_counters(const lc_run *run, lc_run_counters *c)
     c->rejected = atomic_load(&ri->rejected);
     c->replaced = atomic_load(&ri->replaced);
     c->sink_errors = atomic_load(&ri->sink_errors);
+    c->discarded = atomic_load(&ri->discarded);
+    c->repaired = atomic_load(&ri->repaired);
     c->degraded = atomic_load(&ri->degraded);
 }
 
