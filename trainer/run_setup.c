@@ -228,6 +228,9 @@ lc_status lc_run_setup(lc_trainer *t, int resume, int64_t resume_step)
     lc_run_set_tag(t->run, "blas", lc_blas_info());
     set_tag_int(t->run, "threads", lc_blas_get_threads());
     lc_run_set_tag(t->run, "precision", t->cfg.precision);
+    st = lc_run_log_param_str(t->run, "precision", t->cfg.precision);
+    if (st != LC_OK)
+        return st;
     if (t->module && t->module->name)
         lc_run_set_tag(t->run, "model", t->module->name);
     if (t->module && t->module->hparams_json) {
