@@ -10,7 +10,7 @@
 
 #include "common/status.h"
 
-#ifdef LC_HAVE_CUDA
+#ifdef LC_HAVE_CUDA_BACKEND /* set once kernels/cuda provides the table */
 /* Defined by the CUDA part of the kernels when it is compiled in. */
 const lc_backend *lc_backend_cuda(void);
 #endif
@@ -26,7 +26,7 @@ const lc_backend *lc_backend_get(lc_device device)
         return be;
     if (device == LC_DEVICE_HOST)
         return lc_backend_cpu();
-#ifdef LC_HAVE_CUDA
+#ifdef LC_HAVE_CUDA_BACKEND /* set once kernels/cuda provides the table */
     if (device == LC_DEVICE_CUDA)
         return lc_backend_cuda();
 #endif
