@@ -72,7 +72,7 @@ static void open_ok(lc_sink *s, fx_run *r)
 
 static void write_ok(lc_sink *s, const lc_event *ev, size_t n)
 {
-    lc_batch b = {ev, n};
+    lc_event_batch b = {ev, n};
     if (s->vt->write_batch(s, &b, err, sizeof err) != 0)
         fail_msg("write_batch: %s", err);
 }
@@ -493,7 +493,7 @@ static void test_duplicate_run_needs_resume(void **state)
 
     fx_run *b = run_new(root, "exp", "dup", ID2);
     err[0] = 0;
-    assert_int_equal(s.vt->open_run(&s, &b->info, err, sizeof err), -1);
+    assert_int_equal(s.vt->open_run(&s, &b->info, err, sizeof err), LC_ERR_EXISTS);
     char want[4200];
     snprintf(want, sizeof want,
              "run 'exp/dup' already exists in %s/index.db; pass --resume "
@@ -510,7 +510,7 @@ static void test_duplicate_run_needs_resume(void **state)
     /* A run needs an experiment and a name. */
     fx_run *c = run_new(root, "exp", "c", ID2);
     c->info.name = NULL;
-    assert_int_equal(s.vt->open_run(&s, &c->info, err, sizeof err), -1);
+    assert_int_equal(s.vt->open_run(&s, &c->info, err, sizeof err), LC_ERR_INVALID);
     assert_non_null(strstr(err, "name"));
     s.vt->close(&s);
 
@@ -650,7 +650,7 @@ static int fail_then_retry_child(const char *root, char *msg, size_t msglen)
         ev[n++] = ev_scalar(r, 1 + (uint32_t)(i % 8), i * 0.5, i / 8);
     ev[n - 1].value = 12345; /* marks the last point, checked by the parent */
 
-    lc_batch small = {ev, 8};
+    lc_event_batch small = {ev, 8};
     if (s.vt->write_batch(&s, &small, msg, msglen) != 0)
         return 12;
     s.vt->flush(&s, msg, msglen);
@@ -659,7 +659,7 @@ static int fail_then_retry_child(const char *root, char *msg, size_t msglen)
     struct rlimit lim = {256 * 1024, RLIM_INFINITY};
     if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
         return 13;
-    lc_batch big = {ev, n};
+    lc_event_batch big = {ev, n};
     if (s.vt->write_batch(&s, &big, msg, msglen) == 0)
         return 14; /* should not have fitted */
     char first[LC_ERRLEN];
@@ -746,7 +746,7 @@ static int sweep_child(const char *root, int i)
     lc_event ev[4];
     for (uint32_t t = 0; t < 4; t++)
         ev[t] = ev_key(r, t + 1, &k[t], keys[t], NULL);
-    lc_batch kb = {ev, 4};
+    lc_event_batch kb = {ev, 4};
     if (s.vt->write_batch(&s, &kb, msg, sizeof msg) != 0)
         return fprintf(stderr, "child %d: %s\n", i, msg), 3;
     static lc_event b[SWEEP_BATCH];
@@ -755,7 +755,7 @@ static int sweep_child(const char *root, int i)
             int step = (n * SWEEP_BATCH + j) / 4;
             b[j] = ev_scalar(r, 1 + (uint32_t)(j % 4), step + i, step);
         }
-        lc_batch bb = {b, SWEEP_BATCH};
+        lc_event_batch bb = {b, SWEEP_BATCH};
         if (s.vt->write_batch(&s, &bb, msg, sizeof msg) != 0)
             return fprintf(stderr, "child %d: %s\n", i, msg), 4;
         s.vt->flush(&s, msg, sizeof msg);

@@ -1,5 +1,5 @@
 /*
- * loggers/queue.c — the slow paths of the event queue: setup, sleeping and
+ * loggers/bus/queue.c — the slow paths of the event queue: setup, sleeping and
  * waking. The fast paths (reserve, publish, peek) are inline in queue.h.
  */
 #include "queue.h"
@@ -98,9 +98,4 @@ void lc_queue_sleep(lc_queue *q, uint64_t pos, uint32_t timeout_ms)
         pthread_cond_timedwait(&q->data, &q->mu, &ts);
     atomic_store(&q->consumer_asleep, 0);
     pthread_mutex_unlock(&q->mu);
-}
-
-uint64_t lc_queue_depth(lc_queue *q)
-{
-    return atomic_load(&q->head) - atomic_load(&q->tail);
 }

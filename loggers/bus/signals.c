@@ -1,5 +1,5 @@
 /*
- * loggers/signals.c — opt-in SIGINT/SIGTERM handling.
+ * loggers/bus/signals.c — opt-in SIGINT/SIGTERM handling.
  *
  * The handler only writes the signal number to a self-pipe (async-signal
  * safe). A watcher thread reads it, finishes every live run of every
@@ -68,6 +68,7 @@ static void *watch(void *arg)
     uint32_t ms = env ? (uint32_t)atoi(env) : 5000;
     fprintf(stderr, "\nlightc: %s received, finishing runs as killed (flush up to %u ms)\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM", ms);
+    uint64_t deadline = lc_deadline_after(ms);
     pthread_mutex_lock(&reg_mu);
     for (lc_hub *h = registered; h; h = h->next_signal) {
         for (;;) {
@@ -76,9 +77,12 @@ static void *watch(void *arg)
             pthread_mutex_unlock(&h->runs_mu);
             if (!r)
                 break;
-            lc_run_end(r, LC_RUN_KILLED); /* not freed: other threads may still log into it */
+            /* not freed: other threads may still log into it */
+            if (lc_run_end(r, LC_RUN_KILLED, deadline) == LC_ERR_STATE)
+                break;
         }
-        lc_hub_flush(h, ms);
+        uint64_t now = lc_mono_ms();
+        lc_hub_flush(h, !deadline ? 0 : deadline > now ? (uint32_t)(deadline - now) : 1);
     }
     pthread_mutex_unlock(&reg_mu);
     restore_handlers();

@@ -1,5 +1,5 @@
 /*
- * loggers/sqlite_index.c — the "sqlite" sink: writes every event into the
+ * loggers/index/sqlite_index.c — the "sqlite" sink: writes every event into the
  * run index <root>/index.db (schema in index_schema.h, docs/index.md).
  *
  * One transaction per batch (BEGIN IMMEDIATE ... COMMIT, retried while
@@ -18,17 +18,22 @@
  * new id (the delivery order remote sinks' cursors follow) and counts in
  * run->replaced. Checking in order keeps the sequential meaning even when
  * one chunk holds the same (key, step) twice.
+ *
+ * Errors: every entry returns an lc_status taken from SQLite's own code
+ * (lc_index_status): LC_ERR_BUSY when another process held the write lock
+ * past the busy timeout, LC_ERR_EXISTS for a run that exists and is not
+ * resumed, LC_ERR_NOMEM, else LC_ERR_IO.
  */
+#include "bus/sink.h"
+#include "common/clock.h"
 #include "index_media.h"
 #include "index_schema.h"
-#include "bus/sink.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 
 /* ------------------------------------------------------------------------ */
 /* State                                                                     */
@@ -112,12 +117,6 @@ typedef struct sq_sink {
     int nchunk;
 } sq_sink;
 
-static double sq_now(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (double)tv.tv_sec + tv.tv_usec * 1e-6;
-}
 
 static void sq_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
@@ -530,13 +529,14 @@ static int sq_on_media(sq_sink *sq, sq_run *r, const lc_event *e)
 /* ------------------------------------------------------------------------ */
 /* Vtable                                                                    */
 
-static int sq_write_batch(lc_sink *s, const lc_batch *batch, char *err, size_t errlen)
+static lc_status sq_write_batch(lc_sink *s, const lc_event_batch *batch, char *err, size_t errlen)
 {
     sq_sink *sq = s->state;
     if (!batch || batch->count == 0)
-        return 0;
-    if (lc_index_begin(sq->db, err, errlen) != 0)
-        return -1;
+        return LC_OK;
+    lc_status st = lc_index_begin(sq->db, err, errlen);
+    if (st != LC_OK)
+        return st;
     sq->nchunk = 0;
     for (size_t i = 0; i < batch->count; i++) {
         const lc_event *e = &batch->events[i];
@@ -569,22 +569,25 @@ static int sq_write_batch(lc_sink *s, const lc_batch *batch, char *err, size_t e
     }
     if (sq_chunk_flush(sq) != 0)
         goto fail;
-    if (lc_index_commit(sq->db, err, errlen) != 0) {
+    if ((st = lc_index_commit(sq->db, err, errlen)) != LC_OK) {
         sq_batch_rolled_back(sq);
-        return -1;
+        return st;
     }
     sq_batch_committed(sq);
-    return 0;
+    return LC_OK;
 
 fail:
     sq->nchunk = 0;
-    if (sqlite3_errcode(sq->db) == SQLITE_OK)
+    if (sqlite3_errcode(sq->db) == SQLITE_OK) {
         snprintf(err, errlen, "sqlite: out of memory while writing to %s", sq->path);
-    else
+        st = LC_ERR_NOMEM;
+    } else {
         lc_index_fail(sq->db, "cannot write to", err, errlen);
+        st = lc_index_status(sq->db);
+    }
     lc_index_rollback(sq->db);
     sq_batch_rolled_back(sq);
-    return -1;
+    return st;
 }
 
 /* dir relative to root when it lies under it. */
@@ -608,8 +611,10 @@ static sqlite3_stmt *sq_prepare(sq_sink *sq, const char *sql)
     return st;
 }
 
-/* Inside open_run's transaction: find or create the run's row. */
-static int sq_open_row(sq_sink *sq, lc_run_info *run, sq_run *r, char *err, size_t errlen)
+/* Inside open_run's transaction: find or create the run's row. 0, or -1
+ * with err; *exists_err is set when the run exists and is not resumed. */
+static int sq_open_row(sq_sink *sq, lc_run_info *run, sq_run *r, int *exists_err, char *err,
+                       size_t errlen)
 {
     sqlite3_stmt *st = sq_prepare(sq, "SELECT id FROM run_info WHERE experiment = ?1 AND name = ?2");
     if (!st)
@@ -625,6 +630,7 @@ static int sq_open_row(sq_sink *sq, lc_run_info *run, sq_run *r, char *err, size
         return lc_index_fail(sq->db, "cannot read", err, errlen);
 
     if (exists && !run->resume) {
+        *exists_err = 1;
         snprintf(err, errlen,
                  "run '%s/%s' already exists in %s; pass --resume (lc_run_options.resume) "
                  "to continue it, or choose another --name",
@@ -641,7 +647,7 @@ static int sq_open_row(sq_sink *sq, lc_run_info *run, sq_run *r, char *err, size
         sq_bind_text(st, 1, run->id);
         sq_bind_text(st, 2, run->experiment);
         sq_bind_text(st, 3, run->name);
-        sqlite3_bind_double(st, 4, run->start_time > 0 ? run->start_time : sq_now());
+        sqlite3_bind_double(st, 4, run->start_time > 0 ? run->start_time : lc_wall_now());
         sq_bind_text(st, 5, run->host);
         sqlite3_bind_int64(st, 6, run->pid);
         sq_bind_text(st, 7, run->boot_id);
@@ -700,12 +706,12 @@ static int sq_open_row(sq_sink *sq, lc_run_info *run, sq_run *r, char *err, size
     return rc == SQLITE_ROW ? 0 : lc_index_fail(sq->db, "cannot read", err, errlen);
 }
 
-static int sq_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
+static lc_status sq_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
 {
     sq_sink *sq = s->state;
     if (!run->experiment || !run->name) {
         snprintf(err, errlen, "sqlite: a run needs an experiment and a name");
-        return -1;
+        return LC_ERR_INVALID;
     }
     /* Opened again (the hub retrying): start from a clean state. */
     sq_run *old = run->sink_state[s->index];
@@ -717,37 +723,42 @@ static int sq_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
     sq_run *r = calloc(1, sizeof *r);
     if (!r) {
         snprintf(err, errlen, "sqlite: out of memory");
-        return -1;
+        return LC_ERR_NOMEM;
     }
     r->info = run;
-    if (lc_index_begin(sq->db, err, errlen) != 0) {
+    lc_status st = lc_index_begin(sq->db, err, errlen);
+    if (st != LC_OK) {
         free(r);
-        return -1;
+        return st;
     }
-    if (sq_open_row(sq, run, r, err, errlen) != 0)
+    int exists_err = 0;
+    if (sq_open_row(sq, run, r, &exists_err, err, errlen) != 0) {
+        st = exists_err ? LC_ERR_EXISTS : lc_index_status(sq->db);
         goto fail;
+    }
     for (const char *const *t = run->tags; t && t[0] && t[1]; t += 2) {
-        sqlite3_stmt *st = sq->st[SQ_TAG];
-        sqlite3_bind_int64(st, 1, r->row);
-        sq_bind_text(st, 2, t[0]);
-        sq_bind_text(st, 3, t[1]);
-        if (sq_run_stmt(st) != 0) {
+        sqlite3_stmt *stmt = sq->st[SQ_TAG];
+        sqlite3_bind_int64(stmt, 1, r->row);
+        sq_bind_text(stmt, 2, t[0]);
+        sq_bind_text(stmt, 3, t[1]);
+        if (sq_run_stmt(stmt) != 0) {
             lc_index_fail(sq->db, "cannot write the run's tags to", err, errlen);
+            st = lc_index_status(sq->db);
             goto fail;
         }
     }
-    if (lc_index_commit(sq->db, err, errlen) != 0) {
+    if ((st = lc_index_commit(sq->db, err, errlen)) != LC_OK) {
         free(r);
-        return -1;
+        return st;
     }
     r->next = sq->runs;
     sq->runs = r;
     run->sink_state[s->index] = r;
-    return 0;
+    return LC_OK;
 fail:
     lc_index_rollback(sq->db);
     free(r);
-    return -1;
+    return st;
 }
 
 static int sq_finish_rows(sq_sink *sq, lc_run_info *run, sq_run *r)
@@ -758,7 +769,7 @@ static int sq_finish_rows(sq_sink *sq, lc_run_info *run, sq_run *r)
         return -1;
     sqlite3_bind_int64(st, 1, r->row);
     sqlite3_bind_text(st, 2, lc_run_status_name(run->status), -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, run->end_time > 0 ? run->end_time : sq_now());
+    sqlite3_bind_double(st, 3, run->end_time > 0 ? run->end_time : lc_wall_now());
     sqlite3_bind_int(st, 4, atomic_load(&run->degraded) ? 1 : 0);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
@@ -798,8 +809,8 @@ static int sq_finish_rows(sq_sink *sq, lc_run_info *run, sq_run *r)
                         " updated = excluded.updated");
     if (!st)
         return -1;
-    int n = run->nsinks < 0 ? 0 : run->nsinks > 8 ? 8 : run->nsinks;
-    double now = sq_now();
+    int n = run->nsinks < 0 ? 0 : run->nsinks > LC_MAX_SINKS ? LC_MAX_SINKS : run->nsinks;
+    double now = lc_wall_now();
     for (int i = 0; i < n; i++) {
         if (!run->sinks[i].name)
             continue;
@@ -818,28 +829,30 @@ static int sq_finish_rows(sq_sink *sq, lc_run_info *run, sq_run *r)
     return 0;
 }
 
-static int sq_finish_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
+static lc_status sq_finish_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
 {
     sq_sink *sq = s->state;
     sq_run *r = run->sink_state[s->index];
     if (!r)
-        return 0; /* never opened here: nothing to finish */
-    if (lc_index_begin(sq->db, err, errlen) != 0)
-        return -1;
+        return LC_OK; /* never opened here: nothing to finish */
+    lc_status st = lc_index_begin(sq->db, err, errlen);
+    if (st != LC_OK)
+        return st;
     if (sq_finish_rows(sq, run, r) != 0) {
         lc_index_fail(sq->db, "cannot finish the run in", err, errlen);
+        st = lc_index_status(sq->db);
         lc_index_rollback(sq->db);
-        return -1; /* state kept: the hub may call finish_run again */
+        return st; /* state kept: the hub may call finish_run again */
     }
-    if (lc_index_commit(sq->db, err, errlen) != 0)
-        return -1;
+    if ((st = lc_index_commit(sq->db, err, errlen)) != LC_OK)
+        return st;
     sq_run_unlink(sq, r);
     sq_run_free(r);
     run->sink_state[s->index] = NULL;
-    return 0;
+    return LC_OK;
 }
 
-static int sq_flush(lc_sink *s, char *err, size_t errlen)
+static lc_status sq_flush(lc_sink *s, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
@@ -848,7 +861,7 @@ static int sq_flush(lc_sink *s, char *err, size_t errlen)
        WAL back into the database without waiting for readers, so the WAL
        stays small; if it cannot run now, the next one will. */
     sqlite3_wal_checkpoint_v2(sq->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    return 0;
+    return LC_OK;
 }
 
 static void sq_close(lc_sink *s)
@@ -881,11 +894,12 @@ static const lc_sink_vtable sq_vtable = {
     .close = sq_close,
 };
 
-int lc_sink_sqlite_new(const lc_sink_config *cfg, lc_sink *out, char *err, size_t errlen)
+lc_status lc_sink_sqlite_new(const lc_sink_config *cfg, lc_sink *out, char *err, size_t errlen)
 {
+    lc_status st = LC_ERR_NOMEM;
     if (!cfg || !cfg->root || !*cfg->root) {
         snprintf(err, errlen, "sqlite: no run root given");
-        return -1;
+        return LC_ERR_INVALID;
     }
     sq_sink *sq = calloc(1, sizeof *sq);
     if (!sq)
@@ -896,8 +910,10 @@ int lc_sink_sqlite_new(const lc_sink_config *cfg, lc_sink *out, char *err, size_
     if (!sq->root || !sq->path)
         goto nomem;
     snprintf(sq->path, n, "%s/%s", cfg->root, LC_INDEX_FILE);
-    if (lc_index_open(cfg->root, 0, &sq->db, err, errlen) != 0)
+    if (lc_index_open(cfg->root, 0, &sq->db, err, errlen) != 0) {
+        st = LC_ERR_IO;
         goto fail;
+    }
     /* The chunk insert: SQ_POINT_COLS + SQ_CHUNK rows of placeholders. */
     char chunk_sql[sizeof SQ_POINT_COLS + SQ_CHUNK * sizeof "," SQ_POINT_ROW];
     size_t off = (size_t)snprintf(chunk_sql, sizeof chunk_sql, "%s", SQ_POINT_COLS);
@@ -909,12 +925,13 @@ int lc_sink_sqlite_new(const lc_sink_config *cfg, lc_sink *out, char *err, size_
         if (sqlite3_prepare_v3(sq->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &sq->st[i],
                                NULL) != SQLITE_OK) {
             lc_index_fail(sq->db, "cannot prepare statements for", err, errlen);
+            st = lc_index_status(sq->db);
             goto fail;
         }
     }
     out->vt = &sq_vtable;
     out->state = sq;
-    return 0;
+    return LC_OK;
 nomem:
     snprintf(err, errlen, "sqlite: out of memory");
 fail:
@@ -926,5 +943,5 @@ fail:
         free(sq->path);
         free(sq);
     }
-    return -1;
+    return st;
 }

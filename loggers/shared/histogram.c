@@ -1,5 +1,5 @@
 /*
- * loggers/histogram.c — O(1)-per-value bucketing on TensorBoard's default
+ * loggers/shared/histogram.c — O(1)-per-value bucketing on TensorBoard's default
  * ladder (see histogram.h for the ladder and the bucket rule).
  *
  * Runs on the caller's (training) thread, so the per-value work is a few

@@ -1,5 +1,5 @@
 /*
- * loggers/tb_resume.c — drop hparams session records from a resumed run's
+ * loggers/tensorboard/tb_resume.c — drop hparams session records from a resumed run's
  * older events files, keeping their hyperparameters (see tb_resume.h).
  */
 #include "tb_resume.h"
