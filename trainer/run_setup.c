@@ -9,7 +9,8 @@
  * broken by modification time. Without a name, the newest checkpoint of
  * any run of the experiment, and that run is continued. A checkpoint that
  * fails verification is skipped with a warning (an older one is used);
- * none at all starts the run fresh with a warning.
+ * none at all starts the run fresh with a warning. Run directories come
+ * from the hub (lc_hub_run_dir), so "last" needs the hub open first.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,22 +24,29 @@
 #include "common/status.h"
 #include "trainer_internal.h"
 
-#define DEFAULT_LOGGERS "sqlite,tensorboard,csv,console"
-#define DEFAULT_LOGGERS_NO_BAR "sqlite,tensorboard,csv"
-
-static const char *trainer_root(const lc_trainer *t)
+/* The trainer's hub: the caller's (cfg.hub), else its own, opened once. */
+static lc_status trainer_hub(lc_trainer *t)
 {
-    if (t->cfg.hub)
-        return lc_hub_root(t->cfg.hub);
-    if (t->cfg.default_root_dir)
-        return t->cfg.default_root_dir;
-    const char *env = getenv("LIGHTC_ROOT");
-    return env && *env ? env : "runs";
-}
-
-static const char *trainer_experiment(const lc_trainer *t)
-{
-    return t->cfg.experiment ? t->cfg.experiment : "default";
+    if (t->hub)
+        return LC_OK;
+    if (t->cfg.hub) {
+        t->hub = t->cfg.hub;
+        t->own_hub = 0;
+        return LC_OK;
+    }
+    lc_hub_options ho = {0};
+    ho.root = t->cfg.default_root_dir;
+    ho.loggers = t->cfg.loggers;
+    if (!ho.loggers && !getenv("LIGHTC_LOGGERS"))
+        ho.loggers = t->cfg.enable_progress_bar ? LC_TRAINER_LOGGERS : LC_DEFAULT_LOGGERS;
+    ho.handle_signals = 1;
+    lc_status st = lc_hub_open(&t->hub, &ho);
+    if (st != LC_OK) {
+        t->hub = NULL;
+        return st;
+    }
+    t->own_hub = 1;
+    return LC_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -103,15 +111,19 @@ lc_status lc_resolve_ckpt_path(lc_trainer *t, const char *ckpt_path, char *out, 
             return lc_fail(LC_ERR_INVALID, "checkpoint path '%s' is too long", ckpt_path);
         return LC_OK;
     }
-    const char *root = trainer_root(t), *exp = trainer_experiment(t);
+    lc_status st = trainer_hub(t);
+    if (st != LC_OK)
+        return st;
+    const char *exp = t->cfg.experiment ? t->cfg.experiment : LC_DEFAULT_EXPERIMENT;
     best_ckpt best = {0};
-    char dir[PATH_MAX];
+    char dir[PATH_MAX], expdir[PATH_MAX];
+    st = lc_hub_run_dir(t->hub, exp, t->cfg.name, expdir, sizeof expdir - sizeof "/checkpoints");
+    if (st != LC_OK)
+        return st;
     if (t->cfg.name) {
-        snprintf(dir, sizeof dir, "%s/%s/%s/checkpoints", root, exp, t->cfg.name);
+        snprintf(dir, sizeof dir, "%s/checkpoints", expdir); /* the run's directory */
         scan_ckpt_dir(dir, &best);
     } else {
-        char expdir[PATH_MAX];
-        snprintf(expdir, sizeof expdir, "%s/%s", root, exp);
         DIR *d = opendir(expdir);
         struct dirent *de;
         while (d && (de = readdir(d)) != NULL) {
@@ -146,7 +158,7 @@ lc_status lc_resolve_ckpt_path(lc_trainer *t, const char *ckpt_path, char *out, 
     if (!best.found) {
         lc_trainer_warn("ckpt_path=\"last\": no checkpoint found for run '%s/%s' under %s; "
                         "starting the run fresh",
-                        exp, t->cfg.name ? t->cfg.name : "*", root);
+                        exp, t->cfg.name ? t->cfg.name : "*", lc_hub_root(t->hub));
         return LC_OK;
     }
     if (snprintf(out, cap, "%s", best.path) >= (int)cap)
@@ -168,22 +180,9 @@ lc_status lc_run_setup(lc_trainer *t, int resume, int64_t resume_step)
 {
     if (t->run || t->cfg.fast_dev_run > 0)
         return LC_OK;
-    lc_status st;
-    if (t->cfg.hub) {
-        t->hub = t->cfg.hub;
-        t->own_hub = 0;
-    } else if (!t->hub) {
-        lc_hub_options ho = {0};
-        ho.root = t->cfg.default_root_dir;
-        ho.loggers = t->cfg.loggers;
-        if (!ho.loggers && !getenv("LIGHTC_LOGGERS"))
-            ho.loggers = t->cfg.enable_progress_bar ? DEFAULT_LOGGERS : DEFAULT_LOGGERS_NO_BAR;
-        ho.handle_signals = 1;
-        st = lc_hub_open(&t->hub, &ho);
-        if (st != LC_OK)
-            return st;
-        t->own_hub = 1;
-    }
+    lc_status st = trainer_hub(t);
+    if (st != LC_OK)
+        return st;
     lc_run_options ro = {0};
     ro.experiment = t->cfg.experiment;
     ro.name = t->cfg.name;
