@@ -3,7 +3,8 @@
  * and event arrays: rows and header, header growth (one rewrite, earlier
  * rows kept under their columns), NaN/Inf text, retried batches that must
  * not duplicate rows, resume cuts, interleaved runs, records split over
- * batches, and error messages. The last test prints the sink's throughput
+ * batches, error messages, and hparams.yaml when the hub makes this sink
+ * its writer. The last test prints the sink's throughput
  * (no timing assertion).
  */
 #include <setjmp.h>
@@ -569,6 +570,49 @@ static void test_skipped_keys_and_empty_run(void **state)
     trun_done(&quiet);
 }
 
+/* hparams.yaml: written by the sink the hub makes its writer (and only
+ * then), at the end of the batch that changed the params; a retried batch
+ * and a repeated value leave it as it is. */
+static void test_hparams_yaml(void **state)
+{
+    (void)state;
+    for (int writer = 0; writer < 2; writer++) {
+        const char *dir = tu_tmpdir("csv");
+        lc_sink s;
+        lc_sink_config cfg = {.root = dir, .hparams_yaml = writer};
+        char err[LC_ERRLEN] = "";
+        assert_int_equal(lc_sink_csv_new(&cfg, &s, err, sizeof err), LC_OK);
+        s.index = 1;
+        trun r;
+        trun_init(&r, dir, "hp");
+        open_ok(&s, &r);
+        char yaml[2200];
+        snprintf(yaml, sizeof yaml, "%s/hparams.yaml", r.dir);
+        lc_param_payload lr = {.type = LC_PARAM_DOUBLE, .key = "opt/lr", .original = "opt/lr",
+                               .text = "0.1", .d = 0.1};
+        lc_param_payload bs = {.type = LC_PARAM_INT, .key = "batch", .original = "batch",
+                               .text = "64", .i = 64, .d = 64};
+        tev t = {0};
+        t.ev[t.n++] = (lc_event){.run = &r.info, .kind = LC_EV_PARAM, .payload = &lr};
+        t.ev[t.n++] = (lc_event){.run = &r.info, .kind = LC_EV_PARAM, .payload = &bs};
+        write_ok(&s, &t);
+        write_ok(&s, &t); /* the same params again */
+        if (writer)
+            expect_file(yaml, "batch: 64\nopt:\n  lr: 0.1\n");
+        else
+            assert_int_equal(access(yaml, F_OK), -1);
+        lr.text = "0.2";
+        lr.d = 0.2;
+        t.n = 1;
+        write_ok(&s, &t);
+        finish_ok(&s, &r);
+        if (writer)
+            expect_file(yaml, "batch: 64\nopt:\n  lr: 0.2\n");
+        s.vt->close(&s);
+        trun_done(&r);
+    }
+}
+
 /* Throughput of the sink alone, printed for the report (no assertion). */
 static void test_throughput_report(void **state)
 {
@@ -636,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_resume_keeps_all_and_fresh_replaces),
         cmocka_unit_test(test_interleaved_runs_and_split_record),
         cmocka_unit_test(test_skipped_keys_and_empty_run),
+        cmocka_unit_test(test_hparams_yaml),
         cmocka_unit_test(test_throughput_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
