@@ -121,8 +121,9 @@ lc_status lc_resolve_ckpt_path(lc_trainer *t, const char *ckpt_path, char *out, 
     if (st != LC_OK)
         return st;
     if (t->cfg.name) {
-        snprintf(dir, sizeof dir, "%s/checkpoints", expdir); /* the run's directory */
-        scan_ckpt_dir(dir, &best);
+        /* expdir is the run's directory here; there is room for the suffix */
+        if (snprintf(dir, sizeof dir, "%s/checkpoints", expdir) < (int)sizeof dir)
+            scan_ckpt_dir(dir, &best);
     } else {
         DIR *d = opendir(expdir);
         struct dirent *de;

@@ -331,24 +331,10 @@ lc_status lc_hub_close(lc_hub *hub, uint32_t timeout_ms)
         return LC_OK;
     }
     uint64_t deadline = lc_deadline_after(timeout_ms);
-    lc_status st = LC_OK;
     char first[LC_ERRLEN] = "";
     /* End every live run: each finish is queued even after the deadline
        (then without waiting), so the dispatcher finishes them all. */
-    for (;;) {
-        pthread_mutex_lock(&hub->runs_mu);
-        lc_run *r = hub->runs;
-        pthread_mutex_unlock(&hub->runs_mu);
-        if (!r)
-            break;
-        lc_status rs = lc_run_end(r, LC_RUN_FINISHED, deadline);
-        if (rs == LC_ERR_STATE)
-            break; /* not live after all: never spin on it */
-        if (rs != LC_OK && rs != LC_ERR_TIMEOUT && st == LC_OK) {
-            st = rs;
-            snprintf(first, sizeof first, "%s", lc_errmsg());
-        }
-    }
+    lc_status st = lc_run_end_all(hub, LC_RUN_FINISHED, deadline, first, sizeof first);
     atomic_store(&hub->stop, 1);
     lc_queue_kick(&hub->queue);
 

@@ -206,6 +206,12 @@ void lc_run_free(lc_run *run);
  * whose request could not even be queued when the hub stops). */
 lc_status lc_run_end(lc_run *run, lc_run_status status, uint64_t deadline);
 
+/* lc_run_end every live run of the hub (lc_hub_close, the signal watcher).
+ * Returns the first error other than LC_ERR_TIMEOUT (its message copied to
+ * first, which may be NULL), else LC_OK. */
+lc_status lc_run_end_all(lc_hub *hub, lc_run_status status, uint64_t deadline, char *first,
+                         size_t firstlen);
+
 /* The directory of run experiment/name under root (experiment NULL or "":
  * the default; name NULL: the experiment's directory). */
 lc_status lc_run_path(const char *root, const char *experiment, const char *name, char *out,

@@ -44,12 +44,16 @@ static int run_id_path(const char *dir, char path[PATH_MAX])
     return snprintf(path, PATH_MAX, "%s/%s", dir, RUN_ID_FILE) < PATH_MAX ? 0 : -1;
 }
 
-static int read_run_id(const char *dir, char out[33])
+/* fopen <dir>/.lightc_run_id, or NULL. */
+static FILE *run_id_open(const char *dir, const char *mode)
 {
     char path[PATH_MAX];
-    if (run_id_path(dir, path) != 0)
-        return -1;
-    FILE *f = fopen(path, "r");
+    return run_id_path(dir, path) == 0 ? fopen(path, mode) : NULL;
+}
+
+static int read_run_id(const char *dir, char out[33])
+{
+    FILE *f = run_id_open(dir, "r");
     if (!f)
         return -1;
     char buf[64] = "";
@@ -64,10 +68,7 @@ static int read_run_id(const char *dir, char out[33])
 
 static int write_run_id(const char *dir, const char *id)
 {
-    char path[PATH_MAX];
-    if (run_id_path(dir, path) != 0)
-        return -1;
-    FILE *f = fopen(path, "w");
+    FILE *f = run_id_open(dir, "w");
     if (!f)
         return -1;
     int ok = fprintf(f, "%s\n", id) > 0;
@@ -509,6 +510,28 @@ lc_status lc_run_end(lc_run *run, lc_run_status status, uint64_t deadline)
     if (st != LC_OK)
         return lc_fail(st, "lc_run_finish: %s", err);
     return LC_OK;
+}
+
+lc_status lc_run_end_all(lc_hub *hub, lc_run_status status, uint64_t deadline, char *first,
+                         size_t firstlen)
+{
+    lc_status st = LC_OK;
+    for (;;) {
+        pthread_mutex_lock(&hub->runs_mu);
+        lc_run *r = hub->runs;
+        pthread_mutex_unlock(&hub->runs_mu);
+        if (!r)
+            break;
+        lc_status rs = lc_run_end(r, status, deadline);
+        if (rs == LC_ERR_STATE)
+            break; /* not live after all: never spin on it */
+        if (rs != LC_OK && rs != LC_ERR_TIMEOUT && st == LC_OK) {
+            st = rs;
+            if (first && firstlen)
+                snprintf(first, firstlen, "%s", lc_errmsg());
+        }
+    }
+    return st;
 }
 
 lc_status lc_run_finish(lc_run *run, lc_run_status status)

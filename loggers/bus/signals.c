@@ -71,16 +71,8 @@ static void *watch(void *arg)
     uint64_t deadline = lc_deadline_after(ms);
     pthread_mutex_lock(&reg_mu);
     for (lc_hub *h = registered; h; h = h->next_signal) {
-        for (;;) {
-            pthread_mutex_lock(&h->runs_mu);
-            lc_run *r = h->runs;
-            pthread_mutex_unlock(&h->runs_mu);
-            if (!r)
-                break;
-            /* not freed: other threads may still log into it */
-            if (lc_run_end(r, LC_RUN_KILLED, deadline) == LC_ERR_STATE)
-                break;
-        }
+        /* ended, not freed: other threads may still log into them */
+        lc_run_end_all(h, LC_RUN_KILLED, deadline, NULL, 0);
         uint64_t now = lc_mono_ms();
         lc_hub_flush(h, !deadline ? 0 : deadline > now ? (uint32_t)(deadline - now) : 1);
     }
