@@ -81,12 +81,13 @@ static const char *const sq_sql[SQ_NSTMT] = {
                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 };
 
-/* A metric key of a run, by tag. id 0: not (or no longer) resolved to a
- * metric_key row in the database — resolved again before the next use. */
+/* A metric key of a run, by tag: its metric_key row. id 0: not (or no
+ * longer) resolved to a row in the database — resolved again before the
+ * next use. The key's name is the hub's (lc_run_info_key); the key as the
+ * user gave it comes with the LC_EV_KEY event and is kept for key_map. */
 typedef struct sq_key {
     int64_t id;
-    char *key;
-    char *original;
+    char *original;           /* NULL: no LC_EV_KEY seen for this tag */
     int changed;
 } sq_key;
 
@@ -138,10 +139,8 @@ static void sq_run_free(sq_run *r)
 {
     if (!r)
         return;
-    for (uint32_t i = 0; i < r->nkeys; i++) {
-        free(r->keys[i].key);
+    for (uint32_t i = 0; i < r->nkeys; i++)
         free(r->keys[i].original);
-    }
     free(r->keys);
     free(r);
 }
@@ -195,31 +194,32 @@ static int sq_key_map(sq_sink *sq, sq_run *r, const char *original, const char *
     return sq_run_stmt(map);
 }
 
-static int sq_key_resolve(sq_sink *sq, sq_run *r, sq_key *k)
+static int sq_key_resolve(sq_sink *sq, sq_run *r, sq_key *k, const char *key)
 {
     sqlite3_stmt *ins = sq->st[SQ_KEY_INSERT], *get = sq->st[SQ_KEY_GET];
     sqlite3_bind_int64(ins, 1, r->row);
-    sq_bind_text(ins, 2, k->key);
+    sq_bind_text(ins, 2, key);
     sq_bind_text(ins, 3, k->original);
     if (sq_run_stmt(ins) != 0)
         return -1;
     sqlite3_bind_int64(get, 1, r->row);
-    sq_bind_text(get, 2, k->key);
+    sq_bind_text(get, 2, key);
     int rc = sqlite3_step(get);
     if (rc == SQLITE_ROW)
         k->id = sqlite3_column_int64(get, 0);
     sqlite3_reset(get);
     if (rc != SQLITE_ROW)
         return -1;
-    return k->changed ? sq_key_map(sq, r, k->original, k->key, "metric") : 0;
+    return k->changed ? sq_key_map(sq, r, k->original, key, "metric") : 0;
 }
 
 static int sq_on_key(sq_sink *sq, sq_run *r, const lc_event *e)
 {
     const lc_key_payload *p = e->payload;
+    const char *key = lc_run_info_key(r->info, e->tag);
     /* Tags are small dense integers; a huge one is a bug upstream, not a
        reason to allocate gigabytes. */
-    if (!p || !p->key || e->tag == 0 || e->tag > SQ_MAX_TAG) {
+    if (!p || !key || e->tag > SQ_MAX_TAG) {
         r->rejected_pending++;
         return 0;
     }
@@ -235,22 +235,16 @@ static int sq_on_key(sq_sink *sq, sq_run *r, const lc_event *e)
         r->nkeys = n;
     }
     sq_key *k = &r->keys[e->tag];
-    if (!k->key || strcmp(k->key, p->key) != 0) {
-        const char *orig = p->original ? p->original : p->key;
-        char *key = strdup(p->key), *original = strdup(orig);
-        if (!key || !original) {
-            free(key);
-            free(original);
+    const char *orig = p->original ? p->original : key;
+    if (!k->original || strcmp(k->original, orig) != 0) {
+        char *original = strdup(orig);
+        if (!original)
             return -1;
-        }
-        free(k->key);
         free(k->original);
-        k->key = key;
         k->original = original;
-        k->id = 0;
     }
     k->changed = p->changed;
-    return sq_key_resolve(sq, r, k);
+    return sq_key_resolve(sq, r, k, key);
 }
 
 /* Bind point p as the row starting at parameter base+1. */
@@ -359,13 +353,14 @@ static int sq_chunk_flush(sq_sink *sq)
 static int sq_on_scalar(sq_sink *sq, sq_run *r, const lc_event *e)
 {
     sq_key *k = e->tag < r->nkeys ? &r->keys[e->tag] : NULL;
-    if (!k || !k->key) {
+    const char *key = lc_run_info_key(r->info, e->tag);
+    if (!k || !k->original || !key) {
         /* No KEY event was ever seen for this tag: nothing to file it
            under. Counted, not fatal, so later batches still go in. */
         r->rejected_pending++;
         return 0;
     }
-    if (k->id == 0 && sq_key_resolve(sq, r, k) != 0)
+    if (k->id == 0 && sq_key_resolve(sq, r, k, key) != 0)
         return -1;
     sq_point *p = &sq->chunk[sq->nchunk++];
     p->run = r;
