@@ -153,14 +153,19 @@ static inline lc_status lc_hub_enqueue(lc_hub *hub, const lc_event *ev, uint32_t
             return LC_ERR_TIMEOUT;
         lc_queue_wait_space(q, n, 10);
     }
+    /* Field by field, not '*e = *ev': the caller's event is a few registers
+       once inlined, and a whole-struct copy would go through the stack
+       (a store-forwarding stall on the hot path). */
     for (uint32_t i = 0; i < n; i++) {
         lc_event *e = lc_queue_at(q, pos + i);
-        *e = *ev;
-        if (tags) {
-            e->tag = tags[i];
-            e->value = values[i];
-            e->flags = i + 1 == n ? LC_EV_RECORD_END : 0;
-        }
+        e->run = ev->run;
+        e->step = ev->step;
+        e->value = tags ? values[i] : ev->value;
+        e->wall_time = ev->wall_time;
+        e->payload = ev->payload;
+        e->tag = tags ? tags[i] : ev->tag;
+        e->kind = ev->kind;
+        e->flags = tags ? (i + 1 == n ? LC_EV_RECORD_END : 0) : ev->flags;
     }
     for (uint32_t i = 0; i < n; i++)
         lc_queue_publish(q, pos + i);
