@@ -9,8 +9,10 @@
 #include <getopt.h>
 #include <stddef.h>
 
-/* Exit codes of every verb. */
-enum { CLI_OK = 0, CLI_ERR = 1, CLI_USAGE = 2 };
+/* Exit codes of every verb. CLI_LOST: `lightc train` completed, but a
+ * logger lost data (a failing sink; the run is degraded) or the run index
+ * could not record how the run ended (docs/cli.md). */
+enum { CLI_OK = 0, CLI_ERR = 1, CLI_USAGE = 2, CLI_LOST = 3 };
 
 /* Long-only option values start here, so they never clash with a short
  * option letter. */

@@ -7,8 +7,9 @@
  * the run's identity (--experiment, --name, --resume), the model and
  * optimizer (--hidden, --lr, --optimizer, ...) and the machine
  * (--threads). The flag table below is also the --help text, so every flag
- * is listed with its default. Bad values: a message naming the flag and
- * exit status 2; a failed run: exit status 1.
+ * is listed with its default. Bad values (also empty ones, which never
+ * silently mean a default): a message naming the flag and exit status 2; a
+ * failed run: exit status 1.
  *
  * Defaults are chosen to pass the acceptance bar (>= 0.885 test accuracy
  * on Fashion-MNIST in 10 epochs, a few minutes on 2 cores) and for a
@@ -23,8 +24,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sqlite3.h>
+
 #include "args.h"
 #include "commands.h"
+#include "db.h"
+#include "index/index_schema.h"
+#include "lightc/hub.h"
 #include "lightc/trainer.h"
 #include "train_module.h"
 
@@ -61,13 +67,14 @@ static const train_flag flags[] = {
     {"accumulate-grad-batches", F_ACCUM, "N", "1", "optimizer step every N batches"},
     {"gradient-clip-val", F_CLIP, "X", "0", "clip gradients at X (0: off)"},
     {"gradient-clip-algorithm", F_CLIP_ALGO, "ALGO", "norm", "norm | value"},
-    {"precision", F_PRECISION, "P", "32-true", "numeric precision (32-true on CPU)"},
+    {"precision", F_PRECISION, "P", "32-true",
+     "32-true, 16-mixed, bf16-mixed, 16-true or bf16-true (aliases 32, 16, bf16)"},
     {"accelerator", F_ACCEL, "A", "auto", "auto | cpu"},
     {"seed", F_SEED, "N", "42", "seed of the weights, dropout and data order"},
     {"root", F_ROOT, "DIR", LC_DEFAULT_ROOT, "run root (default_root_dir; also $LIGHTC_ROOT)"},
     {"experiment", F_EXPERIMENT, "NAME", "fashion-mnist", "experiment the run belongs to"},
     {"name", F_NAME, "NAME", "version_N", "run name (the next free version_N if not given)"},
-    {"loggers", F_LOGGERS, "LIST", LC_TRAINER_LOGGERS, "sinks (also $LIGHTC_LOGGERS)"},
+    {"loggers", F_LOGGERS, "LIST", LC_TRAINER_LOGGERS, "sinks, or none (also $LIGHTC_LOGGERS)"},
     {"resume", F_RESUME, "last|PATH", "off", "continue the run from its newest checkpoint, or from PATH"},
     {"batch-size", F_BATCH, "N", "128", "samples per batch"},
     {"lr", F_LR, "X", "0.001", "learning rate"},
@@ -136,6 +143,7 @@ typedef struct train_args {
     int64_t val_size, patience, step_size;
     double lr, wd, momentum, gamma;
     int have_wd, have_momentum, save_last, top_k;
+    int index_on; /* the run index is among the loggers */
 } train_args;
 
 static int bad_value(const char *flag, const char *value, const char *why)
@@ -179,22 +187,89 @@ static int parse_amount(const char *flag, const char *v, lc_amount *out)
     return 0;
 }
 
+/* A value that names something (a directory, a run, a metric) must not be
+ * empty: an empty one would silently mean a default. */
+static int need_text(const char *flag, const char *v, const char *what)
+{
+    return *v ? 0 : bad_value(flag, "''", what);
+}
+
+/* Layer sizes "512,256": at least one, each in [1, 65536], no empty item. */
 static int parse_hidden(const char *v, cli_mlp_options *m)
 {
+    const char *why = "expected comma-separated layer sizes like 512,256 (each 1 to 65536; "
+                      "a model without hidden layers is not offered)";
     m->n_hidden = 0;
     const char *p = v;
-    while (*p) {
+    do {
         char *end;
         errno = 0;
         long long n = strtoll(p, &end, 10);
         if (errno || end == p || n < 1 || n > 1 << 16 || (*end && *end != ','))
-            return bad_value("hidden", v, "expected comma-separated layer sizes like 512,256");
+            return bad_value("hidden", *v ? v : "''", why);
         if (m->n_hidden == sizeof m->hidden / sizeof m->hidden[0])
             return bad_value("hidden", v, "at most 8 hidden layers");
         m->hidden[m->n_hidden++] = n;
         p = *end ? end + 1 : end;
-    }
+        if (*end && !*p)
+            return bad_value("hidden", v, why); /* "512," */
+    } while (*p);
     return 0;
+}
+
+/* --loggers / $LIGHTC_LOGGERS: a comma list of the sinks this build has
+ * (lc_available_sinks), or "none" alone for no sink at all. An empty item or
+ * a list that names nothing is an error: it would silently log nothing.
+ * Returns 0, or CLI_USAGE after the message; *none is set for "none",
+ * *index when the run index (sqlite) is among them. */
+static int check_loggers(const char *source, const char *v, int *none, int *index)
+{
+    char msg[512] = "";
+    const char *avail = lc_available_sinks();
+    *none = *index = 0;
+    int n = 0;
+    const char *p = v;
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len && (*p == ' ' || *p == '\t'))
+            p++, len--;
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == 0) {
+            snprintf(msg, sizeof msg, "%s", strspn(v, ", \t") == strlen(v)
+                                                ? "names no logger"
+                                                : "an empty logger name in the list");
+            break;
+        }
+        int known = len == 4 && strncmp(p, "none", 4) == 0;
+        if (known)
+            *none = 1;
+        if (len == 6 && strncmp(p, "sqlite", 6) == 0)
+            *index = 1;
+        for (const char *a = avail; !known && *a;) {
+            size_t al = strcspn(a, ",");
+            known = al == len && strncmp(a, p, len) == 0;
+            a += al + (a[al] == ',');
+        }
+        if (!known) {
+            snprintf(msg, sizeof msg, "unknown logger '%.*s'", (int)len, p);
+            break;
+        }
+        n++;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    if (!msg[0] && *none && n > 1)
+        snprintf(msg, sizeof msg, "none cannot be combined with other loggers");
+    if (!msg[0])
+        return 0;
+    char shown[128];
+    snprintf(shown, sizeof shown, "'%s'", v);
+    return cli_usage_error("train", "%s%s%s: %s; give a comma list of %s (e.g. sqlite,csv), or "
+                           "none to log nothing",
+                           source, source[0] == '-' ? " " : "=", shown, msg, avail);
 }
 
 static const char *canonical_optimizer(const char *v)
@@ -284,9 +359,21 @@ static int parse_args(int argc, char **argv, train_args *a)
             bad = parse_i64("seed", v, 0, INT64_MAX, &i64);
             a->cfg.seed = (uint64_t)i64;
             break;
-        case F_ROOT: a->cfg.default_root_dir = v; break;
-        case F_EXPERIMENT: a->cfg.experiment = v; break;
-        case F_NAME: a->cfg.name = v; break;
+        case F_ROOT:
+            bad = need_text("root", v, "the run root is empty; give a directory, or leave the "
+                            "flag out for $LIGHTC_ROOT or ./runs");
+            a->cfg.default_root_dir = v;
+            break;
+        case F_EXPERIMENT:
+            bad = need_text("experiment", v, "the experiment name is empty; give a name "
+                            "(letters, digits, - _ . space), or leave the flag out for fashion-mnist");
+            a->cfg.experiment = v;
+            break;
+        case F_NAME:
+            bad = need_text("name", v, "the run name is empty; give a name, or leave the flag "
+                            "out for the next free version_N");
+            a->cfg.name = v;
+            break;
         case F_LOGGERS: a->cfg.loggers = v; break;
         case F_RESUME:
             if (!*v)
@@ -304,7 +391,9 @@ static int parse_args(int argc, char **argv, train_args *a)
         case F_MOMENTUM: bad = parse_f64("momentum", v, 0, 1, &a->momentum); a->have_momentum = 1; break;
         case F_SCHED: {
             lc_scheduler_spec tmp;
-            if (lc_scheduler_spec_default(&tmp, v) != LC_OK)
+            if (!*v)
+                bad = bad_value("lr-scheduler", "''", "use none, StepLR or CosineAnnealingLR");
+            else if (lc_scheduler_spec_default(&tmp, v) != LC_OK)
                 bad = bad_value("lr-scheduler", v, lc_errmsg());
             a->sched = v;
             break;
@@ -329,7 +418,11 @@ static int parse_args(int argc, char **argv, train_args *a)
             a->cfg.threads = (int)i64;
             break;
         case F_HIST: bad = parse_i64("histogram-every-n-steps", v, 0, INT64_MAX, &a->cfg.histogram_every_n_steps); break;
-        case F_DATA: a->data_dir = v; break;
+        case F_DATA:
+            bad = need_text("data", v, "the data directory is empty; give the directory of the "
+                            "MNIST-format .gz files, or leave the flag out for Fashion-MNIST");
+            a->data_dir = v;
+            break;
         case F_VAL_SIZE: bad = parse_i64("val-size", v, 0, 59999, &a->val_size); break;
         case F_FAST_DEV: bad = parse_i64("fast-dev-run", v, 0, INT64_MAX, &a->cfg.fast_dev_run); break;
         case F_MAX_TIME: {
@@ -339,7 +432,10 @@ static int parse_args(int argc, char **argv, train_args *a)
             a->max_time = v;
             break;
         }
-        case F_EARLY: a->early = v; break;
+        case F_EARLY:
+            bad = need_text("early-stopping", v, "give the metric to monitor, e.g. val/loss");
+            a->early = v;
+            break;
         case F_PATIENCE: bad = parse_i64("patience", v, 0, INT64_MAX, &a->patience); break;
         case F_SAVE_LAST: a->save_last = 1; break;
         case F_TOP_K:
@@ -357,6 +453,18 @@ static int parse_args(int argc, char **argv, train_args *a)
     }
     if (optind < argc)
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    /* the loggers, from the flag or else the environment, by the same rules
+       (an empty $LIGHTC_LOGGERS counts as unset, as $LIGHTC_ROOT does) */
+    const char *env = getenv("LIGHTC_LOGGERS");
+    int none = 0;
+    a->index_on = 1; /* the default list has it */
+    if (a->cfg.loggers ? check_loggers("--loggers", a->cfg.loggers, &none, &a->index_on) != 0
+                       : env && *env && check_loggers("LIGHTC_LOGGERS", env, &none, &a->index_on) != 0)
+        return CLI_USAGE;
+    if (none && a->cfg.fast_dev_run == 0)
+        fprintf(stderr, "lightc train: note: --loggers none: no logger at all, so no run index "
+                "entry, TensorBoard file, metrics.csv or progress line; checkpoints are still "
+                "written under the run directory\n");
     return -1;
 }
 
@@ -386,6 +494,79 @@ static int finish_module_options(train_args *a)
     }
     m->seed = a->cfg.seed;
     return -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* How the run ended                                                         */
+
+/* The status the run index holds for run id; "" when it cannot be read. */
+static void index_status(const char *root, const char *id, char *out, size_t cap)
+{
+    out[0] = 0;
+    char path[4096];
+    cli_db_join(root, LC_INDEX_FILE, path, sizeof path);
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, "SELECT status FROM runs WHERE run_id = ?1", -1, &st, NULL) ==
+            SQLITE_OK) {
+            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+                snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+}
+
+/* Finish the run and say how it ended when a logger lost data or the run
+ * index could not record the end: the exact state on stderr, and CLI_LOST
+ * when training itself succeeded (rc CLI_OK). A run that lost nothing keeps
+ * rc and prints nothing more. */
+static int end_run(lc_trainer *t, const train_args *a, int rc)
+{
+    lc_run *run = lc_trainer_run(t);
+    if (!run)
+        return rc; /* fast_dev_run, or no run started */
+    char id[33], who[600];
+    snprintf(id, sizeof id, "%s", lc_run_id(run));
+    snprintf(who, sizeof who, "%s/%s", lc_run_experiment(run), lc_run_name(run));
+    lc_run_status status;
+    lc_run_counters c;
+    lc_status st = lc_trainer_end_run(t, &status, &c);
+    if (st != LC_OK) /* a logger could not record the end (the last one to fail is named) */
+        fprintf(stderr, "lightc train: finishing run %s: %s\n", who, lc_errmsg());
+    char state[512];
+    snprintf(state, sizeof state,
+             "status %s%s, %llu scalars logged, %llu dropped, %llu rejected, %llu replaced, "
+             "%llu sink_errors (event deliveries lost by failing loggers)",
+             lc_run_status_name(status), c.degraded ? ", degraded" : "",
+             (unsigned long long)c.logged, (unsigned long long)c.dropped,
+             (unsigned long long)c.rejected, (unsigned long long)c.replaced,
+             (unsigned long long)c.sink_errors);
+    int lost = c.degraded || c.sink_errors || c.dropped || st != LC_OK;
+    const char *root = cli_root(a->cfg.default_root_dir);
+    char held[32] = "";
+    if (a->index_on)
+        index_status(root, id, held, sizeof held);
+    if (a->index_on && strcmp(held, lc_run_status_name(status)) != 0) {
+        lost = 1;
+        fprintf(stderr,
+                "lightc train: the run index %s/%s could not record how run %s (%s) ended; "
+                "it still holds status '%s'%s. The run lost data and ended: %s\n",
+                root, LC_INDEX_FILE, who, id, held[0] ? held : "?",
+                strcmp(held, "running") == 0
+                    ? " (`lightc runs ls` will show it as crashed once this process has exited)"
+                    : "",
+                state);
+    } else if (lost) {
+        char hint[128] = "";
+        if (a->index_on)
+            snprintf(hint, sizeof hint, "; each logger's state: `lightc runs show %.8s`", id);
+        fprintf(stderr, "lightc train: run %s lost data in its loggers (see the errors above%s): "
+                "%s\n", who, hint, state);
+    }
+    return rc == CLI_OK && lost ? CLI_LOST : rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -479,6 +660,7 @@ int lc_cli_train(int argc, char **argv)
     } else {
         rc = cli_error("train", "%s", lc_errmsg());
     }
+    rc = end_run(t, &a, rc);
     lc_trainer_free(t);
     cli_mlp_module_free(&m);
     lc_datamodule_free(dm);

@@ -422,6 +422,23 @@ static void test_bad_root_and_loggers(void **s)
     o.loggers = "mlflow"; /* a backend not built in yet */
     assert_int_equal(lc_hub_open(&hub, &o), LC_ERR_UNSUPPORTED);
     assert_non_null(strstr(lc_errmsg(), "mlflow"));
+    /* a spec naming no logger is an error, not a run with no sink at all;
+       "none" is the explicit choice of no sink */
+    const char *empty[] = {",", " , ", ",,"};
+    for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
+        o.loggers = empty[i];
+        assert_int_equal(lc_hub_open(&hub, &o), LC_ERR_INVALID);
+        assert_non_null(strstr(lc_errmsg(), "none"));
+        assert_null(hub);
+    }
+    setenv("LIGHTC_LOGGERS", ",", 1);
+    o.loggers = NULL;
+    assert_int_equal(lc_hub_open(&hub, &o), LC_ERR_INVALID);
+    assert_non_null(strstr(lc_errmsg(), "LIGHTC_LOGGERS"));
+    unsetenv("LIGHTC_LOGGERS");
+    o.loggers = "none";
+    assert_int_equal(lc_hub_open(&hub, &o), LC_OK);
+    lc_hub_close(hub, 0);
 }
 
 static void test_rank_nonzero_is_noop(void **s)
@@ -622,6 +639,8 @@ static void test_signal_while_logging(void **s)
         pthread_join(th, NULL);
         if (!chained)
             _exit(5);
+        if (lc_run_get_status(run) != LC_RUN_KILLED) /* what a training loop checks */
+            _exit(8);
         if (lc_run_finish(run, LC_RUN_FINISHED) != LC_OK)
             _exit(6);
         lc_hub_close(hub, 0);
@@ -636,6 +655,59 @@ static void test_signal_while_logging(void **s)
     assert_non_null(st);
     assert_string_equal(st, "killed");
     free(st);
+    sqlite3_close(db);
+}
+
+/* SIGINT ignored when the hub opens (`prog &` from a script inherits it)
+ * stays ignored: a SIGINT changes nothing, the run goes on and finishes; the
+ * hub still takes SIGTERM, which was not ignored. */
+static void test_ignored_signal_stays_ignored(void **s)
+{
+    (void)s;
+    const char *root = tu_tmpdir("hub-sigign");
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGINT, SIG_IGN);
+        lc_hub_options o = {.root = root, .loggers = "sqlite,csv", .handle_signals = 1};
+        lc_hub *hub;
+        if (lc_hub_open(&hub, &o) != LC_OK)
+            _exit(3);
+        lc_run_options ro = {.experiment = "e", .name = "ign"};
+        lc_run *run;
+        if (lc_run_start(hub, &ro, &run) != LC_OK)
+            _exit(4);
+        struct sigaction cur;
+        sigaction(SIGINT, NULL, &cur);
+        if (cur.sa_handler != SIG_IGN)
+            _exit(5); /* taken over */
+        sigaction(SIGTERM, NULL, &cur);
+        if (cur.sa_handler == SIG_DFL || cur.sa_handler == SIG_IGN)
+            _exit(6); /* SIGTERM is still the hub's */
+        lc_tag k = lc_run_tag(run, "x");
+        for (int i = 0; i < 100; i++)
+            lc_run_log_scalar(run, k, i, i);
+        raise(SIGINT);
+        usleep(100 * 1000); /* a watcher, had it been woken, would act now */
+        if (lc_run_get_status(run) != LC_RUN_RUNNING)
+            _exit(7);
+        for (int i = 100; i < 200; i++)
+            lc_run_log_scalar(run, k, i, i);
+        if (lc_run_finish(run, LC_RUN_FINISHED) != LC_OK)
+            _exit(8);
+        lc_hub_close(hub, 0);
+        sigaction(SIGINT, NULL, &cur);
+        _exit(cur.sa_handler == SIG_IGN ? 0 : 9);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    sqlite3 *db = open_index(root);
+    char *st = q_text(db, "select status from runs where name='ign'");
+    assert_non_null(st);
+    assert_string_equal(st, "finished");
+    free(st);
+    assert_int_equal(q_int(db, "select count(*) from metrics"), 200);
     sqlite3_close(db);
 }
 
@@ -722,6 +794,7 @@ int main(void)
         cmocka_unit_test(test_two_hubs_many_runs),
         cmocka_unit_test(test_sigterm_finishes_killed),
         cmocka_unit_test(test_signal_while_logging),
+        cmocka_unit_test(test_ignored_signal_stays_ignored),
         cmocka_unit_test(test_sigkill_keeps_committed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

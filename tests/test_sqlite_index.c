@@ -288,7 +288,7 @@ static void test_run_lifecycle_and_all_event_kinds(void **state)
     assert_int_equal(q_int(db, "SELECT value FROM counter WHERE name = 'logged'", NULL), 3);
     assert_int_equal(q_int(db, "SELECT value FROM counter WHERE name = 'dropped'", NULL), 1);
     assert_int_equal(q_int(db, "SELECT value FROM counter WHERE name = 'sink_errors'", NULL), 3);
-    assert_int_equal(q_int(db, "SELECT count(*) FROM counter", NULL), 5);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM counter", NULL), 7);
     assert_string_equal(q_text(db, "SELECT state || ':' || coalesce(last_error, '-') ||"
                                    " ':' || coalesce(cursor, 'null') FROM sink_cursor"
                                    " WHERE sink = 'sqlite'",

@@ -3,7 +3,9 @@
  * session records are dropped from older files (everything else byte for
  * byte), their hyperparameters are collected, a truncated tail goes in a
  * rewritten file, files without session records are left untouched, and a
- * missing directory is not an error.
+ * missing directory is not an error. The scalar points a reader sees (for
+ * the resume repair): files in name order, SessionLog START purges, steps
+ * past the limit ignored, a torn tail ignored.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -102,11 +104,55 @@ static void test_missing_dir(void **s)
     tu_rmtree(dir);
 }
 
+static void test_points_a_reader_sees(void **s)
+{
+    (void)s;
+    const char *dir = tu_tmpdir("tb-resume-points");
+    const char *tags[2] = {"loss", "acc"};
+    float v[2] = {1.0f, 2.0f};
+    lc_tfr_buf a = {0}, b = {0};
+    /* attempt 1: steps 0..9; attempt 2 restarts at 5 (START 5), logs 5..6;
+       the third record of step 7 is torn */
+    assert_int_equal(lc_tb_put_file_version(&a, 1.0), 0);
+    for (int64_t i = 0; i < 10; i++)
+        assert_int_equal(lc_tb_put_scalars(&a, 1.0, i, 2, tags, v), 0);
+    assert_int_equal(lc_tb_put_file_version(&b, 2.0), 0);
+    assert_int_equal(lc_tb_put_session_start(&b, 2.0, 5), 0);
+    for (int64_t i = 5; i < 7; i++)
+        assert_int_equal(lc_tb_put_scalars(&b, 2.0, i, 1, tags, v), 0);
+    size_t whole = b.len;
+    assert_int_equal(lc_tb_put_scalars(&b, 2.0, 7, 1, tags, v), 0);
+    char p1[1024], p2[1024];
+    snprintf(p1, sizeof p1, "%s/events.out.tfevents.0000000001.h.1.0", dir);
+    snprintf(p2, sizeof p2, "%s/events.out.tfevents.0000000002.h.2.0", dir);
+    write_file(p1, a.data, a.len);
+    write_file(p2, b.data, whole + 5);
+
+    lc_tb_point_set set;
+    memset(&set, 0, sizeof set);
+    char err[256] = "";
+    assert_int_equal(lc_tb_resume_points(dir, 8, &set, err, sizeof err), 0);
+    for (int64_t i = 0; i < 10; i++) {
+        assert_int_equal(lc_tb_point_set_has(&set, "loss", i), i <= 6);
+        assert_int_equal(lc_tb_point_set_has(&set, "acc", i), i <= 4);
+    }
+    assert_int_equal(lc_tb_point_set_has(&set, "other", 0), 0);
+    lc_tb_point_set_free(&set);
+    memset(&set, 0, sizeof set);
+    assert_int_equal(lc_tb_resume_points(dir, 2, &set, err, sizeof err), 0);
+    assert_int_equal(lc_tb_point_set_has(&set, "loss", 2), 1);
+    assert_int_equal(lc_tb_point_set_has(&set, "loss", 3), 0); /* past max_step */
+    lc_tb_point_set_free(&set);
+    lc_tfr_free(&a);
+    lc_tfr_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_drop_session_records),
         cmocka_unit_test(test_missing_dir),
+        cmocka_unit_test(test_points_a_reader_sees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,9 @@
  * tests/test_trainer_log.c — lc_log with Lightning's self.log semantics:
  * on_step/on_epoch defaults per hook, forbidden hooks, "_step"/"_epoch"
  * forks, batch-size-weighted mean / sum / max / min, conflicting options;
- * and what reaches the index: log_every_n_steps, the "epoch" key at epoch
- * ends, the exact key set.
+ * and what reaches the index: log_every_n_steps, the "epoch" staircase,
+ * the exact key set; and how a run ends (lc_trainer_end_run): its status and
+ * counters, also when the disk fills up under the loggers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +12,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "log_result.h"
 #include "testutil.h"
@@ -215,12 +220,15 @@ static void test_emission_schedule_and_keys(void **s)
     int64_t want[] = {2, 5, 8, 11, 14, 17};
     for (int i = 0; i < 6; i++)
         assert_int_equal(steps[i], want[i]);
-    /* "epoch" once per epoch end, at the epoch's last step */
-    assert_int_equal(tf_metric(root, "epoch", steps, vals, 32), 2);
-    assert_int_equal(steps[0], 9);
-    assert_int_equal(steps[1], 19);
-    tf_assert_close(vals[0], 0, 0);
-    tf_assert_close(vals[1], 1, 0);
+    /* "epoch" with every record at a training step (Lightning's staircase):
+       the epoch-start lr (0, 10), the step metrics (2, 5, 8, 11, 14, 17) and
+       each epoch end with its validation (9, 19); value = the step's epoch */
+    assert_int_equal(tf_metric(root, "epoch", steps, vals, 32), 10);
+    int64_t want_epoch[] = {0, 2, 5, 8, 9, 10, 11, 14, 17, 19};
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(steps[i], want_epoch[i]);
+        tf_assert_close(vals[i], (double)(want_epoch[i] / 10), 0);
+    }
     assert_int_equal(tf_metric(root, "val/acc", steps, vals, 32), 2);
     assert_int_equal(steps[0], 9);
     /* lr without a scheduler: each epoch start and each logged step */
@@ -292,6 +300,85 @@ static void test_forbidden_hook_fails_fit(void **s)
     lc_datamodule_free(dm);
 }
 
+/* ---- how the run ends ----------------------------------------------------------- */
+
+static void test_end_run_reports_status_and_counters(void **s)
+{
+    (void)s;
+    const char *root = tu_tmpdir("log-end");
+    lc_datamodule *dm = tf_data(80, 16, 16, 8);
+    tf_module tm;
+    tf_module_init(&tm, 7);
+    lc_trainer_config c;
+    tf_config(&c, root);
+    c.enable_checkpointing = 0;
+    lc_trainer *t = NULL;
+    assert_int_equal(lc_trainer_create(&t, &c), LC_OK);
+    lc_run_status rs;
+    lc_run_counters k;
+    assert_int_equal(lc_trainer_end_run(t, &rs, &k), LC_ERR_STATE); /* no run yet */
+    assert_int_equal(lc_trainer_fit(t, &tm.base, dm, NULL), LC_OK);
+    assert_int_equal(lc_trainer_end_run(t, &rs, &k), LC_OK);
+    assert_int_equal(rs, LC_RUN_FINISHED);
+    assert_true(k.logged > 0);
+    assert_int_equal(k.sink_errors, 0);
+    assert_int_equal(k.degraded, 0);
+    /* the run is over: no second end, no new run behind the caller's back */
+    assert_int_equal(lc_trainer_end_run(t, NULL, NULL), LC_ERR_STATE);
+    assert_int_equal(lc_trainer_test(t, &tm.base, dm), LC_ERR_STATE);
+    lc_trainer_free(t);
+    tf_module_free(&tm);
+    lc_datamodule_free(dm);
+    assert_int_equal(tf_metric(root, "test/acc", NULL, NULL, 0), 0);
+}
+
+/* The disk fills up (RLIMIT_FSIZE, as test_hub_failures.c): the fit still
+ * succeeds, and the end reports the run as finished but degraded, with the
+ * lost deliveries counted. */
+static void test_end_run_after_full_disk(void **s)
+{
+    (void)s;
+    const char *root = tu_tmpdir("log-full");
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        lc_datamodule *dm = tf_data(800, 16, 16, 8); /* 100 batches an epoch */
+        tf_module tm;
+        tf_module_init(&tm, 7);
+        lc_trainer_config c;
+        tf_config(&c, root);
+        c.enable_checkpointing = 0;
+        c.loggers = "sqlite,csv,tensorboard";
+        c.max_epochs = 3;
+        c.log_histograms = 1;
+        c.histogram_every_n_steps = 1;
+        struct rlimit rl = {256 * 1024, 256 * 1024};
+        setrlimit(RLIMIT_FSIZE, &rl);
+        lc_trainer *t = NULL;
+        if (lc_trainer_create(&t, &c) != LC_OK)
+            _exit(10);
+        if (lc_trainer_fit(t, &tm.base, dm, NULL) != LC_OK) {
+            fprintf(stderr, "fit: %s\n", lc_errmsg());
+            _exit(11);
+        }
+        lc_run_status rs;
+        lc_run_counters k;
+        lc_trainer_end_run(t, &rs, &k); /* may fail: the index may not take the end */
+        if (rs != LC_RUN_FINISHED)
+            _exit(12);
+        if (!k.degraded || k.sink_errors == 0)
+            _exit(13);
+        lc_trainer_free(t);
+        tf_module_free(&tm);
+        lc_datamodule_free(dm);
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +393,8 @@ int main(void)
         cmocka_unit_test(test_emission_schedule_and_keys),
         cmocka_unit_test(test_forked_metric_in_index),
         cmocka_unit_test(test_forbidden_hook_fails_fit),
+        cmocka_unit_test(test_end_run_reports_status_and_counters),
+        cmocka_unit_test(test_end_run_after_full_disk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

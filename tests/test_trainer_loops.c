@@ -3,17 +3,21 @@
  * synthetic task: hook order, limit_*_batches (count and fraction),
  * accumulate_grad_batches, gradient clipping (norm and value),
  * val_check_interval and check_val_every_n_epoch, num_sanity_val_steps,
- * fast_dev_run, max_steps, scheduler intervals, should_stop, seeding, and
- * the configuration checks.
+ * fast_dev_run, max_steps, scheduler intervals, should_stop, seeding, a run
+ * killed by a signal (the loops stop), and the configuration checks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "params.h"
 #include "testutil.h"
@@ -355,6 +359,86 @@ static void test_should_stop(void **s)
     lc_datamodule_free(dm);
 }
 
+/* SIGTERM reaches the hub of a fit whose process keeps a handler of its own
+ * that returns (the hub chains to it, so the process lives on): the run is
+ * killed, so the fit stops at once, before any checkpoint, and fails. */
+static volatile sig_atomic_t term_seen;
+static void term_handler(int sig)
+{
+    (void)sig;
+    term_seen = 1;
+}
+
+static lc_status raise_term_at_step_5(lc_callback *cb, lc_trainer *t, lc_module *m,
+                                      const lc_minibatch *b, int64_t i)
+{
+    (void)cb, (void)m, (void)b, (void)i;
+    if (lc_trainer_global_step(t) != 5)
+        return LC_OK;
+    raise(SIGTERM);
+    /* the hub's watcher ends the run as killed, then calls term_handler */
+    for (int k = 0; k < 1000 && !term_seen; k++)
+        usleep(10 * 1000);
+    return LC_OK;
+}
+
+static void test_killed_run_stops_fit(void **s)
+{
+    (void)s;
+    const char *root = tu_tmpdir("loops-killed");
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGTERM, term_handler);
+        lc_datamodule *dm = tf_data(80, 16, 16, 8); /* 10 batches an epoch */
+        tf_module tm;
+        tf_module_init(&tm, 1);
+        lc_trainer_config c;
+        tf_config(&c, root);
+        c.max_epochs = 5;
+        lc_trainer *t = NULL;
+        if (lc_trainer_create(&t, &c) != LC_OK)
+            _exit(10);
+        lc_callback cb = {.name = "RaiseTerm", .on_train_batch_end = raise_term_at_step_5};
+        if (lc_trainer_add_callback(t, &cb) != LC_OK)
+            _exit(11);
+        lc_status st = lc_trainer_fit(t, &tm.base, dm, NULL);
+        if (!term_seen)
+            _exit(12);
+        if (st == LC_OK)
+            _exit(13); /* trained on after the kill */
+        if (!strstr(lc_errmsg(), "killed"))
+            _exit(14);
+        if (lc_trainer_global_step(t) != 5 || tm.n_train_steps != 5)
+            _exit(15);
+        if (lc_run_get_status(lc_trainer_run(t)) != LC_RUN_KILLED)
+            _exit(16);
+        if (lc_trainer_test(t, &tm.base, dm) == LC_OK)
+            _exit(17); /* the test loop refuses a killed run too */
+        lc_trainer_free(t);
+        tf_module_free(&tm);
+        lc_datamodule_free(dm);
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    char ckdir[4096];
+    snprintf(ckdir, sizeof ckdir, "%s/default/version_0/checkpoints", root);
+    DIR *d = opendir(ckdir); /* no checkpoint: the first was due at step 10 */
+    int files = 0;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+        files += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    assert_int_equal(files, 0);
+    assert_int_equal(tf_metric(root, "test/acc", NULL, NULL, 0), 0);
+    int64_t steps[64];
+    int n = tf_metric(root, "train/loss", steps, NULL, 64);
+    assert_true(n >= 1 && n <= 5);
+    assert_true(steps[n - 1] <= 4);
+}
+
 static void test_scheduler_intervals(void **s)
 {
     (void)s;
@@ -442,11 +526,12 @@ static void test_bad_config(void **s)
     c.gradient_clip_val = -1;
     assert_int_equal(lc_trainer_create(&t, &c), LC_ERR_INVALID);
     lc_trainer_config_default(&c);
-    c.precision = "bf16-mixed";
+    c.precision = "64-true";
     assert_int_equal(lc_trainer_create(&t, &c), LC_ERR_UNSUPPORTED);
     assert_non_null(strstr(lc_errmsg(), "32-true"));
     c.precision = "fp8";
     assert_int_equal(lc_trainer_create(&t, &c), LC_ERR_INVALID);
+    assert_non_null(strstr(lc_errmsg(), "bf16-mixed"));
     lc_trainer_config_default(&c);
     c.accelerator = "gpu";
     assert_int_equal(lc_trainer_create(&t, &c), LC_ERR_UNSUPPORTED);
@@ -547,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_should_stop),
         cmocka_unit_test(test_scheduler_intervals),
         cmocka_unit_test(test_seeded_runs_identical),
+        cmocka_unit_test(test_killed_run_stops_fit),
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_bad_module),
         cmocka_unit_test(test_validate_and_test_stages),

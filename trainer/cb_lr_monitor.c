@@ -7,6 +7,9 @@
  *     metrics are due) for a step-interval one, at both without a
  *     scheduler;
  *   "step" / "epoch": at every logged step / every epoch start.
+ * The epoch-start record also carries "epoch" (the step records get it from
+ * the step metrics logged at the same step), so the epoch staircase and the
+ * console's epoch change at the epoch's first step.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +25,7 @@ typedef struct lr_monitor {
     char key[64];
 } lr_monitor;
 
-static void lr_log(lr_monitor *m, lc_trainer *t)
+static void lr_log(lr_monitor *m, lc_trainer *t, int with_epoch)
 {
     lc_run *run = lc_trainer_run(t);
     if (!run || !t->optim)
@@ -31,7 +34,9 @@ static void lr_log(lr_monitor *m, lc_trainer *t)
         snprintf(m->key, sizeof m->key, "lr-%s", lc_optim_name(t->optim));
         m->tag = lc_run_tag(run, m->key);
     }
-    lc_run_log_scalar(run, m->tag, lc_optim_lr(t->optim), t->batches_that_stepped);
+    lc_tag tags[2] = {m->tag, with_epoch ? lc_conn_epoch_tag(t, t->batches_that_stepped) : 0};
+    double values[2] = {lc_optim_lr(t->optim), (double)t->current_epoch};
+    lc_run_log_scalars(run, t->batches_that_stepped, tags[1] ? 2 : 1, tags, values);
 }
 
 static lc_status lr_on_train_batch_start(lc_callback *cb, lc_trainer *t, lc_module *mod,
@@ -43,7 +48,7 @@ static lc_status lr_on_train_batch_start(lc_callback *cb, lc_trainer *t, lc_modu
         return LC_OK;
     if (m->interval == 0 && t->sched && lc_sched_interval_get(t->sched) != LC_SCHED_INTERVAL_STEP)
         return LC_OK;
-    lr_log(m, t);
+    lr_log(m, t, 0);
     return LC_OK;
 }
 
@@ -55,7 +60,7 @@ static lc_status lr_on_train_epoch_start(lc_callback *cb, lc_trainer *t, lc_modu
         return LC_OK;
     if (m->interval == 0 && t->sched && lc_sched_interval_get(t->sched) != LC_SCHED_INTERVAL_EPOCH)
         return LC_OK;
-    lr_log(m, t);
+    lr_log(m, t, 1);
     return LC_OK;
 }
 

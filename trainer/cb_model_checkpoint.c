@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ckpt_file.h"
 #include "common/status.h"
 #include "trainer_internal.h"
 
@@ -395,6 +396,9 @@ static lc_status mc_setup(lc_callback *cb, lc_trainer *t, lc_module *m)
                      : t->cfg.default_root_dir ? t->cfg.default_root_dir : lc_default_root());
     if (n < 0 || (size_t)n >= sizeof mc->dirpath)
         return lc_fail(LC_ERR_INVALID, "ModelCheckpoint: the checkpoint directory path is too long");
+    /* temp files of writers killed in an earlier run of this directory */
+    if (t->stage == LC_STAGE_FIT && t->cfg.fast_dev_run <= 0)
+        lc_ckpt_remove_stale(mc->dirpath);
     return apply_loaded(mc);
 }
 

@@ -14,6 +14,8 @@
 
 struct lc_ckpt_job {
     pthread_t thread;
+    lc_hub *hub;          /* flushed before the files are written */
+    lc_hist_job *hist;    /* histograms of the boundary, joined first */
     lc_ckpt_writer w;
     char **paths;
     size_t n;
@@ -30,6 +32,17 @@ static void *job_main(void *arg)
         snprintf(job->err, sizeof job->err, "%s", lc_errmsg());
         return NULL;
     }
+    /* The promise: every event up to the checkpoint's step is held by every
+       sink before the file exists. Events logged before the snapshot are
+       ahead of this flush in the hub's queue. A sink that cannot flush has
+       already reported and counted its loss (the run is degraded); the
+       checkpoint is still written, and resuming from it repairs the sinks
+       from the index. */
+    lc_hist_job_join(job->hist);
+    job->hist = NULL;
+    if (job->hub && lc_hub_flush(job->hub, 0) != LC_OK)
+        fprintf(stderr, "lightc: warning: checkpoint '%s': the loggers could not be flushed "
+                        "first: %s\n", job->n ? job->paths[0] : "", lc_errmsg());
     for (size_t i = 0; i < job->n; i++) {
         lc_status st = lc_ckpt_write_atomic(job->paths[i], job->w.buf, job->w.len);
         if (st != LC_OK) {
@@ -44,6 +57,7 @@ static void *job_main(void *arg)
 
 static void job_free(lc_ckpt_job *job)
 {
+    lc_hist_job_join(job->hist);
     for (size_t i = 0; i < job->n; i++)
         free(job->paths[i]);
     free(job->paths);
@@ -51,11 +65,13 @@ static void job_free(lc_ckpt_job *job)
     free(job);
 }
 
-lc_status lc_ckpt_job_start(lc_ckpt_job **out, lc_ckpt_writer *w, char **paths, size_t n)
+lc_status lc_ckpt_job_start(lc_ckpt_job **out, lc_ckpt_writer *w, char **paths, size_t n,
+                            lc_hub *hub, lc_hist_job *hist)
 {
     *out = NULL;
     lc_ckpt_job *job = calloc(1, sizeof *job);
     if (!job) {
+        lc_hist_job_join(hist);
         lc_ckpt_writer_free(w);
         for (size_t i = 0; i < n; i++)
             free(paths[i]);
@@ -66,6 +82,8 @@ lc_status lc_ckpt_job_start(lc_ckpt_job **out, lc_ckpt_writer *w, char **paths, 
     memset(w, 0, sizeof *w);
     job->paths = paths;
     job->n = n;
+    job->hub = hub;
+    job->hist = hist;
     if (pthread_create(&job->thread, NULL, job_main, job) != 0) {
         /* no thread: write here and now */
         job_main(job);

@@ -49,15 +49,25 @@ static void hist_free(lc_hist_job *j)
     free(j);
 }
 
-void lc_hist_wait(lc_trainer *t)
+void lc_hist_job_join(lc_hist_job *j)
 {
-    lc_hist_job *j = t->hist_job;
     if (!j)
         return;
-    t->hist_job = NULL;
     if (j->threaded)
         pthread_join(j->thread, NULL);
     hist_free(j);
+}
+
+lc_hist_job *lc_hist_take(lc_trainer *t)
+{
+    lc_hist_job *j = t->hist_job;
+    t->hist_job = NULL;
+    return j;
+}
+
+void lc_hist_wait(lc_trainer *t)
+{
+    lc_hist_job_join(lc_hist_take(t));
 }
 
 void lc_log_param_histograms(lc_trainer *t, int64_t step)

@@ -9,9 +9,18 @@
  *    (batches_that_stepped + 1) % log_every_n_steps == 0, or should_stop,
  *    never while accumulating. All keys of one step go out as one
  *    lc_run_log_scalars record (one CSV row, one batch everywhere).
+ *  - With them, on the same logging steps: "grad_norm" (the unscaled norm
+ *    before clipping, when log_grad_norm is on) and, for 16-mixed,
+ *    "precision/loss_scale", "precision/skipped_steps" (all run long) and
+ *    "precision/overflows" (Inf/NaN steps since the previous logged step).
  *  - At an epoch end (or a validation/test end) the reduced epoch values go
- *    to callback_metrics and the loggers; the training epoch end adds the
- *    "epoch" key.
+ *    to callback_metrics and the loggers.
+ *  - "epoch" (the current epoch) goes with every record logged at a training
+ *    step: the train step metrics, the training epoch end (always), the
+ *    validation/test results. Lightning adds it to each metrics dict logged
+ *    without an explicit step, so TensorBoard shows a staircase; only the
+ *    per-batch evaluation records (step = the batch index) go without it.
+ *    One point per step: the second record at a step does not repeat it.
  * Keys are interned once per entry; the hot path takes no lock.
  */
 #include <math.h>
@@ -142,6 +151,25 @@ static int em_push(lc_trainer *t, lc_tag tag, double value)
     return 0;
 }
 
+/* The "epoch" key and value into the pending record. */
+lc_tag lc_conn_epoch_tag(lc_trainer *t, int64_t step)
+{
+    if (t->epoch_mark_step == step + 1 && t->epoch_mark_value == t->current_epoch)
+        return 0; /* one point per step: several records there would repeat it */
+    if (!t->tag_epoch)
+        t->tag_epoch = lc_conn_tag(t, "epoch");
+    if (t->tag_epoch) {
+        t->epoch_mark_step = step + 1;
+        t->epoch_mark_value = t->current_epoch;
+    }
+    return t->tag_epoch;
+}
+
+static int em_push_epoch(lc_trainer *t, int64_t step)
+{
+    return em_push(t, lc_conn_epoch_tag(t, step), (double)t->current_epoch);
+}
+
 static lc_status em_flush(lc_trainer *t, int64_t step)
 {
     lc_status st = LC_OK;
@@ -182,6 +210,19 @@ lc_status lc_conn_step_end(lc_trainer *t, lc_log_result *r, int emit, int64_t st
             t->tag_grad_norm = lc_conn_tag(t, "grad_norm");
         em_push(t, t->tag_grad_norm, t->grad_norm);
     }
+    if (emit && r == &t->train_res && t->prec.has_scaler && t->run) {
+        if (!t->tag_loss_scale) {
+            t->tag_loss_scale = lc_conn_tag(t, "precision/loss_scale");
+            t->tag_skipped_steps = lc_conn_tag(t, "precision/skipped_steps");
+            t->tag_overflows = lc_conn_tag(t, "precision/overflows");
+        }
+        em_push(t, t->tag_loss_scale, (double)t->prec.scaler.scale);
+        em_push(t, t->tag_skipped_steps, (double)t->prec.skipped_steps);
+        em_push(t, t->tag_overflows, (double)t->prec.overflows);
+        t->prec.overflows = 0;
+    }
+    if (emit && r == &t->train_res && t->em_len > 0 && em_push_epoch(t, step) != 0)
+        return lc_fail(LC_ERR_NOMEM, "trainer: out of memory while logging");
     lc_log_result_reset_step(r);
     return emit ? em_flush(t, step) : LC_OK;
 }
@@ -204,10 +245,7 @@ lc_status lc_conn_epoch_end(lc_trainer *t, lc_log_result *r, int emit, int64_t s
                 return lc_fail(LC_ERR_NOMEM, "trainer: out of memory while logging");
         }
     }
-    if (emit && add_epoch && t->run) {
-        if (!t->tag_epoch)
-            t->tag_epoch = lc_conn_tag(t, "epoch");
-        em_push(t, t->tag_epoch, (double)t->current_epoch);
-    }
+    if (emit && t->run && (add_epoch || t->em_len > 0) && em_push_epoch(t, step) != 0)
+        return lc_fail(LC_ERR_NOMEM, "trainer: out of memory while logging");
     return emit ? em_flush(t, step) : LC_OK;
 }

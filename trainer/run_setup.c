@@ -9,8 +9,16 @@
  * broken by modification time. Without a name, the newest checkpoint of
  * any run of the experiment, and that run is continued. A checkpoint that
  * fails verification is skipped with a warning (an older one is used);
- * none at all starts the run fresh with a warning. Run directories come
- * from the hub (lc_hub_run_dir), so "last" needs the hub open first.
+ * none at all starts the run fresh with a warning — and an existing run
+ * starts over: the hub replaces its earlier attempt's points, media,
+ * params, tags, metrics.csv and events files (a checkpoint-less attempt
+ * cannot be continued exactly, and keeping it would mix two attempts).
+ * Run directories come from the hub (lc_hub_run_dir), so "last" needs
+ * the hub open first.
+ *
+ * A run the hub ended from outside (SIGINT/SIGTERM: status killed) stops
+ * the loops at their next batch (lc_run_check_live), so no training,
+ * checkpoint or test happens past the step the run was killed at.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -157,9 +165,20 @@ lc_status lc_resolve_ckpt_path(lc_trainer *t, const char *ckpt_path, char *out, 
         }
     }
     if (!best.found) {
-        lc_trainer_warn("ckpt_path=\"last\": no checkpoint found for run '%s/%s' under %s; "
-                        "starting the run fresh",
-                        exp, t->cfg.name ? t->cfg.name : "*", lc_hub_root(t->hub));
+        struct stat st;
+        char rundir[PATH_MAX];
+        int exists = t->cfg.name &&
+                     lc_hub_run_dir(t->hub, exp, t->cfg.name, rundir, sizeof rundir) == LC_OK &&
+                     stat(rundir, &st) == 0;
+        if (exists)
+            lc_trainer_warn("ckpt_path=\"last\": no usable checkpoint for run '%s/%s' under %s; "
+                            "starting the run over: the points, metrics.csv rows and TensorBoard "
+                            "events files of its earlier attempt are replaced",
+                            exp, t->cfg.name, lc_hub_root(t->hub));
+        else
+            lc_trainer_warn("ckpt_path=\"last\": no checkpoint found for run '%s/%s' under %s; "
+                            "starting the run fresh",
+                            exp, t->cfg.name ? t->cfg.name : "*", lc_hub_root(t->hub));
         return LC_OK;
     }
     if (snprintf(out, cap, "%s", best.path) >= (int)cap)
@@ -181,6 +200,9 @@ lc_status lc_run_setup(lc_trainer *t, int resume, int64_t resume_step)
 {
     if (t->run || t->cfg.fast_dev_run > 0)
         return LC_OK;
+    if (t->run_closed)
+        return lc_fail(LC_ERR_STATE, "the trainer's run was ended (lc_trainer_end_run); create "
+                       "another trainer for another run");
     lc_status st = trainer_hub(t);
     if (st != LC_OK)
         return st;
@@ -206,6 +228,9 @@ lc_status lc_run_setup(lc_trainer *t, int resume, int64_t resume_step)
     lc_run_set_tag(t->run, "blas", lc_blas_info());
     set_tag_int(t->run, "threads", lc_blas_get_threads());
     lc_run_set_tag(t->run, "precision", t->cfg.precision);
+    st = lc_run_log_param_str(t->run, "precision", t->cfg.precision);
+    if (st != LC_OK)
+        return st;
     if (t->module && t->module->name)
         lc_run_set_tag(t->run, "model", t->module->name);
     if (t->module && t->module->hparams_json) {
@@ -214,4 +239,18 @@ lc_status lc_run_setup(lc_trainer *t, int resume, int64_t resume_step)
             return lc_fail(st, "module hparams_json: %s", lc_errmsg());
     }
     return LC_OK;
+}
+
+lc_status lc_run_check_live(lc_trainer *t)
+{
+    if (!t->run)
+        return LC_OK;
+    lc_run_status rs = lc_run_get_status(t->run);
+    if (rs == LC_RUN_RUNNING)
+        return LC_OK;
+    t->should_stop = 1;
+    return lc_fail(LC_ERR_STATE, "run %s/%s was ended as %s (SIGINT or SIGTERM) at step %lld; "
+                   "training stopped there, no further checkpoint written",
+                   lc_run_experiment(t->run), lc_run_name(t->run), lc_run_status_name(rs),
+                   (long long)t->global_step);
 }

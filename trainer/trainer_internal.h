@@ -27,6 +27,7 @@
 #include "lr_sched.h"
 #include "optim.h"
 #include "params.h"
+#include "precision.h"
 #include "rng.h"
 
 /* PCG32 stream of the trainer's RNG (dropout); init uses 1, data its own. */
@@ -65,6 +66,12 @@ struct lc_trainer {
     int run_failed;          /* a loop failed: the run ends as failed */
     char log_dir[4096];
     lc_tag tag_epoch, tag_grad_norm, tag_samples;
+    int64_t epoch_mark_step, epoch_mark_value; /* last "epoch" point: step + 1 (0: none), value */
+    lc_tag tag_loss_scale, tag_skipped_steps, tag_overflows;
+
+    /* precision and device */
+    lc_precision prec;       /* the plugin (its scaler state is checkpointed) */
+    const lc_backend *be;    /* the kernel backend the steps compute on */
 
     /* callbacks */
     lc_callback **cbs;
@@ -89,6 +96,7 @@ struct lc_trainer {
     lc_rng rng;
 
     /* loop state (not checkpointed) */
+    int run_closed; /* lc_trainer_end_run ended the run: no new one */
     int should_stop;
     int sanity_checking;
     int training;
@@ -96,6 +104,7 @@ struct lc_trainer {
     int64_t cur_batch_size;
     int64_t num_training_batches, num_val_batches, val_check_batch;
     int accumulating;        /* the running batch does not step the optimizer */
+    int step_skipped;        /* the last optimizer step was skipped (Inf/NaN gradients) */
     double grad_norm;        /* of the last step, NaN if not computed */
     double epoch_t0;         /* wall time at epoch start (samples/s) */
     int64_t epoch_samples;
@@ -148,13 +157,18 @@ lc_log_result *lc_conn_active(lc_trainer *t);
 /* Step values of r -> callback metrics; to the loggers at step when emit. */
 lc_status lc_conn_step_end(lc_trainer *t, lc_log_result *r, int emit, int64_t step);
 /* Epoch values of r -> callback metrics (and to the loggers at step when
- * emit, with the "epoch" key when add_epoch). Does not reset r. */
+ * emit, with the "epoch" key; with add_epoch even when r logged nothing).
+ * Does not reset r. */
 lc_status lc_conn_epoch_end(lc_trainer *t, lc_log_result *r, int emit, int64_t step,
                             int add_epoch);
 /* Train step metrics are due now: Lightning's should_update_logs. */
 int lc_conn_should_update_logs(const lc_trainer *t);
 /* Intern key (0 without a run). */
 lc_tag lc_conn_tag(lc_trainer *t, const char *key);
+/* The "epoch" tag for a record at step: the run's tag, or 0 without a run
+ * or when "epoch" already has its point at this step (a step's records —
+ * step metrics, validation, epoch end — carry it once). */
+lc_tag lc_conn_epoch_tag(lc_trainer *t, int64_t step);
 
 /* ---- optim_setup.c ------------------------------------------------------- */
 
@@ -171,6 +185,9 @@ lc_status lc_sched_update(lc_trainer *t, lc_sched_interval interval, int plateau
  * in fast_dev_run. resume: 0 fresh, 1 continue keeping points, 2 continue
  * discarding points after resume_step. */
 lc_status lc_run_setup(lc_trainer *t, int resume, int64_t resume_step);
+/* LC_OK while the run is live (or there is none); LC_ERR_STATE, with
+ * should_stop set, once the hub ended it from outside (a signal). */
+lc_status lc_run_check_live(lc_trainer *t);
 /* Resolve ckpt_path ("last" or a file) to a file, "" if none. */
 lc_status lc_resolve_ckpt_path(lc_trainer *t, const char *ckpt_path, char *out, size_t cap);
 
@@ -199,6 +216,10 @@ typedef struct lc_hist_job lc_hist_job;
 void lc_log_param_histograms(lc_trainer *t, int64_t step);
 /* Wait until the histograms in flight are logged. */
 void lc_hist_wait(lc_trainer *t);
+/* Hand the histograms in flight to another waiter (the checkpoint writer):
+ * t no longer waits for them; lc_hist_job_join (NULL is fine) does. */
+lc_hist_job *lc_hist_take(lc_trainer *t);
+void lc_hist_job_join(lc_hist_job *j);
 
 /* ---- eval_loop.c --------------------------------------------------------- */
 

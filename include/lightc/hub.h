@@ -167,7 +167,11 @@ typedef struct lc_run_options {
     int resume;               /* 1: continue the existing experiment/name run */
     int discard_after;        /* with resume: 1 = points with step > resume_step
                                  are discarded from every backend (a checkpoint
-                                 at resume_step is being continued) */
+                                 at resume_step is being continued); with
+                                 resume_step < 0 the run starts over: its points,
+                                 media, params, tags, metrics.csv and events
+                                 files are replaced (reported on stderr,
+                                 counted in lc_run_counters.discarded) */
     int64_t resume_step;
 } lc_run_options;
 
@@ -175,7 +179,11 @@ typedef struct lc_run_options {
  *  opened it, so a name clash or an unwritable root is reported here:
  *  LC_ERR_EXISTS names --resume; LC_ERR_BUSY: the run index stayed locked
  *  by another process past the busy timeout ($LIGHTC_BUSY_TIMEOUT_MS,
- *  default 10 s); LC_ERR_IO: a file or the index could not be written. */
+ *  default 10 s); LC_ERR_IO: a file or the index could not be written. A
+ *  resumed run is also repaired: the points the run index holds up to
+ *  resume_step (all, without discard_after) are replayed to the sinks that
+ *  lack them (TensorBoard, after a crash lost its unflushed buffers),
+ *  reported on stderr and counted in lc_run_counters.repaired. */
 lc_status lc_run_start(lc_hub *hub, const lc_run_options *opt, lc_run **out);
 
 /** The run's id (32 hex digits), experiment, name and directory. */
@@ -270,9 +278,20 @@ typedef struct lc_run_counters {
                              failing sink, so 2 sinks losing 1 batch of 10
                              events count 20 */
     int degraded;         /* 1 if some sink lost data for this run */
+    uint64_t discarded;   /* points of earlier attempts removed when the run was
+                             resumed (past resume_step) or started over */
+    uint64_t repaired;    /* points a sink lacked when the run was resumed,
+                             replayed to it from the run index */
 } lc_run_counters;
 
 void lc_run_get_counters(const lc_run *run, lc_run_counters *out);
+
+/** LC_RUN_RUNNING while the run is live; once it has been ended, the status
+ *  it ended with. A run ended by SIGINT/SIGTERM (lc_hub_options.
+ *  handle_signals) reads LC_RUN_KILLED here before lc_run_finish: a training
+ *  loop checks this and stops, so the status and what the process does
+ *  agree (lc_trainer_fit does). Cheap: one uncontended lock. */
+lc_run_status lc_run_get_status(const lc_run *run);
 
 /* ------------------------------------------------------------------------ */
 /* Key normalisation (exposed for tools and tests)                           */

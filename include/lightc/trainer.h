@@ -413,7 +413,9 @@ typedef struct lc_trainer_config {
     lc_clip_algorithm gradient_clip_algorithm; /* norm */
     int64_t fast_dev_run;          /* 0; n: n batches of each loop, no logging/checkpoints */
     uint64_t seed;                 /* 42 */
-    const char *precision;         /* "32-true" (the only one on CPU for now) */
+    const char *precision;         /* "32-true"; also "16-mixed", "bf16-mixed", "16-true",
+                                      "bf16-true" and the aliases "32", "16", "bf16"
+                                      (Lightning's names; docs/trainer.md) */
     const char *accelerator;       /* "auto" | "cpu" */
     int threads;                   /* BLAS threads; 0 = OpenBLAS's default */
     const char *default_root_dir;  /* NULL: lc_default_root() (the hub root) */
@@ -443,9 +445,11 @@ lc_status lc_trainer_create(lc_trainer **out, const lc_trainer_config *cfg);
 lc_status lc_trainer_add_callback(lc_trainer *t, lc_callback *cb);
 
 /** Trainer.fit(module, datamodule, ckpt_path). ckpt_path: NULL (fresh),
- *  "last" (the newest checkpoint of the run named by experiment/name; none:
- *  a fresh start with a warning) or a file. Resuming continues the same run
- *  in every backend, dropping points logged after the checkpoint. */
+ *  "last" (the newest usable checkpoint of the run named by experiment/name;
+ *  none: a fresh start with a warning, and an existing run starts over with
+ *  its earlier attempt's points and files replaced) or a file. Resuming
+ *  continues the same run in every backend, dropping points logged after
+ *  the checkpoint and repairing from the index what a backend lacks. */
 lc_status lc_trainer_fit(lc_trainer *t, lc_module *m, lc_datamodule *dm, const char *ckpt_path);
 
 /** Trainer.validate / Trainer.test on the val / test split. */
@@ -454,6 +458,17 @@ lc_status lc_trainer_test(lc_trainer *t, lc_module *m, lc_datamodule *dm);
 
 /** Finish the run (finished, or failed if a loop failed) and free. */
 void lc_trainer_free(lc_trainer *t);
+
+/** Finish the trainer's run now, as lc_trainer_free would (finished, or
+ *  failed if a loop failed; a run a signal ended stays killed), and say how
+ *  it ended: *status, and *counters once every event has reached every sink
+ *  or been counted lost (counters->degraded / sink_errors: some logger lost
+ *  data). Either pointer may be NULL. Returns LC_ERR_IO (the message names
+ *  the sink) when a sink, e.g. the run index on a full disk, could not
+ *  record the end; LC_ERR_STATE when there is no run (fast_dev_run, nothing
+ *  fitted yet). Afterwards the trainer logs nothing more: fit, validate and
+ *  test fail; lc_trainer_free still frees it. */
+lc_status lc_trainer_end_run(lc_trainer *t, lc_run_status *status, lc_run_counters *counters);
 
 /* ---- state for hooks and callbacks -------------------------------------- */
 
@@ -473,6 +488,12 @@ lc_rng *lc_trainer_rng(lc_trainer *t);
  *  fast_dev_run). Use it to log your own events. */
 lc_run *lc_trainer_run(lc_trainer *t);
 const lc_trainer_config *lc_trainer_get_config(const lc_trainer *t);
+/** The precision plugin's canonical name ("16-mixed" for "16"). */
+const char *lc_trainer_precision(const lc_trainer *t);
+/** The loss scale of 16-mixed's GradScaler (1 for other precisions), and
+ *  the optimizer steps it skipped for Inf/NaN gradients so far. */
+double lc_trainer_loss_scale(const lc_trainer *t);
+int64_t lc_trainer_skipped_steps(const lc_trainer *t);
 /** Current lr of the optimizer (NaN before configure_optimizers). */
 double lc_trainer_lr(const lc_trainer *t);
 /** Name of the optimizer ("AdamW") and of the scheduler ("" if none). */

@@ -17,11 +17,17 @@
  * succeeds. So a broken sink never stalls the producers for longer than one
  * retry window.
  *
+ * Resume repair: once a resumed run is open in every sink, and before any
+ * of its new events, the points the index holds up to the resume step are
+ * handed to the sinks that can repair themselves (sink.h), so a sink that
+ * lost points to a crash (unflushed buffers) gets them back.
+ *
  * Stop (lc_hub_close sets hub->stop): once the queue is empty, the runs
  * whose finish never got into the queue are finished here, the sinks are
  * flushed, and the loop ends. If lc_hub_close gave up waiting (the hub is
  * 'orphaned'), this thread frees the hub.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +124,59 @@ static void deliver(lc_hub *hub, const lc_event_batch *b)
 
 /* ---- control events ------------------------------------------------------ */
 
+/* A resumed run is open in every sink: replay from the index what the
+ * others lack. Failures are reported, never fatal to the run. */
+static void repair_run(lc_hub *hub, lc_run_info *run)
+{
+    lc_sink *src = NULL;
+    int repairers = 0;
+    for (int i = 0; i < hub->nsinks; i++) {
+        if (hub->sinks[i].vt->read_points && !src)
+            src = &hub->sinks[i];
+        else if (hub->sinks[i].vt->repair)
+            repairers++;
+    }
+    if (!src || !repairers)
+        return;
+    int64_t upto = run->resume_step >= 0 ? run->resume_step : INT64_MAX;
+    lc_point *pts = NULL;
+    size_t n = 0;
+    char err[LC_ERRLEN] = "";
+    sink_enter(hub, (int)(src - hub->sinks), LC_SINK_REPAIR);
+    lc_status st = src->vt->read_points(src, run, upto, &pts, &n, err, sizeof err);
+    sink_leave(hub);
+    if (st != LC_OK) {
+        fprintf(stderr, "lightc: run %s/%s: cannot read its points to repair the other loggers: %s\n",
+                run->experiment, run->name, err);
+        return;
+    }
+    for (int i = 0; i < hub->nsinks; i++) {
+        lc_sink *s = &hub->sinks[i];
+        if (s == src || !s->vt->repair)
+            continue;
+        uint64_t added = 0;
+        err[0] = 0;
+        sink_enter(hub, i, LC_SINK_REPAIR);
+        lc_status rs = s->vt->repair(s, run, pts, n, &added, err, sizeof err);
+        sink_leave(hub);
+        if (added) {
+            atomic_fetch_add(&run->repaired, added);
+            char upto_s[48] = "";
+            if (upto != INT64_MAX)
+                snprintf(upto_s, sizeof upto_s, " up to step %lld", (long long)upto);
+            fprintf(stderr, "lightc: run %s/%s resumed: %s lacked %llu points the index holds%s; "
+                            "replayed them from the index\n",
+                    run->experiment, run->name, s->vt->name, (unsigned long long)added, upto_s);
+        }
+        if (rs != LC_OK) {
+            fprintf(stderr, "lightc: run %s/%s: %s could not be repaired from the index: %s\n",
+                    run->experiment, run->name, s->vt->name, err);
+            atomic_store(&run->degraded, 1);
+        }
+    }
+    free(pts);
+}
+
 static void handle_open(lc_hub *hub, lc_event *ev)
 {
     char err[LC_ERRLEN] = "";
@@ -141,6 +200,8 @@ static void handle_open(lc_hub *hub, lc_event *ev)
             hub->sinks[j].vt->finish_run(&hub->sinks[j], ev->run, e2, sizeof e2);
             sink_leave(hub);
         }
+    } else if (ev->run->resume && !ev->run->restart) {
+        repair_run(hub, ev->run);
     }
     lc_request_complete(hub, ev->payload, st, err);
 }

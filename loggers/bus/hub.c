@@ -282,6 +282,7 @@ void lc_hub_free(lc_hub *hub)
 static const char *const entry_names[] = {
     [LC_SINK_IDLE] = "", [LC_SINK_OPEN_RUN] = "open_run", [LC_SINK_WRITE_BATCH] = "write_batch",
     [LC_SINK_FLUSH] = "flush", [LC_SINK_FINISH_RUN] = "finish_run",
+    [LC_SINK_REPAIR] = "resume repair",
 };
 
 /* What is left undone, for the timeout message (ctl_mu held, so the
@@ -306,7 +307,7 @@ static void undone_report(lc_hub *hub, uint32_t timeout_ms, char *out, size_t ca
     if (!runs)
         PUT(" no run (the sinks' final flush and close)");
     int busy = atomic_load(&hub->busy_sink), entry = atomic_load(&hub->busy_entry);
-    if (busy > 0 && busy <= hub->nsinks && entry > 0 && entry <= LC_SINK_FINISH_RUN)
+    if (busy > 0 && busy <= hub->nsinks && entry > 0 && entry <= LC_SINK_REPAIR)
         PUT("; the dispatcher is inside the %s sink's %s", hub->sinks[busy - 1].vt->name,
             entry_names[entry]);
     else

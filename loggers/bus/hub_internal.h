@@ -118,7 +118,8 @@ static inline uint64_t lc_deadline_after(uint32_t timeout_ms)
 }
 
 typedef enum lc_sink_entry {
-    LC_SINK_IDLE = 0, LC_SINK_OPEN_RUN, LC_SINK_WRITE_BATCH, LC_SINK_FLUSH, LC_SINK_FINISH_RUN
+    LC_SINK_IDLE = 0, LC_SINK_OPEN_RUN, LC_SINK_WRITE_BATCH, LC_SINK_FLUSH, LC_SINK_FINISH_RUN,
+    LC_SINK_REPAIR /* read_points or repair (a resumed run) */
 } lc_sink_entry;
 
 /* ---- the one way into the queue ------------------------------------------ */

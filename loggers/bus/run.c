@@ -268,6 +268,7 @@ lc_status lc_run_start(lc_hub *hub, const lc_run_options *opt, lc_run **out)
     ri->start_time = lc_wall_now();
     ri->resume = o.resume;
     ri->resume_step = o.resume && o.discard_after && o.resume_step >= 0 ? o.resume_step : -1;
+    ri->restart = o.resume && o.discard_after && o.resume_step < 0;
     ri->status = LC_RUN_RUNNING;
     ri->tags = (const char *const *)run->tag_kv;
     ri->host = xstrdup(prov.host);
@@ -289,6 +290,10 @@ lc_status lc_run_start(lc_hub *hub, const lc_run_options *opt, lc_run **out)
         lc_run_free(run);
         return lc_fail(st, "%s", err); /* the failing sink's code, as it gave it */
     }
+    if (ri->restart)
+        fprintf(stderr, "lightc: run %s/%s started over: %llu points of its earlier attempt "
+                        "discarded, its files (metrics.csv, TensorBoard events) replaced\n",
+                experiment, name, (unsigned long long)atomic_load(&ri->discarded));
     pthread_mutex_lock(&hub->runs_mu);
     run->next = hub->runs;
     hub->runs = run;
@@ -316,7 +321,20 @@ void lc_run_get_counters(const lc_run *run, lc_run_counters *c)
     c->rejected = atomic_load(&ri->rejected);
     c->replaced = atomic_load(&ri->replaced);
     c->sink_errors = atomic_load(&ri->sink_errors);
+    c->discarded = atomic_load(&ri->discarded);
+    c->repaired = atomic_load(&ri->repaired);
     c->degraded = atomic_load(&ri->degraded);
+}
+
+lc_run_status lc_run_get_status(const lc_run *run)
+{
+    if (!run || run->dummy)
+        return LC_RUN_RUNNING;
+    lc_hub *hub = run->hub;
+    pthread_mutex_lock(&hub->runs_mu);
+    lc_run_status s = run->ended ? run->info.status : LC_RUN_RUNNING;
+    pthread_mutex_unlock(&hub->runs_mu);
+    return s;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -493,6 +511,8 @@ lc_status lc_run_end(lc_run *run, lc_run_status status, uint64_t deadline)
     int live = !run->ended && unlink_run(&hub->runs, run);
     if (live) {
         run->ended = 1;
+        run->info.status = status; /* under the lock: lc_run_get_status */
+        run->info.end_time = lc_wall_now();
         run->next = hub->ended;
         hub->ended = run;
     }
@@ -500,8 +520,6 @@ lc_status lc_run_end(lc_run *run, lc_run_status status, uint64_t deadline)
     if (!live)
         return lc_fail(LC_ERR_STATE, "lc_run_finish: run is not live (finished twice?)");
     atomic_store(&run->noop, 1);
-    run->info.status = status;
-    run->info.end_time = lc_wall_now();
     char err[LC_ERRLEN];
     lc_status st = lc_hub_request(hub, LC_EV_RUN_FINISH, &run->info, deadline, err, sizeof err);
     if (st == LC_ERR_TIMEOUT)

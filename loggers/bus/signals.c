@@ -8,6 +8,13 @@
  * signal, so the process ends the way it would have without lightc (or the
  * previous handler runs: handlers are chained). A second signal while the
  * flush is running restores the previous handlers and re-raises at once.
+ *
+ * A signal that is ignored (SIG_IGN) when the hub registers stays ignored,
+ * as Python leaves an inherited SIG_IGN for SIGINT alone: `prog &` from a
+ * non-interactive shell starts with SIGINT ignored, and a run must not be
+ * marked killed by a signal that would not have stopped the process. Only
+ * the signals taken over are restored. A trainer learns that its run was
+ * ended by a signal through lc_run_get_status and stops.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,12 +32,23 @@ static int pipe_fd[2] = {-1, -1};
 static pthread_t watcher;
 static int installed;
 static struct sigaction old_int, old_term;
+static int took_int, took_term; /* the signals whose handler is ours */
 static volatile sig_atomic_t pending;
 
 static void restore_handlers(void)
 {
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    if (took_int)
+        sigaction(SIGINT, &old_int, NULL);
+    if (took_term)
+        sigaction(SIGTERM, &old_term, NULL);
+}
+
+/* 1 if sig is ignored now (an inherited or chosen SIG_IGN). */
+static int signal_ignored(int sig)
+{
+    struct sigaction cur;
+    return sigaction(sig, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
+           cur.sa_handler == SIG_IGN;
 }
 
 static void on_signal(int sig)
@@ -85,7 +103,12 @@ static void *watch(void *arg)
 int lc_signals_register(lc_hub *hub, char *err, size_t errlen)
 {
     pthread_mutex_lock(&reg_mu);
+    int want_int = 0, want_term = 0;
     if (!installed) {
+        want_int = !signal_ignored(SIGINT);
+        want_term = !signal_ignored(SIGTERM);
+    }
+    if (!installed && (want_int || want_term)) {
         if (pipe(pipe_fd) != 0) {
             pthread_mutex_unlock(&reg_mu);
             snprintf(err, errlen, "signal handling: pipe: %s", strerror(errno));
@@ -96,10 +119,11 @@ int lc_signals_register(lc_hub *hub, char *err, size_t errlen)
         sa.sa_handler = on_signal;
         sigemptyset(&sa.sa_mask);
         sa.sa_flags = SA_RESTART;
-        sigaction(SIGINT, &sa, &old_int);
-        sigaction(SIGTERM, &sa, &old_term);
+        took_int = want_int && sigaction(SIGINT, &sa, &old_int) == 0;
+        took_term = want_term && sigaction(SIGTERM, &sa, &old_term) == 0;
         if (pthread_create(&watcher, NULL, watch, NULL) != 0) {
             restore_handlers();
+            took_int = took_term = 0;
             close(pipe_fd[0]);
             close(pipe_fd[1]);
             pipe_fd[0] = pipe_fd[1] = -1;
@@ -127,6 +151,7 @@ void lc_signals_unregister(lc_hub *hub)
     int last = installed && !registered;
     if (last) {
         restore_handlers();
+        took_int = took_term = 0;
         unsigned char zero = 0;
         ssize_t r = write(pipe_fd[1], &zero, 1);
         (void)r;

@@ -81,6 +81,9 @@ struct lc_run_info {
     double start_time;        /* Unix seconds */
     int resume;               /* continuing an existing run */
     int64_t resume_step;      /* with resume: drop points with step > this; -1 keeps all */
+    int restart;              /* with resume: start over; every point, row, media
+                                 and events file of earlier attempts is replaced
+                                 (resume_step is then -1) */
     lc_run_status status;     /* set before finish_run is called */
     double end_time;          /* set before finish_run is called */
     const char *const *tags;  /* key, value, ..., NULL: user tags + provenance
@@ -98,6 +101,10 @@ struct lc_run_info {
        events of this run that some sink failed to take after retries, one
        per event per failing sink (see lc_run_counters) */
     _Atomic uint64_t logged, dropped, rejected, replaced, sink_errors;
+    _Atomic uint64_t discarded; /* points of earlier attempts the index removed at
+                                   open (restart, or past resume_step) */
+    _Atomic uint64_t repaired;  /* points sinks lacked at a resume, replayed
+                                   from the index */
     _Atomic int degraded;
     _Atomic int closed;       /* finish_run done: the hub drops later events */
 
@@ -136,6 +143,15 @@ typedef struct lc_sink_config {
                                 picks csv, else tensorboard; see bus/sinks.c) */
 } lc_sink_config;
 
+/* A scalar point as the run index holds it (resume repair). */
+typedef struct lc_point {
+    const char *key;          /* normalised */
+    int64_t step;
+    double value;
+    double wall_time;
+    int64_t rec;              /* record number: the points of one record share it */
+} lc_point;
+
 typedef struct lc_sink_vtable {
     const char *name; /* "sqlite", "csv", "tensorboard", ... */
     /* A run starts (or resumes). Create files, rows; may refuse (e.g.
@@ -149,6 +165,18 @@ typedef struct lc_sink_vtable {
     lc_status (*finish_run)(lc_sink *s, lc_run_info *run, char *err, size_t errlen);
     /* Free everything. Called once, after the last finish_run. */
     void (*close)(lc_sink *s);
+
+    /* Resume repair (both optional). When a resumed run has been opened in
+       every sink, the hub asks the sink that has read_points (the run
+       index, the source of truth) for the run's points with step <=
+       resume_step, and hands them to every sink that has repair, which
+       writes those it lacks (learning what it holds from its own files)
+       and counts them in *added. read_points fills *out with one malloc'd
+       block (keys inside it) for free(). */
+    lc_status (*read_points)(lc_sink *s, lc_run_info *run, int64_t max_step, lc_point **out,
+                             size_t *n, char *err, size_t errlen);
+    lc_status (*repair)(lc_sink *s, lc_run_info *run, const lc_point *pts, size_t n,
+                        uint64_t *added, char *err, size_t errlen);
 } lc_sink_vtable;
 
 struct lc_sink {

@@ -3,7 +3,9 @@
  * "sqlite,tensorboard,csv,console" (from --loggers, LIGHTC_LOGGERS, the
  * options, or LC_DEFAULT_LOGGERS) and construct the sinks in a fixed order:
  * the SQLite index first (it is the source of truth and refuses duplicate
- * runs before any file is written), then the others as listed.
+ * runs before any file is written), then the others as listed. "none" is
+ * the explicit choice of no sink; a spec that names nothing ("", ",") is an
+ * error.
  *
  * hparams.yaml: Lightning's CSV and TensorBoard loggers both write it. Here
  * exactly one sink does, so the file is written once per change: the csv
@@ -73,7 +75,9 @@ lc_status lc_sinks_open(lc_hub *hub, const char *spec, char *err, size_t errlen)
     }
     memcpy(buf, spec, strlen(spec) + 1);
     char *save = NULL;
+    int named = 0; /* a spec such as "," names nothing: an error, not zero sinks */
     for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        named = 1;
         if (strcmp(tok, "none") == 0)
             continue;
         int i = find_sink(tok);
@@ -93,6 +97,11 @@ lc_status lc_sinks_open(lc_hub *hub, const char *spec, char *err, size_t errlen)
             want[i] = 1;
             order[norder++] = i;
         }
+    }
+    if (!named) {
+        snprintf(err, errlen, "logger spec '%s' names no logger; give one or more of %s, or none "
+                 "to log nothing (set --loggers or LIGHTC_LOGGERS)", spec, lc_available_sinks());
+        return LC_ERR_INVALID;
     }
     /* the index goes first */
     for (int k = 0; k < norder; k++) {

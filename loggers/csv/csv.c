@@ -17,8 +17,8 @@
  *   same in pandas and Python's csv).
  * - Resume (run->resume): an existing metrics.csv is kept and continued
  *   under its own header; with resume_step >= 0 its rows with a larger step
- *   are cut first (one rewrite), as is a torn last line. Without resume an
- *   existing file is replaced. A run that never logs a scalar leaves no
+ *   are cut first (one rewrite), as is a torn last line. Without resume, or
+ *   when the run starts over (run->restart), an existing file is replaced. A run that never logs a scalar leaves no
  *   (empty) metrics.csv behind.
  * - Failures (disk full, a file in the way) return LC_ERR_IO (LC_ERR_NOMEM
  *   when memory runs out) with a message naming the file. A failed append is cut back off the file (ftruncate), so the
@@ -272,7 +272,8 @@ static lc_status csv_open_run(lc_sink *s, lc_run_info *run, char *err, size_t er
         goto fail;
     }
     int resumed = 0;
-    if (run->resume && (resumed = csv_resume(r, err, errlen)) < 0)
+    /* a run that starts over (run->restart) replaces the file like a new one */
+    if (run->resume && !run->restart && (resumed = csv_resume(r, err, errlen)) < 0)
         goto fail;
     if (!resumed) {
         r->fd = open(r->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -676,6 +677,168 @@ static lc_status csv_write_batch(lc_sink *s, const lc_event_batch *b, char *err,
     return LC_ERR_IO;
 }
 
+/* ---- resume repair (sink.h) ---------------------------------------------------- */
+
+/* The cells the file holds, as (column, step), sorted. */
+typedef struct csv_have {
+    const csv_run *r;
+    struct csv_cellpos { long col; int64_t step; } *v;
+    size_t n, cap;
+} csv_have;
+
+static int csv_have_add(void *ctx, const char *col, int64_t step)
+{
+    csv_have *h = ctx;
+    long c = csv_find_col(h->r, col);
+    if (c < 0)
+        return 0;
+    if (csv_grow((void **)&h->v, &h->cap, h->n + 1, sizeof *h->v) != 0)
+        return -1;
+    h->v[h->n++] = (struct csv_cellpos){c, step};
+    return 0;
+}
+
+static int csv_have_cmp(const void *a, const void *b)
+{
+    const struct csv_cellpos *x = a, *y = b;
+    if (x->col != y->col)
+        return x->col < y->col ? -1 : 1;
+    return x->step < y->step ? -1 : x->step > y->step;
+}
+
+/* Append, as rows (one per index record), the points of pts the file does
+ * not hold. They are the newest points before a crash in the usual case,
+ * so appending keeps the file in step order; rows are never rewritten. */
+static lc_status csv_repair(lc_sink *s, lc_run_info *run, const lc_point *pts, size_t n,
+                            uint64_t *added, char *err, size_t errlen)
+{
+    csv_sink *cs = s->state;
+    csv_run *r = run->sink_state[s->index];
+    *added = 0;
+    if (!r || n == 0)
+        return LC_OK;
+    if (r->fd < 0 && csv_reopen(r, err, errlen) != 0)
+        return LC_ERR_IO;
+    csv_have have = {.r = r};
+    unsigned char *miss = calloc(n, 1);
+    char **names = NULL;
+    size_t nnames = 0, nmiss = 0;
+    lc_status rc = LC_ERR_IO;
+    if (!miss)
+        goto nomem;
+    if (r->size > 0 && lc_csv_scan_cells(r->path, csv_have_add, &have, err, errlen) != 0)
+        goto done;
+    if (have.n)
+        qsort(have.v, have.n, sizeof *have.v, csv_have_cmp);
+    for (size_t i = 0; i < n; i++) {
+        if (!pts[i].key || strcmp(pts[i].key, "step") == 0)
+            continue; /* the step column wins, as in write_batch */
+        long c = csv_find_col(r, pts[i].key);
+        struct csv_cellpos k = {c, pts[i].step};
+        if (c >= 0 && bsearch(&k, have.v, have.n, sizeof k, csv_have_cmp))
+            continue;
+        miss[i] = 1;
+        nmiss++;
+        if (c < 0) {
+            size_t j = 0;
+            while (j < nnames && strcmp(names[j], pts[i].key) != 0)
+                j++;
+            if (j == nnames) {
+                char **nn = realloc(names, (nnames + 1) * sizeof *nn);
+                if (!nn)
+                    goto nomem;
+                names = nn;
+                names[nnames++] = (char *)pts[i].key;
+            }
+        }
+    }
+    if (nmiss == 0) {
+        rc = LC_OK;
+        goto done;
+    }
+    if (nnames && csv_grow_header(r, names, nnames, err, errlen) != 0)
+        goto done;
+    if (csv_row_reserve(cs, r->ncols) != 0)
+        goto nomem;
+
+    size_t len = 0;
+    if (r->size == 0) {
+        size_t need = 1;
+        for (size_t i = 0; i < r->ncols; i++)
+            need += 2 * strlen(r->cols[i]) + 4;
+        if (csv_reserve(cs, need) != 0)
+            goto nomem;
+        for (size_t i = 0; i < r->ncols; i++) {
+            if (i > 0)
+                cs->buf[len++] = ',';
+            len += lc_csv_quote(r->cols[i], cs->buf + len);
+        }
+        cs->buf[len++] = '\n';
+    }
+    size_t row_max = r->ncols * (LC_DOUBLE_BUFSZ + 1) + 32;
+    for (size_t i = 0; i < n;) {
+        if (!miss[i]) {
+            i++;
+            continue;
+        }
+        /* one row: the missing points of one record (one step) */
+        memset(cs->rowset, 0, r->ncols);
+        size_t j = i;
+        for (; j < n && pts[j].rec == pts[i].rec && pts[j].step == pts[i].step; j++) {
+            if (!miss[j])
+                continue;
+            long c = csv_find_col(r, pts[j].key);
+            if (c >= 0) {
+                cs->rowval[c] = pts[j].value;
+                cs->rowset[c] = 1;
+                (*added)++;
+            }
+        }
+        if (csv_reserve(cs, len + row_max) != 0)
+            goto nomem;
+        char *p = cs->buf + len;
+        for (size_t col = 0; col < r->ncols; col++) {
+            if (col > 0)
+                *p++ = ',';
+            if (col == r->step_col)
+                p += csv_i64(pts[i].step, p);
+            else if (cs->rowset[col])
+                p += lc_format_double(cs->rowval[col], p);
+        }
+        *p++ = '\n';
+        len = (size_t)(p - cs->buf);
+        i = j;
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = pwrite(r->fd, cs->buf + off, len - off, r->size + (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = w < 0 ? errno : ENOSPC;
+            int cut_failed = off > 0 && ftruncate(r->fd, r->size) != 0;
+            snprintf(err, errlen, "csv: cannot write %s: %s%s", r->path, strerror(e),
+                     cut_failed ? " (and cannot cut the partial write)" : "");
+            *added = 0;
+            goto done;
+        }
+        off += (size_t)w;
+    }
+    r->size += (off_t)len;
+    r->dirty = 1;
+    rc = LC_OK;
+    goto done;
+nomem:
+    snprintf(err, errlen, "csv: out of memory");
+    rc = LC_ERR_NOMEM;
+    *added = 0;
+done:
+    free(have.v);
+    free(miss);
+    free(names);
+    return rc;
+}
+
 /* ---- flush / close ------------------------------------------------------------- */
 
 static lc_status csv_flush(lc_sink *s, char *err, size_t errlen)
@@ -723,6 +886,7 @@ static const lc_sink_vtable csv_vtable = {
     .flush = csv_flush,
     .finish_run = csv_finish_run,
     .close = csv_close,
+    .repair = csv_repair,
 };
 
 lc_status lc_sink_csv_new(const lc_sink_config *cfg, lc_sink *out, char *err, size_t errlen)

@@ -351,3 +351,56 @@ done:
     lc_csv_free_fields(old, rw.nold);
     return rc;
 }
+
+int lc_csv_scan_cells(const char *path, int (*fn)(void *ctx, const char *col, int64_t step),
+                      void *ctx, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "csv: cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *line = NULL, **hdr = NULL, **fields = NULL;
+    size_t cap = 0, nhdr = 0, nf = 0;
+    long step_col = -1;
+    int rc = 0;
+    ssize_t len = getline(&line, &cap, f);
+    if (len >= 0) {
+        if (lc_csv_split(line, cf_chomp(line, len), &hdr, &nhdr) != 0)
+            rc = -2;
+        for (size_t i = 0; rc == 0 && i < nhdr; i++)
+            if (strcmp(hdr[i], "step") == 0)
+                step_col = (long)i;
+    }
+    while (rc == 0 && step_col >= 0 && (len = getline(&line, &cap, f)) >= 0) {
+        if (len == 0 || line[len - 1] != '\n')
+            break; /* torn last line */
+        if (lc_csv_split(line, cf_chomp(line, len), &fields, &nf) != 0) {
+            rc = -2;
+            break;
+        }
+        if ((size_t)step_col < nf && fields[step_col][0]) {
+            char *end;
+            long long step = strtoll(fields[step_col], &end, 10);
+            for (size_t j = 0; !*end && rc == 0 && j < nf && j < nhdr; j++)
+                if ((long)j != step_col && fields[j][0] && fn(ctx, hdr[j], (int64_t)step) != 0)
+                    rc = -2;
+        }
+        lc_csv_free_fields(fields, nf);
+        fields = NULL;
+        nf = 0;
+    }
+    if (rc == 0 && ferror(f)) {
+        snprintf(err, errlen, "csv: cannot read %s: %s", path, strerror(errno));
+        rc = -1;
+    } else if (rc == -2) {
+        snprintf(err, errlen, "csv: out of memory reading %s", path);
+        rc = -1;
+    }
+    lc_csv_free_fields(hdr, nhdr);
+    free(line);
+    fclose(f);
+    return rc;
+}

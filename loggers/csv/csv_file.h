@@ -40,4 +40,11 @@ int lc_csv_read_header(const char *path, char ***cols, size_t *ncols, char *err,
 int lc_csv_rewrite(const char *path, char *const *cols, size_t ncols, int64_t max_step,
                    char *err, size_t errlen);
 
+/* Call fn(ctx, column, step) for every non-empty cell of every complete data
+ * row of the file (not the "step" cell itself; rows whose step does not
+ * parse as an integer are skipped). fn returns 0, or -1 to stop (out of
+ * memory). A missing file has no cells. Returns 0, or -1 with err. */
+int lc_csv_scan_cells(const char *path, int (*fn)(void *ctx, const char *col, int64_t step),
+                      void *ctx, char *err, size_t errlen);
+
 #endif /* LC_CSV_FILE_H */

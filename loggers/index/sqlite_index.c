@@ -98,6 +98,7 @@ typedef struct sq_run {
     uint32_t nkeys;
     int64_t rec, rec_committed;
     uint64_t replaced_pending, rejected_pending;
+    uint64_t discarded;       /* points of earlier attempts deleted at open */
     struct sq_run *next;
 } sq_run;
 
@@ -673,7 +674,30 @@ static int sq_open_row(sq_sink *sq, lc_run_info *run, sq_run *r, int *exists_err
     if (rc != SQLITE_DONE)
         return lc_index_fail(sq->db, "cannot resume the run in", err, errlen);
 
-    if (run->resume_step >= 0) {
+    if (run->restart) {
+        /* Start over: nothing of the earlier attempts stays (their points
+           are counted as discarded). Provenance tags follow at once. */
+        static const char *const drop[] = {
+            "DELETE FROM metric_point WHERE run_id = ?1",
+            "DELETE FROM media WHERE run_id = ?1",
+            "DELETE FROM param WHERE run_id = ?1",
+            "DELETE FROM tag WHERE run_id = ?1",
+            "DELETE FROM key_map WHERE run_id = ?1",
+            "DELETE FROM metric_key WHERE run_id = ?1",
+            "DELETE FROM counter WHERE run_id = ?1",
+        };
+        for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++) {
+            if (!(st = sq_prepare(sq, drop[i])))
+                return lc_index_fail(sq->db, "cannot start the run over in", err, errlen);
+            sqlite3_bind_int64(st, 1, r->row);
+            rc = sqlite3_step(st);
+            sqlite3_finalize(st);
+            if (rc != SQLITE_DONE)
+                return lc_index_fail(sq->db, "cannot start the run over in", err, errlen);
+            if (i == 0)
+                r->discarded = (uint64_t)sqlite3_changes(sq->db);
+        }
+    } else if (run->resume_step >= 0) {
         static const char *const drop[] = {
             "DELETE FROM metric_point WHERE run_id = ?1 AND step > ?2",
             "DELETE FROM media WHERE run_id = ?1 AND step > ?2",
@@ -687,6 +711,8 @@ static int sq_open_row(sq_sink *sq, lc_run_info *run, sq_run *r, int *exists_err
             sqlite3_finalize(st);
             if (rc != SQLITE_DONE)
                 return lc_index_fail(sq->db, "cannot drop resumed steps in", err, errlen);
+            if (i == 0)
+                r->discarded = (uint64_t)sqlite3_changes(sq->db);
         }
     }
     /* Continue the record numbering after the points kept. */
@@ -746,6 +772,8 @@ static lc_status sq_open_run(lc_sink *s, lc_run_info *run, char *err, size_t err
         free(r);
         return st;
     }
+    if (r->discarded)
+        atomic_fetch_add(&run->discarded, r->discarded);
     r->next = sq->runs;
     sq->runs = r;
     run->sink_state[s->index] = r;
@@ -784,6 +812,8 @@ static int sq_finish_rows(sq_sink *sq, lc_run_info *run, sq_run *r)
         {"rejected", atomic_load(&run->rejected)},
         {"replaced", atomic_load(&run->replaced)},
         {"sink_errors", atomic_load(&run->sink_errors)},
+        {"discarded", atomic_load(&run->discarded)},
+        {"repaired", atomic_load(&run->repaired)},
     };
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
         sqlite3_bind_int64(st, 1, r->row);
@@ -859,6 +889,100 @@ static lc_status sq_flush(lc_sink *s, char *err, size_t errlen)
     return LC_OK;
 }
 
+/* The run's points with step <= max_step, record by record (resume repair:
+ * the index is the source of truth). One malloc'd block: the points, then
+ * their keys. */
+static lc_status sq_read_points(lc_sink *s, lc_run_info *run, int64_t max_step, lc_point **out,
+                                size_t *nout, char *err, size_t errlen)
+{
+    sq_sink *sq = s->state;
+    sq_run *r = run->sink_state[s->index];
+    *out = NULL;
+    *nout = 0;
+    if (!r)
+        return LC_OK; /* never opened here */
+    sqlite3_stmt *st = sq_prepare(sq, "SELECT k.key, p.step, p.value, p.is_nan, p.wall_time, p.rec"
+                                      " FROM metric_point p JOIN metric_key k ON k.id = p.key_id"
+                                      " WHERE p.run_id = ?1 AND p.step <= ?2 ORDER BY p.rec, p.id");
+    if (!st) {
+        lc_index_fail(sq->db, "cannot read", err, errlen);
+        return lc_index_status(sq->db);
+    }
+    lc_status status = LC_ERR_NOMEM;
+    size_t n = 0, cap = 0, text = 0, tcap = 0;
+    lc_point *pts = NULL;
+    char *keys = NULL;
+    size_t *koff = NULL;
+    int rc;
+    sqlite3_bind_int64(st, 1, r->row);
+    sqlite3_bind_int64(st, 2, max_step);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *key = (const char *)sqlite3_column_text(st, 0);
+        size_t kl = key ? strlen(key) + 1 : 1;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            lc_point *np = realloc(pts, cap * sizeof *np);
+            size_t *no = realloc(koff, cap * sizeof *no);
+            if (np)
+                pts = np;
+            if (no)
+                koff = no;
+            if (!np || !no)
+                goto nomem;
+        }
+        if (text + kl > tcap) {
+            tcap = tcap ? tcap * 2 : 16384;
+            while (text + kl > tcap)
+                tcap *= 2;
+            char *nk = realloc(keys, tcap);
+            if (!nk)
+                goto nomem;
+            keys = nk;
+        }
+        memcpy(keys + text, key ? key : "", kl);
+        koff[n] = text;
+        text += kl;
+        pts[n].step = sqlite3_column_int64(st, 1);
+        pts[n].value = sqlite3_column_int(st, 3) ? NAN : sqlite3_column_double(st, 2);
+        pts[n].wall_time = sqlite3_column_double(st, 4);
+        pts[n].rec = sqlite3_column_int64(st, 5);
+        n++;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc != SQLITE_DONE) {
+        lc_index_fail(sq->db, "cannot read", err, errlen);
+        status = lc_index_status(sq->db);
+        goto fail;
+    }
+    if (n) {
+        /* one block: points, then keys */
+        lc_point *blk = malloc(n * sizeof *blk + text);
+        if (!blk)
+            goto nomem;
+        char *kt = (char *)(blk + n);
+        memcpy(kt, keys, text);
+        for (size_t i = 0; i < n; i++) {
+            blk[i] = pts[i];
+            blk[i].key = kt + koff[i];
+        }
+        *out = blk;
+        *nout = n;
+    }
+    free(pts);
+    free(keys);
+    free(koff);
+    return LC_OK;
+nomem:
+    snprintf(err, errlen, "sqlite: out of memory reading the run's points from %s", sq->path);
+fail:
+    sqlite3_finalize(st);
+    free(pts);
+    free(keys);
+    free(koff);
+    return status;
+}
+
 static void sq_close(lc_sink *s)
 {
     sq_sink *sq = s->state;
@@ -887,6 +1011,7 @@ static const lc_sink_vtable sq_vtable = {
     .flush = sq_flush,
     .finish_run = sq_finish_run,
     .close = sq_close,
+    .read_points = sq_read_points,
 };
 
 lc_status lc_sink_sqlite_new(const lc_sink_config *cfg, lc_sink *out, char *err, size_t errlen)

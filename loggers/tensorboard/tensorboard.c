@@ -13,7 +13,8 @@
  * built with protobuf-c (tb_encode.h) into an in-memory buffer and written
  * with one pwrite(2) per buffer: every flush interval (default 2 s,
  * $LIGHTC_TB_FLUSH_SECS overrides), when 1 MiB waits, on flush() and at
- * finish — never per event.
+ * finish — never per event. flush() also fdatasyncs what was written since
+ * the last one (the hub flushes before a checkpoint is declared written).
  *
  * Events: scalars -> simple_value (consecutive scalars of one run at one
  * step and wall time share one Event); text -> "text" plugin tensor;
@@ -38,6 +39,7 @@
  * counted); the call returns LC_ERR_IO with the reason. A batch retried by
  * the hub after a failure is recognised, so no record is written twice.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
@@ -76,6 +78,7 @@ typedef struct tb_run {
     lc_tfr_buf buf;          /* complete records not yet written */
     uint64_t file_len;       /* bytes in the file, always a record boundary */
     uint64_t last_write_ms;
+    int unsynced;            /* written since the last fdatasync */
     uint32_t file_gen;       /* bumped when buffered records are dropped */
     lc_tb_series_table *series;
     lc_tb_params params;
@@ -197,6 +200,7 @@ static int tb_write(tb_run *r, char *err, size_t errlen)
     r->file_len += r->buf.len;
     r->buf.len = 0;
     r->hp_in_buf = 0;
+    r->unsynced = 1;
     if (r->buf.cap > 4 * (size_t)TB_WRITE_AT)
         lc_tfr_free(&r->buf); /* give a burst's memory back */
     r->last_write_ms = lc_mono_ms();
@@ -493,6 +497,31 @@ static int tb_create_file(tb_sink *t, tb_run *r, const char *after, char *err, s
     return -1;
 }
 
+/* A run that starts over: its earlier attempts' events files go. */
+static int tb_remove_old_files(const char *dir, char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strstr(e->d_name, "tfevents") || e->d_name[0] == '.')
+            continue;
+        char path[PATH_MAX];
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
+            continue;
+        if (unlink(path) != 0 && errno != ENOENT) {
+            snprintf(err, errlen, "tensorboard: cannot remove %s of the run's earlier attempt: %s",
+                     path, strerror(errno));
+            rc = -1;
+            break;
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
 static lc_status tb_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
 {
     tb_sink *t = s->state;
@@ -523,7 +552,12 @@ static lc_status tb_open_run(lc_sink *s, lc_run_info *run, char *err, size_t err
     }
     lc_tb_resume_info ri;
     memset(&ri, 0, sizeof ri);
-    if (run->resume) {
+    if (run->restart) {
+        if (tb_remove_old_files(run->dir, err, errlen)) {
+            tb_run_free(r);
+            return LC_ERR_IO;
+        }
+    } else if (run->resume) {
         if (lc_tb_resume_scan(run->dir, &r->params, &ri, err, errlen)) {
             tb_run_free(r);
             return LC_ERR_IO;
@@ -616,6 +650,50 @@ static lc_status tb_finish_run(lc_sink *s, lc_run_info *run, char *err, size_t e
     return rc;
 }
 
+/* Resume repair (sink.h): write the index's points this run's events
+ * files do not show. */
+static lc_status tb_repair(lc_sink *s, lc_run_info *run, const lc_point *pts, size_t n,
+                           uint64_t *added, char *err, size_t errlen)
+{
+    tb_run *r = tb_run_of(s, run);
+    *added = 0;
+    if (!r || n == 0)
+        return LC_OK;
+    int64_t upto = INT64_MIN;
+    for (size_t i = 0; i < n; i++)
+        if (pts[i].step > upto)
+            upto = pts[i].step;
+    lc_tb_point_set have;
+    memset(&have, 0, sizeof have);
+    if (lc_tb_resume_points(run->dir, upto, &have, err, errlen)) {
+        lc_tb_point_set_free(&have);
+        return LC_ERR_IO;
+    }
+    lc_status rc = LC_OK;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        lc_tb_series *se = lc_tb_series_get(r->series, pts[i].key, LC_TB_KIND_SCALAR);
+        if (!se) {
+            rc = tb_nomem(err, errlen);
+            break;
+        }
+        if (lc_tb_point_set_has(&have, se->tag, pts[i].step))
+            continue;
+        const char *tag = se->tag;
+        float v = tb_to_float(pts[i].value);
+        if (lc_tb_put_scalars(&r->buf, tb_wall(pts[i].wall_time), pts[i].step, 1, &tag, &v)) {
+            rc = tb_nomem(err, errlen);
+            break;
+        }
+        (*added)++;
+    }
+    lc_tb_point_set_free(&have);
+    /* on disk at once: the session start info stays pending for the
+       params the run logs next */
+    if (tb_write(r, rc ? NULL : err, rc ? 0 : errlen) && !rc)
+        rc = LC_ERR_IO;
+    return rc;
+}
+
 static lc_status tb_flush(lc_sink *s, char *err, size_t errlen)
 {
     tb_sink *t = s->state;
@@ -625,6 +703,15 @@ static lc_status tb_flush(lc_sink *s, char *err, size_t errlen)
         lc_status bad = r->hp_pending && tb_put_start_info(r) ? tb_nomem(e2, sizeof e2) : LC_OK;
         if (!bad && tb_write(r, e2, sizeof e2))
             bad = LC_ERR_IO;
+        /* flush() means durable (sink.h): a checkpoint relies on it */
+        if (!bad && r->unsynced) {
+            if (fdatasync(r->fd) == 0) {
+                r->unsynced = 0;
+            } else {
+                snprintf(e2, sizeof e2, "tensorboard: cannot sync %s: %s", r->path, strerror(errno));
+                bad = LC_ERR_IO;
+            }
+        }
         if (bad && !rc) {
             snprintf(err, errlen, "%s", e2);
             rc = bad;
@@ -660,6 +747,7 @@ static const lc_sink_vtable tb_vtable = {
     .flush = tb_flush,
     .finish_run = tb_finish_run,
     .close = tb_close,
+    .repair = tb_repair,
 };
 
 /* ---------------------------------------------------------------------- */

@@ -13,6 +13,7 @@ lightc="$build/lightc"
 data=/usr/share/datasets/fashion-mnist
 [ -f "$data/train-images-idx3-ubyte.gz" ] || { echo "skip: no $data (install dataset-fashion-mnist)"; exit 77; }
 py=${LC_VENV:-$build/venv}/bin/python
+mkdir -p "${LC_TEST_TMP:-/tmp}" # may run before any test made it
 tmp=$(mktemp -d "${LC_TEST_TMP:-/tmp}/train-resume-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -39,7 +40,10 @@ a, b = points(sys.argv[1]), points(sys.argv[2])
 assert len(a) > 50, len(a)
 assert a == b, [x for x in zip(a, b) if x[0] != x[1]][:5]
 epochs = [p for p in a if p[0] == "epoch"]
-assert [p[2] for p in epochs] == [0.0, 1.0, 2.0, 3.0], epochs
+# the epoch staircase: every point is its step's epoch (25 steps each; the
+# test results at step 100 carry epoch 4), and each epoch end has its point
+assert all(v == s // 25 for _, s, v in epochs), epochs
+assert [(s, v) for _, s, v in epochs if s % 25 == 24] == [(24, 0), (49, 1), (74, 2), (99, 3)], epochs
 print("index: %d points identical" % len(a))
 try:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
