@@ -1,7 +1,8 @@
 /*
- * loggers/tb_resume.c — drop hparams session records from a resumed run's
- * older events files, keeping their hyperparameters; and read which scalar
- * points those files show, for the resume repair (see tb_resume.h).
+ * loggers/tensorboard/tb_resume.c — drop hparams session records from a
+ * resumed run's older events files, keeping their hyperparameters; and read
+ * which scalar points those files show, for the resume repair (see
+ * tb_resume.h).
  */
 #include "tb_resume.h"
 
