@@ -18,7 +18,9 @@ it gives 401s and rewrites artifact URIs. Checks:
 - a file:/sqlite: URI is refused with the "not a tracking server" message;
 - a refused token is LC_ERR_AUTH, and the token never shows; the right one
   through the proxy works;
-- a run whose artifact root is not the proxy skips artifacts with a warning.
+- a run whose artifact root is not the proxy skips artifacts with a warning;
+- a lost runs/create answer, lost log-batch answers, 500, 503, 429 and
+  resets: one run, every point once.
 """
 import http.client
 import http.server
@@ -99,7 +101,14 @@ def stop_server(p):
 # a proxy that checks a Bearer token and can rewrite artifact URIs
 
 class Proxy:
-    def __init__(self, upstream, token, rewrite_artifacts=False):
+    def __init__(self, upstream, token, rewrite_artifacts=False, faults=None):
+        # faults: {path suffix: [action, ...]} consumed one per matching
+        # request: "lose" (forward, then close without answering: the server
+        # applied it), "500", "503", "429" (with Retry-After: 1), "reset"
+        # (close before forwarding)
+        self.faults = {k: list(v) for k, v in (faults or {}).items()}
+        self.hits = {}
+        lock = threading.Lock()
         host, port = upstream.split("//")[1].split(":")
         outer = self
 
@@ -119,12 +128,37 @@ class Proxy:
                     self.end_headers()
                     self.wfile.write(msg)
                     return
+                path = self.path.split("?")[0]
+                action = None
+                with lock:
+                    outer.hits[path] = outer.hits.get(path, 0) + 1
+                    for suffix, acts in outer.faults.items():
+                        if suffix in path and acts:
+                            action = acts.pop(0)
+                            break
+                if action == "reset":
+                    self.close_connection = True
+                    return
+                if action in ("500", "503", "429"):
+                    msg = b'{"error_code": "INTERNAL_ERROR", "message": "injected"}'
+                    self.send_response(int(action))
+                    if action == "429":
+                        self.send_header("Retry-After", "1")
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(msg)))
+                    self.end_headers()
+                    self.wfile.write(msg)
+                    return
                 c = http.client.HTTPConnection(host, int(port), timeout=60)
                 hdrs = {k: v for k, v in self.headers.items()
                         if k.lower() in ("content-type", "content-length")}
                 c.request(self.command, self.path, body=body, headers=hdrs)
                 r = c.getresponse()
                 data = r.read()
+                if action == "lose":
+                    c.close()
+                    self.close_connection = True
+                    return
                 if rewrite_artifacts:
                     data = data.replace(b"mlflow-artifacts:/", b"s3://nowhere/")
                 self.send_response(r.status)
@@ -384,6 +418,45 @@ def test_no_artifact_proxy(ctx):
         proxy.close()
 
 
+def test_faults(ctx):
+    """Lost answers, 5xx, 429 and resets: the same run, every point once."""
+    from mlflow import MlflowClient
+    faults = {"/runs/create": ["lose"],
+              "/runs/log-batch": ["lose", "500", "429", "reset", "lose"],
+              "/runs/update": ["lose"],
+              "/mlflow-artifacts/artifacts/": ["lose"]}
+    proxy = Proxy(ctx["uri"], "t", faults=faults)
+    try:
+        uuid = "3" * 32
+        items = [{"kind": "param", "key": "p", "text": "1"}]
+        items += [{"kind": "metric", "key": "f", "value": i * 0.5, "step": i,
+                   "wall_time": T0 + i * 0.001} for i in range(2200)]
+        art = os.path.join(ctx["tmp"], "f.bin")
+        with open(art, "wb") as f:
+            f.write(b"fault")
+        items += [{"kind": "artifact", "key": "f.bin", "text": art},
+                  {"kind": "end", "status": "finished", "wall_time": T0 + 9}]
+        s = {"run": {"run_uuid": uuid, "experiment": "faults", "name": "f", "start_time": T0},
+             "items": items, "chunk": 500}
+        env = {"MLFLOW_TRACKING_URI": proxy.uri, "MLFLOW_TRACKING_TOKEN": "t"}
+        o = ship(ctx["tmp"], s, env)
+        if o["open_status"] != "LC_OK" or o["ship_status"] != "LC_OK":
+            # a shipper calls again after an LC_ERR_IO; so does this test, once
+            o = ship(ctx["tmp"], s, env)
+        check("faults: delivered", o["ship_status"] == "LC_OK" and o["done"] == len(items), o)
+        client = MlflowClient(ctx["uri"])
+        exp = client.get_experiment_by_name("faults")
+        runs = client.search_runs([exp.experiment_id], f"tags.`lightc.run_uuid` = '{uuid}'")
+        check("faults: one run despite a lost create answer", len(runs) == 1, len(runs))
+        check("faults: all injected", all(not v for v in proxy.faults.values()), proxy.faults)
+        check_points(client, o["remote_id"], items, "faults")
+        check("faults: FINISHED", client.get_run(o["remote_id"]).info.status == "FINISHED")
+        names = [f.path for f in client.list_artifacts(o["remote_id"])]
+        check("faults: artifact", names == ["f.bin"], names)
+    finally:
+        proxy.close()
+
+
 def main():
     if not os.access(SHIP, os.X_OK):
         print(f"skip: {SHIP} not built", file=sys.stderr)
@@ -399,7 +472,7 @@ def main():
     try:
         server, uri = start_server(tmp)
         ctx = {"tmp": tmp, "uri": uri}
-        for fn in (test_uri_schemes, test_full, test_auth, test_no_artifact_proxy):
+        for fn in (test_uri_schemes, test_full, test_auth, test_no_artifact_proxy, test_faults):
             try:
                 fn(ctx)
             except Exception:
