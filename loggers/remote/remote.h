@@ -101,7 +101,9 @@ typedef struct lc_remote_vtable {
 struct lc_remote {
     const lc_remote_vtable *vt;
     void *state;              /* the backend's own */
-    /* Set by the shipper after the constructor (NULL: none): the backend's
+    /* Set by the shipper after the constructor and before the first
+       open_run (NULL: none; backends make their HTTP clients on first use,
+       watching it): the backend's
        HTTP requests and retry waits watch it, so a drain that runs out of
        time or a shutdown stops a call at once (LC_ERR_STATE) instead of
        waiting out retries and timeouts. */

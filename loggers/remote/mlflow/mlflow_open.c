@@ -135,9 +135,10 @@ static lc_status run_continue(mlflow_backend *b, lc_remote_run *run, const char 
         mlflow_json_get(r.body, "run.info.lifecycle_stage", stage, sizeof stage);
         if (!strcmp(stage, "deleted"))
             st = lc_fail(LC_ERR_INVALID,
-                         "mlflow: run %s (%s) is deleted on %s: restore it or unset %s", run_id,
-                         origin, b->cfg.uri_shown,
-                         !strcmp(origin, "MLFLOW_RUN_ID") ? "MLFLOW_RUN_ID" : "the remote id");
+                         "mlflow: run %s (%s) is deleted on %s: restore it (`mlflow runs "
+                         "restore --run-id %s`)%s",
+                         run_id, origin, b->cfg.uri_shown, run_id,
+                         !strcmp(origin, "MLFLOW_RUN_ID") ? " or unset MLFLOW_RUN_ID" : "");
         else
             st = state_from_run(b, run, r.body, "run");
     }
