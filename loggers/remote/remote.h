@@ -102,11 +102,10 @@ struct lc_remote {
     const lc_remote_vtable *vt;
     void *state;              /* the backend's own */
     /* Set by the shipper after the constructor and before the first
-       open_run (NULL: none; backends make their HTTP clients on first use,
-       watching it): the backend's
-       HTTP requests and retry waits watch it, so a drain that runs out of
-       time or a shutdown stops a call at once (LC_ERR_STATE) instead of
-       waiting out retries and timeouts. */
+       open_run (NULL: none). The backend's HTTP requests and retry waits
+       watch it, so a drain that runs out of time or a shutdown stops a
+       call at once (LC_ERR_STATE) instead of waiting out retries and
+       timeouts. */
     lc_cancel *cancel;
 };
 
