@@ -12,7 +12,8 @@ it gives 401s and rewrites artifact URIs. Checks:
   step, value and timestamp exactly once, params, tags (standard ones too),
   artifacts' bytes, status and end time;
 - a second open with the same run uuid finds the same run, and shipping
-  the same items again leaves every point once;
+  the same items again leaves every point once; an open with nothing to
+  send leaves an ended run's status alone;
 - a changed param value is LC_ERR_INVALID naming the param;
 - crashed -> FAILED, killed -> KILLED;
 - a file:/sqlite: URI is refused with the "not a tracking server" message;
@@ -321,6 +322,10 @@ def test_full(ctx):
           again)
     runs = client.search_runs([exp.experiment_id], f"tags.`lightc.run_uuid` = '{uuid}'")
     check("no duplicate run", len(runs) == 1, len(runs))
+    idle = dict(spec2, items=[])
+    again = ship(tmp, idle, {"MLFLOW_TRACKING_URI": uri})
+    check("an open with nothing to send", again["open_status"] == "LC_OK", again)
+    check("... leaves the ended run FINISHED", client.get_run(rid).info.status == "FINISHED")
     check_points(client, rid, items, "after reships")
 
     # a changed param

@@ -8,8 +8,10 @@
  *     deleted experiment is an error (MLflow refuses runs in it).
  *  2. A known remote run (run->remote_id kept by the shipper, else
  *     MLFLOW_RUN_ID) is continued: runs/get for its experiment and
- *     artifact_uri, then runs/update status RUNNING, as the MLflow client
- *     does on resume.
+ *     artifact_uri. Its status goes back to RUNNING (runs/update, as the
+ *     MLflow client does on resume) just before the first item shipped
+ *     that is not the run's end, so an open that finds nothing more to
+ *     send (`lightc sync` of an ended run) never turns a FINISHED run back.
  *  3. Else the run tagged lightc.run_uuid = run->run_uuid in the experiment
  *     (runs/search) is the one: a create whose answer was lost is found here.
  *  4. Else runs/create with start_time, run_name, the standard tags and the
@@ -143,15 +145,8 @@ static lc_status run_continue(mlflow_backend *b, lc_remote_run *run, const char 
             st = state_from_run(b, run, r.body, "run");
     }
     lc_http_response_free(&r);
-    if (st != LC_OK)
-        return st;
-    char *body = mlflow_json_update_run(run_id, "RUNNING", -1);
-    if (!body)
-        return lc_fail(LC_ERR_NOMEM, "out of memory");
-    snprintf(what, sizeof what, "resuming run %s", run_id);
-    st = mlflow_call(b, what, "runs/update", NULL, body, LC_HTTP_RETRY_ALL, &r);
-    free(body);
-    lc_http_response_free(&r);
+    if (st == LC_OK)
+        ((mlflow_run *)run->state)->set_running = true;
     return st;
 }
 

@@ -5,7 +5,8 @@
  * Consecutive params, tags and metrics go into one runs/log-batch, up to
  * the server's limits (1000 metrics, 100 params, 100 tags, 1000 items,
  * well under 1 MB) and never holding a param or tag key twice; texts and
- * artifacts are uploads (mlflow_artifacts.c); the end of the run is
+ * artifacts are uploads (mlflow_artifacts.c); a continued run goes back
+ * to RUNNING before its first new item (mlflow_open.c); the end of the run is
  * runs/update with its status (crashed -> FAILED) and end time. A request
  * that fails leaves *done at the items before it. Every body is a pure
  * function of its items, so the shipper's retry rebuilds it byte for byte
@@ -101,6 +102,24 @@ static lc_status ship_batch(mlflow_backend *b, mlflow_run *st, const lc_outbox_i
     return s;
 }
 
+static lc_status set_running(mlflow_backend *b, mlflow_run *st)
+{
+    char *body = mlflow_json_update_run(st->run_id, "RUNNING", -1);
+    if (!body)
+        return lc_fail(LC_ERR_NOMEM, "out of memory");
+    lc_http_response r = {0};
+    char what[256];
+    snprintf(what, sizeof what, "resuming run %s", st->run_id);
+    lc_status s = mlflow_call(b, what, "runs/update", NULL, body, LC_HTTP_RETRY_ALL, &r);
+    free(body);
+    lc_http_response_free(&r);
+    if (s == LC_ERR_NOT_FOUND)
+        s = lc_fail(LC_ERR_INVALID, "%s", lc_errmsg());
+    if (s == LC_OK)
+        st->set_running = false;
+    return s;
+}
+
 static lc_status ship_end(mlflow_backend *b, mlflow_run *st, const lc_outbox_item *it)
 {
     char *body = mlflow_json_update_run(st->run_id, mlflow_status_name(it->status),
@@ -130,6 +149,12 @@ lc_status mlflow_ship_items(mlflow_backend *b, lc_remote_run *run, const lc_outb
     while (i < n && s == LC_OK) {
         const lc_outbox_item *it = &items[i];
         size_t take = 1;
+        if (st->set_running) {
+            if (it->kind == LC_OB_END)
+                st->set_running = false; /* the end sets the status itself */
+            else if ((s = set_running(b, st)) != LC_OK)
+                break;
+        }
         switch (it->kind) {
         case LC_OB_PARAM:
         case LC_OB_TAG:
