@@ -64,7 +64,24 @@ def free_port():
         return s.getsockname()[1]
 
 
+# loopback only: no proxy for 127.0.0.1 (libcurl and urllib), no telemetry
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+for _v in ("NO_PROXY", "no_proxy"):
+    _cur = os.environ.get(_v, "")
+    if "127.0.0.1" not in _cur.split(","):
+        os.environ[_v] = ",".join(x for x in (_cur, "127.0.0.1", "localhost") if x)
+
+try:  # the shared harness (tests/integration/mlflow_server.py), once it is there
+    from mlflow_server import MlflowServer
+except ImportError:
+    MlflowServer = None
+
+
 def start_server(tmp):
+    if MlflowServer is not None:
+        srv = MlflowServer(root=os.path.join(tmp, "server"), keep=True)
+        srv.start()
+        return srv, srv.uri
     port = free_port()
     log = open(os.path.join(tmp, "server.log"), "wb")
     p = subprocess.Popen([MLFLOW, "server", "--backend-store-uri", f"sqlite:///{tmp}/mlflow.db",
@@ -87,6 +104,9 @@ def start_server(tmp):
 
 
 def stop_server(p):
+    if MlflowServer is not None and isinstance(p, MlflowServer):
+        p.close()
+        return
     # the server runs workers in its own session: stop the whole group
     try:
         os.killpg(p.pid, signal.SIGTERM)
