@@ -249,6 +249,7 @@ def full_items(tmp):
          "wall_time": T0 + 20},
         {"kind": "artifact", "key": "checkpoints/epoch=1-step=10.ckpt", "text": art},
         {"kind": "artifact", "key": "checkpoints/pruned.ckpt", "text": os.path.join(tmp, "gone")},
+        {"kind": "artifact", "key": "checkpoints/pruned2.ckpt", "text": os.path.join(tmp, "gone2")},
         {"kind": "end", "status": "finished", "wall_time": T0 + 100.25},
     ]
     return items
@@ -299,7 +300,9 @@ def test_full(ctx):
     check("several ship calls", out["calls"] >= 4, out)
     check("the cut param is reported once", out["stderr"].count("longer than the 6000") == 1,
           out["stderr"])
-    check("the pruned checkpoint is reported", "pruned.ckpt" in out["stderr"], out["stderr"])
+    check("the first pruned checkpoint is reported", "pruned.ckpt" in out["stderr"], out["stderr"])
+    check("... the next only counted", "pruned2.ckpt" not in out["stderr"] and
+          "2 artifact(s) and 0 text(s)" in out["stderr"], out["stderr"])
     rid = out["remote_id"]
     client = MlflowClient(uri)
     run = client.get_run(rid)

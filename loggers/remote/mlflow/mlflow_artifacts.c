@@ -138,9 +138,12 @@ static void skip_warn(mlflow_backend *b, mlflow_run *st, const lc_outbox_item *i
                     "them (counted)\n",
                     st->run_id, b->cfg.uri_shown, st->artifact_uri ? st->artifact_uri : "(none)");
         st->warned_no_proxy = true;
-    } else
-        fprintf(stderr, "lightc: mlflow: run %s: artifact '%s' skipped: %s\n", st->run_id,
-                it->key ? it->key : "", why);
+    } else if (!st->warned_missing) {
+        st->warned_missing = true;
+        fprintf(stderr, "lightc: mlflow: run %s: artifact '%s' skipped: %s (further skips are "
+                        "counted, not shown)\n",
+                st->run_id, it->key ? it->key : "", why);
+    }
 }
 
 lc_status mlflow_artifact_ship(mlflow_backend *b, lc_remote_run *run, const lc_outbox_item *it)

@@ -82,6 +82,7 @@ typedef struct mlflow_run {
     size_t artifacts_skipped;
     size_t texts_skipped;
     bool warned_no_proxy;
+    bool warned_missing;    /* a file gone from disk (reported once per run) */
     bool set_running;       /* a continued run goes back to RUNNING before
                                its next item that is not its end */
 } mlflow_run;
