@@ -254,15 +254,21 @@ char *lc_http_redact(const lc_http_client *c, const char *text, char *out, size_
 }
 
 /* The password of a URL's user information is a secret too (libcurl sends
- * it as Basic auth when no other auth is set). */
-static lc_status http_note_url_secret(lc_http_client *c, const char *url)
+ * it as Basic auth when no other auth is set). *has_user tells whether the
+ * URL carries credentials. */
+static lc_status http_note_url_secret(lc_http_client *c, const char *url, bool *has_user)
 {
+    *has_user = false;
     CURLU *u = curl_url();
     if (!u)
         return LC_ERR_NOMEM;
     lc_status st = LC_OK;
     if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
-        char *pw = NULL;
+        char *user = NULL, *pw = NULL;
+        if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK && user) {
+            *has_user = *user != 0;
+            curl_free(user);
+        }
         if (curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK && pw) {
             st = lc_secrets_add(&c->secrets, pw);
             char *dec = NULL;
@@ -482,6 +488,12 @@ static CURLcode http_setup(lc_http_client *c, const lc_http_request *q, struct c
     SET(CURLOPT_ACCEPT_ENCODING, ""); /* every encoding this libcurl decodes */
     SET(CURLOPT_USERAGENT, c->user_agent);
     SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+    /* libcurl silently sends a request again when a reused connection
+       closes without answering (a stale keep-alive); for a request that
+       must not go twice that is a lost response re-sent, so it gets a
+       connection of its own */
+    if (q->retry != LC_HTTP_RETRY_ALL)
+        SET(CURLOPT_FRESH_CONNECT, 1L);
     if (attempt_ms > 0)
         SET(CURLOPT_TIMEOUT_MS, attempt_ms);
     if (q->body_file) {
@@ -779,6 +791,7 @@ typedef struct {
     const char *method;
     char url[512];
     uint64_t start_ms;
+    bool url_auth; /* the URL carries user:password */
 } http_ctx;
 
 /* " (3 attempts, 12.4 s)" when there was more than one attempt. */
@@ -799,7 +812,7 @@ static lc_status http_status_fail(lc_http_client *c, const http_ctx *k, lc_http_
     const char *reason = lc_http_reason(r->status);
     const char *auth = "";
     if (r->status == 401 || r->status == 403)
-        auth = c->auth != HTTP_AUTH_NONE ? " (the credentials sent were refused)"
+        auth = c->auth != HTTP_AUTH_NONE || k->url_auth ? " (the credentials sent were refused)"
                                          : " (no credentials were sent)";
     snprintf(text, sizeof text, "%s %s: HTTP %ld%s%s%s%s%s%s%s", k->method, k->url, r->status,
              *reason ? " " : "", reason, *server ? ": " : "", server, auth, note, why ? why : "");
@@ -825,9 +838,11 @@ static lc_status http_curl_fail(lc_http_client *c, const http_ctx *k, lc_http_re
         outcome = LC_HTTP_E_TLS;
         hint = c->insecure ? "" : " (check the server's certificate, or give the CA bundle that signed it)";
     }
-    snprintf(text, sizeof text, "%s %s: %s%s%s%s%s%s", k->method, k->url, what,
-             c->errbuf[0] && strcmp(c->errbuf, what) ? ": " : "",
-             c->errbuf[0] && strcmp(c->errbuf, what) ? c->errbuf : "", hint, note, why ? why : "");
+    /* libcurl's error buffer says it best ("Failed to connect to host port
+       5000 after 0 ms: Couldn't connect to server"); its generic text when
+       the buffer is empty */
+    snprintf(text, sizeof text, "%s %s: %s%s%s%s", k->method, k->url, c->errbuf[0] ? c->errbuf : what,
+             hint, note, why ? why : "");
     if (why)
         st = LC_ERR_TIMEOUT, outcome = LC_HTTP_E_TIMEOUT;
     return http_fail(c, r, outcome, st, text);
@@ -864,7 +879,7 @@ lc_status lc_http_send(lc_http_client *c, const lc_http_request *q, lc_http_resp
         return lc_fail(LC_ERR_INVALID, "%s", r->error);
     }
     http_ctx k = {.method = http_method_name(q->method), .start_ms = lc_mono_ms()};
-    if (http_note_url_secret(c, q->url) != LC_OK) {
+    if (http_note_url_secret(c, q->url, &k.url_auth) != LC_OK) {
         snprintf(r->error, sizeof r->error, "http: out of memory");
         r->outcome = LC_HTTP_E_LOCAL;
         return lc_fail(LC_ERR_NOMEM, "%s", r->error);

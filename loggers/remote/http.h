@@ -147,6 +147,10 @@ typedef enum lc_http_retry_mode {
     LC_HTTP_RETRY_NONE     /* one attempt (a non-idempotent create the caller
                               checks for before trying again) */
 } lc_http_retry_mode;
+/* UNSENT and NONE requests go on a fresh connection: on a reused one,
+ * libcurl itself re-sends a request once when the connection closes
+ * without an answer (meant for stale keep-alives), which would repeat a
+ * request whose response was lost. */
 
 typedef struct lc_http_request {
     lc_http_method method;
