@@ -373,7 +373,8 @@ def main(argv=None):
     sys.stdout.flush()
     srv.serve_forever(poll_interval=0.1)
     srv.server_close()
-    return 0
+    sys.stdout.flush()
+    os._exit(0)  # not a normal exit: handler and stdin threads may be blocked
 
 
 class FaultProxyProcess:
