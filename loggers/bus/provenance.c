@@ -1,5 +1,5 @@
 /*
- * loggers/provenance.c — what is recorded with every run about where it
+ * loggers/bus/provenance.c — what is recorded with every run about where it
  * ran: host, pid, process start time, boot id (for crash detection), argv,
  * working directory, and the git commit and dirty flag when started inside
  * a git work tree. Secrets in argv are redacted (redact.h).

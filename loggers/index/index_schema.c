@@ -1,5 +1,5 @@
 /*
- * loggers/index_schema.c — the SQLite run index: open, schema migrations,
+ * loggers/index/index_schema.c — the SQLite run index: open, schema migrations,
  * busy-retrying transactions, and the network file system guard.
  *
  * The schema lives in a table of forward-only migration steps; step i takes
@@ -325,25 +325,37 @@ int lc_index_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
     return index_exec_retry(db, sql, "cannot update", err, errlen);
 }
 
-int lc_index_begin(sqlite3 *db, char *err, size_t errlen)
+lc_status lc_index_status(sqlite3 *db)
+{
+    if (!db)
+        return LC_ERR_NOMEM;
+    int rc = sqlite3_extended_errcode(db);
+    if (index_is_busy(rc))
+        return LC_ERR_BUSY;
+    return (rc & 0xff) == SQLITE_NOMEM ? LC_ERR_NOMEM : LC_ERR_IO;
+}
+
+lc_status lc_index_begin(sqlite3 *db, char *err, size_t errlen)
 {
     if (index_exec_retry(db, "BEGIN IMMEDIATE", "cannot lock", err, errlen) == 0)
-        return 0;
+        return LC_OK;
+    lc_status st = lc_index_status(db);
     /* Name the usual cause of a lock held past the timeout. */
-    if (index_is_busy(sqlite3_errcode(db)) && err && errlen)
+    if (st == LC_ERR_BUSY && err && errlen)
         snprintf(err, errlen,
                  "sqlite: %s stayed locked by another process for %.1f s; is a "
                  "long query or a stuck writer holding it?",
                  index_file(db), lc_index_busy_ms() / 1000.0);
-    return -1;
+    return st;
 }
 
-int lc_index_commit(sqlite3 *db, char *err, size_t errlen)
+lc_status lc_index_commit(sqlite3 *db, char *err, size_t errlen)
 {
     if (index_exec_retry(db, "COMMIT", "cannot write to", err, errlen) == 0)
-        return 0;
+        return LC_OK;
+    lc_status st = lc_index_status(db); /* before the rollback resets it */
     lc_index_rollback(db);
-    return -1;
+    return st;
 }
 
 void lc_index_rollback(sqlite3 *db)

@@ -1,5 +1,5 @@
 /*
- * loggers/index_schema.h — the SQLite run index: schema, migrations, open.
+ * loggers/index/index_schema.h — the SQLite run index: schema, migrations, open.
  *
  * Shared by the sqlite sink (writer) and the lightc CLI (reader, sync).
  * The schema is documented in docs/index.md. Tables are private and may
@@ -42,6 +42,8 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+
+#include "lightc/status.h"
 
 #define LC_INDEX_SCHEMA_VERSION 2
 /* The oldest version readers accept as it is (the views are the same). */
@@ -86,11 +88,18 @@ int lc_index_busy_ms(void);
 int lc_index_step(sqlite3_stmt *st);
 
 /* BEGIN IMMEDIATE (with busy retry) / COMMIT (with busy retry) / ROLLBACK
- * (only if a transaction is open; never fails). begin and commit return 0,
- * or -1 with err naming the database file and sqlite's error. */
-int lc_index_begin(sqlite3 *db, char *err, size_t errlen);
-int lc_index_commit(sqlite3 *db, char *err, size_t errlen);
+ * (only if a transaction is open; never fails). begin and commit return
+ * LC_OK, or with err naming the database file and sqlite's error:
+ * LC_ERR_BUSY when another connection held the lock past the busy timeout,
+ * LC_ERR_NOMEM, or LC_ERR_IO. A failed commit is rolled back. */
+lc_status lc_index_begin(sqlite3 *db, char *err, size_t errlen);
+lc_status lc_index_commit(sqlite3 *db, char *err, size_t errlen);
 void lc_index_rollback(sqlite3 *db);
+
+/* The lc_status for db's current error (its last failing call):
+ * LC_ERR_BUSY for SQLITE_BUSY / SQLITE_LOCKED (a lock held past the busy
+ * timeout), LC_ERR_NOMEM for SQLITE_NOMEM (or no db), else LC_ERR_IO. */
+lc_status lc_index_status(sqlite3 *db);
 
 /* Format "sqlite: <what> <file>: <sqlite error>[ (<errno text>)]" into err
  * from db's current error. Returns -1, for 'return lc_index_fail(...)'. */
