@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "blas_info.h"
+#include "cuda_ops.h"
 
 int lc_cli_backends(lc_cli_backend *out, int max)
 {
@@ -20,11 +21,20 @@ int lc_cli_backends(lc_cli_backend *out, int max)
         n++;
     }
     if (n < max) {
+        lc_cuda_info info;
+        lc_cuda_query(&info);
         out[n].name = "CUDA";
-        out[n].compiled = 0;
-        out[n].available = -1;
-        snprintf(out[n].detail, sizeof out[n].detail,
-                 "no CUDA kernels in this build (CPU training only)");
+        out[n].compiled = info.compiled;
+        out[n].available = info.gpu_count > 0;
+        if (!info.compiled) {
+            snprintf(out[n].detail, sizeof out[n].detail, "%s", info.reason);
+        } else {
+            char rt[16], drv[16];
+            snprintf(out[n].detail, sizeof out[n].detail, "runtime %s, driver %s, %.200s",
+                     lc_cuda_version_str(info.runtime_version, rt, sizeof rt),
+                     lc_cuda_version_str(info.driver_version, drv, sizeof drv),
+                     info.gpu_count > 0 ? "GPUs below" : info.reason);
+        }
         n++;
     }
     return n;

@@ -10,6 +10,7 @@
 #include "args.h"
 #include "backends.h"
 #include "commands.h"
+#include "cuda_ops.h"
 #include "db.h"
 #include "index/index_schema.h"
 #include "lightc/hub.h"
@@ -98,6 +99,16 @@ int cli_info(int argc, char **argv)
         cli_table_cell(t, "compiled: %s, available: %s%s%s%s", info_yes_no(be[i].compiled),
                        info_yes_no(be[i].available), be[i].detail[0] ? " (" : "", be[i].detail,
                        be[i].detail[0] ? ")" : "");
+    }
+    lc_cuda_info gpus;
+    lc_cuda_query(&gpus);
+    for (int i = 0; i < gpus.gpu_count; i++) {
+        const lc_cuda_gpu *g = &gpus.gpus[i];
+        cli_table_row(t);
+        cli_table_cell(t, "gpu %d", i);
+        cli_table_cell(t, "%s, %.1f GiB, compute capability %d.%d, %d SMs", g->name,
+                       (double)g->total_memory / (1024.0 * 1024.0 * 1024.0), g->cc_major,
+                       g->cc_minor, g->sm_count);
     }
     cli_table_row(t);
     cli_table_cell(t, "root");

@@ -526,11 +526,12 @@ static void test_bad_config(void **s)
     c.gradient_clip_val = -1;
     assert_int_equal(lc_trainer_create(&t, &c), LC_ERR_INVALID);
     lc_trainer_config_default(&c);
-    c.precision = "bf16-mixed";
+    c.precision = "64-true";
     assert_int_equal(lc_trainer_create(&t, &c), LC_ERR_UNSUPPORTED);
     assert_non_null(strstr(lc_errmsg(), "32-true"));
     c.precision = "fp8";
     assert_int_equal(lc_trainer_create(&t, &c), LC_ERR_INVALID);
+    assert_non_null(strstr(lc_errmsg(), "bf16-mixed"));
     lc_trainer_config_default(&c);
     c.accelerator = "gpu";
     assert_int_equal(lc_trainer_create(&t, &c), LC_ERR_UNSUPPORTED);

@@ -110,6 +110,7 @@ void lc_ckpt_writer_reset(lc_ckpt_writer *w)
     w->len = LC_CKPT_HEADER;
     w->nsections = 0;
     w->oom = 0;
+    w->version = 0;
 }
 
 void lc_ckpt_writer_reserve(lc_ckpt_writer *w, size_t bytes)
@@ -150,7 +151,7 @@ lc_status lc_ckpt_writer_finish(lc_ckpt_writer *w)
                        "building the file");
     uint8_t *h = w->buf;
     memcpy(h, LC_CKPT_MAGIC, 8);
-    put_u32(h + 8, LC_CKPT_VERSION);
+    put_u32(h + 8, w->version ? w->version : LC_CKPT_VERSION);
     put_u32(h + 12, w->nsections);
     put_u64(h + 16, (uint64_t)(w->len - LC_CKPT_HEADER));
     put_u32(h + 24, lc_crc32c(w->buf + LC_CKPT_HEADER, w->len - LC_CKPT_HEADER));
@@ -261,10 +262,13 @@ lc_status lc_ckpt_parse(uint8_t *buf, size_t len, const char *what, lc_ckpt_read
                        what, torn);
     }
     uint32_t version = get_u32(buf + 8);
-    if (version != LC_CKPT_VERSION) {
+    if (version < LC_CKPT_VERSION_MIN || version > LC_CKPT_VERSION) {
         free(buf);
-        return lc_fail(LC_ERR_INVALID, "checkpoint '%s' has format version %u; this lightc reads "
-                       "version %u", what, version, LC_CKPT_VERSION);
+        return lc_fail(LC_ERR_INVALID, "checkpoint '%s' has format version %u; this lightc (%s) "
+                       "reads versions %u to %u%s", what, version, LC_VERSION_STRING,
+                       LC_CKPT_VERSION_MIN, LC_CKPT_VERSION,
+                       version > LC_CKPT_VERSION ? " (it was written by a newer lightc: upgrade "
+                                                   "lightc to load it)" : "");
     }
     uint64_t plen = get_u64(buf + 16);
     if (plen != (uint64_t)(len - LC_CKPT_HEADER)) {
@@ -310,6 +314,7 @@ lc_status lc_ckpt_parse(uint8_t *buf, size_t len, const char *what, lc_ckpt_read
     r->len = len;
     r->sections = secs;
     r->nsections = n;
+    r->version = version;
     return LC_OK;
 bad:
     free(secs);

@@ -6,7 +6,8 @@
  *
  *   offset  size  field
  *   0       8     magic "LCCKPT\r\n" (the CR LF catches text-mode mangling)
- *   8       4     format version (LC_CKPT_VERSION)
+ *   8       4     format version (LC_CKPT_VERSION; versions from
+ *                 LC_CKPT_VERSION_MIN on are read)
  *   12      4     number of sections
  *   16      8     payload length in bytes (everything after the header)
  *   24      4     CRC-32C of the payload
@@ -14,6 +15,11 @@
  *   32      ...   payload: sections, back to back:
  *                   u16 name length, name bytes (no NUL),
  *                   u64 data length, data bytes
+ *
+ * Versions: 1 — the first format (float32 tensors only); 2 — tensors
+ * record their dtype, the precision plugin has a section (ckpt_state.c).
+ * The container itself is the same in both; the version tells the
+ * sections' readers which layout they hold.
  *
  * Reading checks the magic, the version, the header CRC, that the file is
  * exactly 32 + payload length bytes and the payload CRC, before any byte of
@@ -34,7 +40,8 @@
 #include "lightc/hub.h"
 
 #define LC_CKPT_MAGIC "LCCKPT\r\n"
-#define LC_CKPT_VERSION 1u
+#define LC_CKPT_VERSION 2u
+#define LC_CKPT_VERSION_MIN 1u
 #define LC_CKPT_HEADER 32u
 
 typedef struct lc_ckpt_writer {
@@ -42,6 +49,7 @@ typedef struct lc_ckpt_writer {
     size_t len, cap;
     uint32_t nsections;
     int oom;          /* an append ran out of memory */
+    uint32_t version; /* 0: LC_CKPT_VERSION (tests write older versions) */
 } lc_ckpt_writer;
 
 void lc_ckpt_writer_init(lc_ckpt_writer *w);
@@ -86,10 +94,13 @@ typedef struct lc_ckpt_reader {
     size_t len;
     lc_ckpt_section *sections;
     uint32_t nsections;
+    uint32_t version; /* the file's format version */
 } lc_ckpt_reader;
 
 /** Read and verify path. LC_ERR_NOT_FOUND if it does not exist,
- *  LC_ERR_INVALID for a file that is not a complete lightc checkpoint. */
+ *  LC_ERR_INVALID for a file that is not a complete lightc checkpoint or
+ *  has a format version this lightc does not know (the message says
+ *  which versions it reads). */
 lc_status lc_ckpt_read(const char *path, lc_ckpt_reader *r);
 
 /** Verify an in-memory checkpoint (takes ownership of buf on success and

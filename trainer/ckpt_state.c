@@ -8,9 +8,15 @@
  *                        dataloader position [loops], seed, BLAS threads,
  *                        the run (experiment, name, id), optimizer and
  *                        scheduler names, tensor list, callback names,
- *                        hyperparameters [hyper_parameters]
- *   state_dict/<param>   u32 ndim, i64 shape[ndim], f32 values  [state_dict]
- *   optimizer            lc_optim_state_save blob         [optimizer_states]
+ *                        hyperparameters [hyper_parameters], the
+ *                        precision and the dtype of every stored tensor
+ *   state_dict/<param>   u32 ndim, u32 dtype (lc_dtype), i64 shape[ndim],
+ *                        the values in that dtype                [state_dict]
+ *                        (format version 1: u32 ndim, i64 shape, f32 values)
+ *   optimizer            lc_optim_state_save blob (float32 state)
+ *                                                         [optimizer_states]
+ *   precision            the precision plugin's blob: its kind, GradScaler
+ *                        state and counters      [MixedPrecision state_dict]
  *   lr_scheduler         lc_sched_state_save blob            [lr_schedulers]
  *   rng                  the trainer's PCG32 state (dropout), 2 x u64
  *   loops/train_results  the running epoch's lc_log reductions
@@ -24,6 +30,14 @@
  * schedulers stepped — is in it, and the resume point is the next batch.
  * "batches_that_stepped" - 1 is the last logging step it covers; a resumed
  * run discards points logged after that step in every backend.
+ *
+ * Precision: parameters are stored as the run keeps them — float32 for
+ * 32-true and the mixed precisions (the master weights), float16 /
+ * bfloat16 for 16-true / bf16-true (exact: their values are the format's).
+ * Loading converts any stored dtype to the running precision (widening is
+ * exact; a float32 checkpoint loaded into a *-true run is rounded), so a
+ * run may resume in another precision; the loss scaler continues only
+ * between 16-mixed runs, and a change of precision is warned about.
  */
 #include <cjson/cJSON.h>
 #include <limits.h>
@@ -38,6 +52,7 @@
 #include "ckpt_file.h"
 #include "common/fs.h"
 #include "common/status.h"
+#include "half.h"
 #include "trainer_internal.h"
 
 #define CKPT_FORMAT "lightc-checkpoint"
@@ -86,6 +101,11 @@ static cJSON *meta_json(lc_trainer *t, int mid_epoch)
     cJSON *sd = cJSON_AddArrayToObject(m, "state_dict");
     for (size_t i = 0; sd && ps && i < ps->len; i++)
         cJSON_AddItemToArray(sd, cJSON_CreateString(ps->items[i].name));
+    cJSON_AddStringToObject(m, "precision", lc_precision_name(t->prec.kind));
+    cJSON *dt = cJSON_AddObjectToObject(m, "dtypes");
+    for (size_t i = 0; dt && ps && i < ps->len; i++)
+        cJSON_AddStringToObject(dt, ps->items[i].name, lc_dtype_name(t->prec.param_dtype));
+    cJSON_AddStringToObject(m, "optimizer_dtype", lc_dtype_name(LC_DTYPE_F32));
     cJSON *cbs = cJSON_AddArrayToObject(m, "callbacks");
     for (size_t i = 0; cbs && i < t->ncb; i++)
         cJSON_AddItemToArray(cbs, cJSON_CreateString(t->cbs[i]->name ? t->cbs[i]->name : ""));
@@ -96,6 +116,42 @@ static cJSON *meta_json(lc_trainer *t, int mid_epoch)
     }
     cJSON_AddNumberToObject(m, "time", (double)time(NULL));
     return m;
+}
+
+/* count float32 values as dtype into dst (any alignment). */
+static void store_values(uint8_t *dst, const float *src, size_t count, lc_dtype dtype)
+{
+    if (dtype == LC_DTYPE_F32) {
+        memcpy(dst, src, count * sizeof(float));
+        return;
+    }
+    uint16_t tmp[1024];
+    for (size_t i = 0; i < count; i += 1024) {
+        size_t k = count - i < 1024 ? count - i : 1024;
+        if (dtype == LC_DTYPE_F16)
+            lc_f32_to_f16_array(tmp, src + i, k);
+        else
+            lc_f32_to_bf16_array(tmp, src + i, k);
+        memcpy(dst + 2 * i, tmp, 2 * k);
+    }
+}
+
+/* count values of dtype at src (any alignment) into float32 dst. */
+static void load_values(float *dst, const uint8_t *src, size_t count, lc_dtype dtype)
+{
+    if (dtype == LC_DTYPE_F32) {
+        memcpy(dst, src, count * sizeof(float));
+        return;
+    }
+    uint16_t tmp[1024];
+    for (size_t i = 0; i < count; i += 1024) {
+        size_t k = count - i < 1024 ? count - i : 1024;
+        memcpy(tmp, src + 2 * i, 2 * k);
+        if (dtype == LC_DTYPE_F16)
+            lc_f16_to_f32_array(dst + i, tmp, k);
+        else
+            lc_bf16_to_f32_array(dst + i, tmp, k);
+    }
 }
 
 /* The whole checkpoint into w. */
@@ -120,19 +176,24 @@ static lc_status ckpt_build(lc_trainer *t, lc_ckpt_writer *w, int mid_epoch)
     free(text);
 
     lc_params *ps = t->module->params;
+    lc_dtype dtype = t->prec.param_dtype;
     for (size_t i = 0; ps && i < ps->len; i++) {
         const lc_param *p = &ps->items[i];
         char name[LC_PARAM_NAME_MAX + 16];
         snprintf(name, sizeof name, "state_dict/%s", p->name);
-        size_t head = 4 + 8 * (size_t)p->ndim;
-        uint8_t *d = lc_ckpt_add_space(w, name, head + p->count * sizeof(float));
+        size_t head = 8 + 8 * (size_t)p->ndim;
+        uint8_t *d = lc_ckpt_add_space(w, name, head + p->count * lc_dtype_size(dtype));
         if (!d)
             break;
-        uint32_t nd = (uint32_t)p->ndim;
+        uint32_t nd = (uint32_t)p->ndim, code = (uint32_t)dtype;
         memcpy(d, &nd, 4);
-        memcpy(d + 4, p->shape, 8 * (size_t)p->ndim);
-        memcpy(d + head, p->data, p->count * sizeof(float));
+        memcpy(d + 4, &code, 4);
+        memcpy(d + 8, p->shape, 8 * (size_t)p->ndim);
+        store_values(d + head, p->data, p->count, dtype);
     }
+    uint8_t prec[LC_PRECISION_STATE_SIZE];
+    lc_precision_state_save(&t->prec, prec);
+    lc_ckpt_add(w, "precision", prec, sizeof prec);
     if (t->optim) {
         size_t n = lc_optim_state_size(t->optim);
         void *d = lc_ckpt_add_space(w, "optimizer", n);
@@ -313,7 +374,8 @@ lc_status lc_checkpoint_inspect(const char *path, int64_t *epoch, int64_t *globa
     return LC_OK;
 }
 
-/* state_dict/<name> -> the registry (strict: every tensor on both sides). */
+/* state_dict/<name> -> the registry (strict: every tensor on both sides),
+ * converted from the stored dtype to float32. */
 static lc_status restore_params(lc_params *ps, const lc_ckpt_reader *r, const char *path)
 {
     size_t in_file = 0;
@@ -331,19 +393,27 @@ static lc_status restore_params(lc_params *ps, const lc_ckpt_reader *r, const ch
         if (!s)
             return lc_fail(LC_ERR_INVALID, "checkpoint '%s' has no tensor '%s'; it was saved from "
                            "another model", path, p->name);
-        uint32_t nd;
-        if (s->len < 4)
+        uint32_t nd, code = LC_DTYPE_F32;
+        size_t pre = r->version >= 2 ? 8 : 4; /* version 1 had no dtype */
+        if (s->len < pre)
             goto bad;
         memcpy(&nd, s->data, 4);
-        size_t head = 4 + 8 * (size_t)nd;
-        if (nd != (uint32_t)p->ndim || s->len != head + p->count * sizeof(float))
+        if (pre == 8)
+            memcpy(&code, s->data + 4, 4);
+        if (lc_dtype_size((lc_dtype)code) == 0)
+            return lc_fail(LC_ERR_INVALID, "checkpoint '%s': tensor '%s' has an unknown dtype %u",
+                           path, p->name, code);
+        if (nd != (uint32_t)p->ndim)
+            goto shape;
+        size_t head = pre + 8 * (size_t)nd;
+        if (s->len != head + p->count * lc_dtype_size((lc_dtype)code))
             goto shape;
         int64_t shape[LC_PARAM_MAX_DIMS];
-        memcpy(shape, s->data + 4, 8 * (size_t)nd);
+        memcpy(shape, s->data + pre, 8 * (size_t)nd);
         for (uint32_t d = 0; d < nd; d++)
             if (shape[d] != p->shape[d])
                 goto shape;
-        memcpy(p->data, s->data + head, p->count * sizeof(float));
+        load_values(p->data, s->data + head, p->count, (lc_dtype)code);
         continue;
     shape:
         return lc_fail(LC_ERR_INVALID, "checkpoint '%s': tensor '%s' has another shape than the "
@@ -381,6 +451,29 @@ static lc_status restore_state(const lc_ckpt_reader *r, const char *path, const 
     return st == LC_OK ? st : lc_fail(st, "checkpoint '%s': %s", path, lc_errmsg());
 }
 
+/* The precision plugin's state (none in a version 1 file: a fresh scaler),
+ * and the parameters converted to the running precision. */
+static lc_status restore_precision(lc_trainer *t, const lc_ckpt_reader *r, const cJSON *meta,
+                                   const char *path)
+{
+    const char *saved = jstr(meta, "precision");
+    if (!saved)
+        saved = "32-true"; /* version 1: lightc ran 32-true only */
+    const lc_ckpt_section *s = lc_ckpt_find(r, "precision");
+    if (s) {
+        int same = 0;
+        lc_status st = lc_precision_state_load(&t->prec, s->data, s->len, &same);
+        if (st != LC_OK)
+            return lc_fail(st, "checkpoint '%s': %s", path, lc_errmsg());
+    }
+    if (strcmp(saved, lc_precision_name(t->prec.kind)) != 0)
+        lc_trainer_warn("checkpoint '%s' was saved with precision %s; continuing with %s%s", path,
+                        saved, lc_precision_name(t->prec.kind),
+                        t->prec.has_scaler ? " and a fresh loss scaler" : "");
+    lc_precision_convert_params(&t->prec, t->module->params);
+    return LC_OK;
+}
+
 lc_status lc_ckpt_restore(lc_trainer *t, const char *path, int64_t *resume_step)
 {
     lc_ckpt_reader r;
@@ -399,6 +492,8 @@ lc_status lc_ckpt_restore(lc_trainer *t, const char *path, int64_t *resume_step)
         lc_blas_set_threads(threads);
 
     st = restore_params(t->module->params, &r, path);
+    if (st == LC_OK)
+        st = restore_precision(t, &r, m, path);
     if (st == LC_OK)
         st = restore_state(&r, path, "optimizer", "optimizer", t->optim, load_optim);
     if (st == LC_OK)

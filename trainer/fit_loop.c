@@ -9,8 +9,12 @@
  *       [first batch of an accumulation window] on_before_zero_grad, zero_grad ->
  *       on_before_backward -> backward(loss / accumulate_grad_batches) ->
  *       on_after_backward ->
- *       [not accumulating] on_before_optimizer_step -> clip -> optimizer step ->
- *       on_train_batch_end -> step-interval scheduler (epoch-interval at the
+ *       [not accumulating] (16-mixed: unscale + Inf/NaN check) ->
+ *       on_before_optimizer_step -> clip -> optimizer step (skipped on
+ *       Inf/NaN gradients) -> precision step end (scaler update, *-true
+ *       rounding) ->
+ *       on_train_batch_end -> step-interval scheduler, not after a skipped
+ *       step (epoch-interval at the
  *       epoch's last batch) -> step metrics to the loggers when due ->
  *       validation when due -> plateau scheduler (step interval) ->
  *       batches_that_stepped += 1 -> monitoring callbacks' on_train_batch_end
@@ -72,12 +76,15 @@ static int should_check_val(const lc_trainer *t, int64_t batch_idx, int is_last)
 
 static lc_status optimizer_step(lc_trainer *t)
 {
+    lc_params *ps = t->module->params;
+    /* MixedPrecision: unscale before the hooks and clipping see the grads */
+    int skip = 0;
+    lc_precision_unscale(&t->prec, ps, &skip);
     lc_status st = lc_hooks_call(t, LC_FX_ON_BEFORE_OPTIMIZER_STEP, LC_CB_ALL,
                                  LC_CB_HOOK(on_before_optimizer_step),
                                  LC_MOD_HOOK(on_before_optimizer_step));
     if (st != LC_OK)
         return st;
-    lc_params *ps = t->module->params;
     double clip = t->cfg.gradient_clip_val;
     t->grad_norm = NAN;
     if (clip > 0 && t->cfg.gradient_clip_algorithm == LC_CLIP_NORM) {
@@ -88,10 +95,13 @@ static lc_status optimizer_step(lc_trainer *t)
         if (clip > 0)
             st = lc_params_clip_grad_value(ps, clip);
     }
-    if (st == LC_OK)
+    if (st == LC_OK && !skip)
         st = lc_optim_step(t->optim);
     if (st != LC_OK)
         return st;
+    lc_precision_step_end(&t->prec, ps, !skip);
+    t->step_skipped = skip;
+    /* a skipped step still counts, as Lightning counts optimizer.step calls */
     t->global_step++;
     if (t->cfg.log_histograms && t->cfg.histogram_every_n_steps > 0 &&
         t->global_step % t->cfg.histogram_every_n_steps == 0)
@@ -120,10 +130,13 @@ static lc_status train_batch(lc_trainer *t, const lc_batch *b, int64_t idx, int 
     int64_t n = t->cfg.accumulate_grad_batches;
     int is_last = idx + 1 == t->num_training_batches;
     t->accumulating = !((idx + 1) % n == 0 || is_last);
+    t->step_skipped = 0;
 
     double loss = NAN;
     t->fx = LC_FX_TRAINING_STEP;
+    lc_autocast ac = lc_precision_enter(&t->prec, t->be);
     st = m->training_step(m, t, &mb, idx, &loss);
+    lc_autocast_exit(ac);
     t->fx = LC_FX_NONE;
     if (st != LC_OK)
         return st;
@@ -139,8 +152,11 @@ static lc_status train_batch(lc_trainer *t, const lc_batch *b, int64_t idx, int 
     if (st != LC_OK)
         return st;
     t->fx = LC_FX_BACKWARD;
-    /* Lightning divides the loss by accumulate_grad_batches before backward */
-    st = m->backward(m, t, 1.0 / (double)n);
+    /* Lightning divides the loss by accumulate_grad_batches before backward;
+       16-mixed's scaler multiplies it by the loss scale */
+    ac = lc_precision_enter(&t->prec, t->be);
+    st = m->backward(m, t, lc_precision_loss_scale(&t->prec) / (double)n);
+    lc_autocast_exit(ac);
     t->fx = LC_FX_NONE;
     if (st == LC_OK)
         st = lc_hooks_call(t, LC_FX_ON_AFTER_BACKWARD, LC_CB_ALL, LC_CB_HOOK(on_after_backward),
@@ -156,7 +172,9 @@ static lc_status train_batch(lc_trainer *t, const lc_batch *b, int64_t idx, int 
     t->epoch_samples += mb.size;
 
     if (!t->accumulating) {
-        st = lc_sched_update(t, LC_SCHED_INTERVAL_STEP, 0);
+        /* no scheduler step after a skipped optimizer step */
+        if (!t->step_skipped)
+            st = lc_sched_update(t, LC_SCHED_INTERVAL_STEP, 0);
         if (st == LC_OK && is_last)
             st = lc_sched_update(t, LC_SCHED_INTERVAL_EPOCH, 0);
         if (st != LC_OK)
@@ -169,7 +187,7 @@ static lc_status train_batch(lc_trainer *t, const lc_batch *b, int64_t idx, int 
 
     if (should_check_val(t, idx, is_last)) {
         st = lc_eval_run_val(t, 0);
-        if (st == LC_OK && !t->accumulating)
+        if (st == LC_OK && !t->accumulating && !t->step_skipped)
             st = lc_sched_update(t, LC_SCHED_INTERVAL_STEP, 1);
         if (st != LC_OK)
             return st;

@@ -9,6 +9,10 @@
  *    (batches_that_stepped + 1) % log_every_n_steps == 0, or should_stop,
  *    never while accumulating. All keys of one step go out as one
  *    lc_run_log_scalars record (one CSV row, one batch everywhere).
+ *  - With them, on the same logging steps: "grad_norm" (the unscaled norm
+ *    before clipping, when log_grad_norm is on) and, for 16-mixed,
+ *    "precision/loss_scale", "precision/skipped_steps" (all run long) and
+ *    "precision/overflows" (Inf/NaN steps since the previous logged step).
  *  - At an epoch end (or a validation/test end) the reduced epoch values go
  *    to callback_metrics and the loggers.
  *  - "epoch" (the current epoch) goes with every record logged at a training
@@ -205,6 +209,17 @@ lc_status lc_conn_step_end(lc_trainer *t, lc_log_result *r, int emit, int64_t st
         if (!t->tag_grad_norm)
             t->tag_grad_norm = lc_conn_tag(t, "grad_norm");
         em_push(t, t->tag_grad_norm, t->grad_norm);
+    }
+    if (emit && r == &t->train_res && t->prec.has_scaler && t->run) {
+        if (!t->tag_loss_scale) {
+            t->tag_loss_scale = lc_conn_tag(t, "precision/loss_scale");
+            t->tag_skipped_steps = lc_conn_tag(t, "precision/skipped_steps");
+            t->tag_overflows = lc_conn_tag(t, "precision/overflows");
+        }
+        em_push(t, t->tag_loss_scale, (double)t->prec.scaler.scale);
+        em_push(t, t->tag_skipped_steps, (double)t->prec.skipped_steps);
+        em_push(t, t->tag_overflows, (double)t->prec.overflows);
+        t->prec.overflows = 0;
     }
     if (emit && r == &t->train_res && t->em_len > 0 && em_push_epoch(t, step) != 0)
         return lc_fail(LC_ERR_NOMEM, "trainer: out of memory while logging");

@@ -230,6 +230,7 @@ lc_status lc_optim_step(lc_optim *opt)
     optim_sgd_hp(&opt->cfg, &sgd);
     optim_adam_hp(&opt->cfg, &adam);
 
+    const lc_backend *be = lc_params_backend(ps);
     size_t b = 0;
     for (size_t i = 0; i < ps->len; i++) {
         const lc_param *p = &ps->items[i];
@@ -238,16 +239,16 @@ lc_status lc_optim_step(lc_optim *opt)
         lc_status st;
         switch (opt->cfg.kind) {
         case LC_OPTIM_SGD:
-            st = lc_sgd_step(p->data, p->grad, opt->per_param ? opt->buf_data[b] : NULL,
-                             p->count, &sgd, t);
+            st = be->sgd_step(p->data, p->grad, opt->per_param ? opt->buf_data[b] : NULL, p->count,
+                              &sgd, t);
             break;
         case LC_OPTIM_ADAM:
-            st = lc_adam_step(p->data, p->grad, opt->buf_data[b], opt->buf_data[b + 1], p->count,
-                              &adam, t);
+            st = be->adam_step(p->data, p->grad, opt->buf_data[b], opt->buf_data[b + 1], p->count,
+                               &adam, t);
             break;
         default:
-            st = lc_adamw_step(p->data, p->grad, opt->buf_data[b], opt->buf_data[b + 1], p->count,
-                               &adam, t);
+            st = be->adamw_step(p->data, p->grad, opt->buf_data[b], opt->buf_data[b + 1],
+                                p->count, &adam, t);
             break;
         }
         /* The hyperparameters were checked at creation and by set_lr, so a

@@ -3,7 +3,9 @@
  * Adam and AdamW with PyTorch's hyperparameters and defaults. They keep
  * the state (momentum buffers; Adam's exp_avg / exp_avg_sq; the step
  * count) and call the update rules of kernels/optim_kernels.h once per
- * trainable parameter; no update math lives here.
+ * trainable parameter, through the registry's kernel backend
+ * (lc_params_backend: the CPU table calls those kernels directly); no
+ * update math lives here. The state buffers are host memory.
  *
  * One parameter group: every parameter shares the lr and hyperparameters.
  * The lr is a double, like a PyTorch param group's "lr"; schedulers

@@ -152,29 +152,38 @@ size_t lc_params_numel_trainable(const lc_params *p)
     return n;
 }
 
+const lc_backend *lc_params_backend(const lc_params *p)
+{
+    return p && p->backend ? p->backend : lc_backend_cpu();
+}
+
 void lc_params_zero_grad(lc_params *p)
 {
+    const lc_backend *be = lc_params_backend(p);
     for (size_t i = 0; p && i < p->n_grads; i++)
-        memset(p->grad_ptrs[i], 0, p->grad_lens[i] * sizeof(float));
+        be->zero(p->grad_ptrs[i], p->grad_lens[i]);
 }
 
 double lc_params_grad_norm(const lc_params *p)
 {
     if (!p || p->n_grads == 0)
         return 0.0;
-    return lc_reduce_l2norm_multi((const float *const *)p->grad_ptrs, p->grad_lens, p->n_grads);
+    return lc_params_backend(p)->l2norm_multi((const float *const *)p->grad_ptrs, p->grad_lens,
+                                              p->n_grads);
 }
 
 lc_status lc_params_clip_grad_norm(lc_params *p, double max_norm, double *total_norm)
 {
     if (!p)
         return lc_fail(LC_ERR_INVALID, "params: registry is NULL");
-    return lc_clip_grad_norm(p->grad_ptrs, p->grad_lens, p->n_grads, max_norm, total_norm);
+    return lc_params_backend(p)->clip_grad_norm(p->grad_ptrs, p->grad_lens, p->n_grads, max_norm,
+                                                total_norm);
 }
 
 lc_status lc_params_clip_grad_value(lc_params *p, double clip_value)
 {
     if (!p)
         return lc_fail(LC_ERR_INVALID, "params: registry is NULL");
-    return lc_clip_grad_value(p->grad_ptrs, p->grad_lens, p->n_grads, clip_value);
+    return lc_params_backend(p)->clip_grad_value(p->grad_ptrs, p->grad_lens, p->n_grads,
+                                                 clip_value);
 }

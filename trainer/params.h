@@ -17,6 +17,10 @@
  * Do not add parameters after an optimizer was created over the registry
  * (lc_optim_step then fails with LC_ERR_STATE).
  *
+ * The buffers are memory of the registry's kernel backend (backend: NULL =
+ * the CPU backend, host memory); zero_grad, the norm and clipping here and
+ * the optimizer steps (optim.c) run through that backend's table.
+ *
  *     lc_params ps;
  *     lc_params_init(&ps);
  *     lc_params_add_tensor(&ps, "fc1.weight", &w1, &dw1);
@@ -31,6 +35,7 @@
 #include <stdint.h>
 
 #include "lightc/status.h"
+#include "backend.h"
 #include "tensor.h"
 
 #define LC_PARAM_MAX_DIMS 4      /* as LC_TENSOR_MAX_DIMS */
@@ -49,6 +54,7 @@ typedef struct lc_params {
     lc_param *items; /* len entries, in registration order (read-only for users) */
     size_t len;
     size_t numel;    /* sum of count over all entries */
+    const lc_backend *backend; /* whose memory the buffers are; NULL: the CPU */
     /* private: the trainable gradients as arrays for the clipping kernels */
     size_t cap;
     float **grad_ptrs;
@@ -73,6 +79,9 @@ lc_status lc_params_add(lc_params *p, const char *name, float *data, float *grad
 /** The same from kernel tensors: the shape is data's; grad (may be NULL)
  *  must have the same number of elements. */
 lc_status lc_params_add_tensor(lc_params *p, const char *name, lc_tensor *data, lc_tensor *grad);
+
+/** The backend the registry's buffers belong to (never NULL). */
+const lc_backend *lc_params_backend(const lc_params *p);
 
 /** The entry with this name, or NULL. */
 lc_param *lc_params_find(const lc_params *p, const char *name);

@@ -13,12 +13,20 @@
  * Initialisation as torch.nn.Linear: weight and bias uniform in
  * +-1/sqrt(in_features), drawn from PCG32 (seed, stream 1) in layer order
  * (weight then bias), so the same seed gives the same model.
+ *
+ * Every op runs through the kernel backend table (kernels/backend.h) of
+ * the thread's compute context (kernels/autocast.h), in its compute dtype:
+ * the precision plugin sets that context around the step hooks, so the
+ * same model code computes in float32, float16 or bfloat16. A forward
+ * records the context; its backward uses the same one.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "autocast.h"
+#include "backend.h"
 #include "common/status.h"
 #include "kernels.h"
 #include "lightc/trainer.h"
@@ -56,6 +64,11 @@ struct lc_seq {
     float *probs;         /* rows_cap x out: softmax of the last cross-entropy */
     int32_t *labels;      /* rows_cap labels of the last cross-entropy */
     int have_xent;
+    /* compute context of the last forward (autocast.h) */
+    const lc_backend *be;
+    lc_dtype compute;
+    lc_workspace *ws;     /* be's scratch (16-bit compute), NULL until needed */
+    const lc_backend *ws_be;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -224,6 +237,8 @@ void lc_seq_free(lc_seq *s)
         seq_layer_free(&s->layers[i]);
     free(s->layers);
     lc_params_free(&s->params);
+    if (s->ws)
+        s->ws_be->workspace_free(s->ws);
     free(s->probs);
     free(s->labels);
     free(s);
@@ -325,6 +340,28 @@ static lc_tensor seq_view(const float *buf, int64_t rows, int64_t cols)
 /* ------------------------------------------------------------------------ */
 /* Forward and backward                                                      */
 
+/* Take the thread's compute context for this forward (and its backward). */
+static lc_status seq_use_context(lc_seq *s)
+{
+    lc_autocast ac = lc_autocast_current();
+    if (ac.backend->device != LC_DEVICE_HOST)
+        return lc_fail(LC_ERR_UNSUPPORTED,
+                       "lc_seq_forward: the Sequential's weights are in host memory but the "
+                       "compute context is the %s backend; a Sequential runs on the CPU",
+                       ac.backend->name);
+    s->be = ac.backend;
+    s->compute = ac.compute;
+    if (s->compute != LC_DTYPE_F32 && (!s->ws || s->ws_be != s->be)) {
+        if (s->ws)
+            s->ws_be->workspace_free(s->ws);
+        s->ws = s->be->workspace_create();
+        s->ws_be = s->be;
+        if (!s->ws)
+            return lc_fail(LC_ERR_NOMEM, "lc_seq_forward: out of memory for a workspace");
+    }
+    return LC_OK;
+}
+
 lc_status lc_seq_forward(lc_seq *s, const float *x, int64_t rows, int training, lc_rng *rng,
                          const float **out)
 {
@@ -335,29 +372,33 @@ lc_status lc_seq_forward(lc_seq *s, const float *x, int64_t rows, int training, 
     if (rows < 1)
         return lc_fail(LC_ERR_INVALID, "lc_seq_forward: rows must be >= 1, got %lld",
                        (long long)rows);
-    lc_status st = seq_reserve(s, rows);
+    lc_status st = seq_use_context(s);
+    if (st == LC_OK)
+        st = seq_reserve(s, rows);
     if (st != LC_OK)
         return st;
     s->rows = rows;
     s->x = x;
     s->last_training = training;
     s->have_xent = 0;
+    const lc_backend *be = s->be;
+    const lc_dtype c = s->compute;
     const float *in = x;
     for (size_t i = 0; i < s->len; i++) {
         seq_layer *l = &s->layers[i];
         lc_tensor tx = seq_view(in, rows, l->in), ty = seq_view(l->y, rows, l->out);
         switch (l->kind) {
         case SEQ_LINEAR:
-            st = lc_linear_forward(&ty, &tx, &l->w, l->has_bias ? &l->b : NULL);
+            st = be->linear_forward(c, &ty, &tx, &l->w, l->has_bias ? &l->b : NULL, s->ws);
             break;
-        case SEQ_RELU: st = lc_relu_forward(&ty, &tx); break;
-        case SEQ_GELU: st = lc_gelu_forward(&ty, &tx); break;
+        case SEQ_RELU: st = be->act_forward(c, LC_ACT_FN_RELU, &ty, &tx); break;
+        case SEQ_GELU: st = be->act_forward(c, LC_ACT_FN_GELU, &ty, &tx); break;
         case SEQ_DROPOUT:
             if (training && l->p > 0.0f && l->p < 1.0f && !rng)
                 return lc_fail(LC_ERR_INVALID,
                                "lc_seq_forward: dropout in training needs an RNG (pass "
                                "lc_trainer_rng(t))");
-            st = lc_dropout_forward(&ty, l->mask, &tx, l->p, training, rng);
+            st = be->dropout_forward(c, &ty, l->mask, &tx, l->p, training, rng);
             break;
         }
         if (st != LC_OK)
@@ -377,7 +418,7 @@ lc_status lc_seq_cross_entropy(lc_seq *s, const int32_t *labels, double *loss, i
     int64_t classes = seq_out_features(s);
     lc_tensor logits = seq_view(s->layers[s->len - 1].y, s->rows, classes);
     lc_tensor probs = seq_view(s->probs, s->rows, classes);
-    lc_status st = lc_softmax_xent_forward(&probs, loss, correct, &logits, labels);
+    lc_status st = s->be->softmax_xent_forward(&probs, loss, correct, &logits, labels);
     if (st != LC_OK)
         return st;
     memcpy(s->labels, labels, (size_t)s->rows * sizeof *labels);
@@ -390,6 +431,8 @@ lc_status lc_seq_cross_entropy(lc_seq *s, const int32_t *labels, double *loss, i
 static lc_status seq_backprop(lc_seq *s)
 {
     int64_t rows = s->rows;
+    const lc_backend *be = s->be;
+    const lc_dtype c = s->compute;
     for (size_t k = s->len; k-- > 0;) {
         seq_layer *l = &s->layers[k];
         const float *in = k ? s->layers[k - 1].y : s->x;
@@ -400,20 +443,20 @@ static lc_status seq_backprop(lc_seq *s)
         lc_status st = LC_OK;
         switch (l->kind) {
         case SEQ_LINEAR:
-            st = lc_linear_backward(din ? &tdx : NULL, &l->dw, l->has_bias ? &l->db : NULL, &tdy,
-                                    &tx, &l->w);
+            st = be->linear_backward(c, din ? &tdx : NULL, &l->dw, l->has_bias ? &l->db : NULL,
+                                     &tdy, &tx, &l->w, s->ws);
             break;
         case SEQ_RELU:
             if (din)
-                st = lc_relu_backward(&tdx, &tdy, &tx);
+                st = be->act_backward(c, LC_ACT_FN_RELU, &tdx, &tdy, &tx);
             break;
         case SEQ_GELU:
             if (din)
-                st = lc_gelu_backward(&tdx, &tdy, &tx);
+                st = be->act_backward(c, LC_ACT_FN_GELU, &tdx, &tdy, &tx);
             break;
         case SEQ_DROPOUT:
             if (din)
-                st = lc_dropout_backward(&tdx, &tdy, l->mask, l->p, s->last_training);
+                st = be->dropout_backward(c, &tdx, &tdy, l->mask, l->p, s->last_training);
             break;
         }
         if (st != LC_OK)
@@ -433,7 +476,7 @@ lc_status lc_seq_backward(lc_seq *s, double loss_scale)
     int64_t classes = seq_out_features(s);
     lc_tensor probs = seq_view(s->probs, s->rows, classes);
     lc_tensor dlogits = seq_view(s->layers[s->len - 1].dy, s->rows, classes);
-    lc_status st = lc_softmax_xent_backward(&dlogits, &probs, s->labels, (float)loss_scale);
+    lc_status st = s->be->softmax_xent_backward(&dlogits, &probs, s->labels, (float)loss_scale);
     if (st != LC_OK)
         return st;
     return seq_backprop(s);

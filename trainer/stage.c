@@ -4,7 +4,8 @@
  * LearningRateMonitor, a ModelCheckpoint when checkpointing is on and none
  * was given, moved last like Lightning's _reorder_callbacks), the BLAS
  * thread count, the dataloaders and the number of batches per loop
- * (limit_*_batches, val_check_interval).
+ * (limit_*_batches, val_check_interval), and the precision plugin's
+ * conversion of the parameters (*-true).
  */
 #include <string.h>
 
@@ -83,6 +84,8 @@ lc_status lc_trainer_prepare_stage(lc_trainer *t, lc_stage stage, lc_module *m, 
     lc_status st = add_default_callbacks(t);
     if (st != LC_OK)
         return st;
+    /* HalfPrecision converts the module at setup, for every stage */
+    lc_precision_convert_params(&t->prec, m->params);
     if (t->cfg.threads > 0 && lc_blas_get_threads() != t->cfg.threads)
         lc_blas_set_threads(t->cfg.threads);
     if (dm != t->dm || !t->train_dl) {

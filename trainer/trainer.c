@@ -158,22 +158,8 @@ static lc_status check_amount(lc_amount a, const char *name, int allow_zero)
 
 static lc_status check_precision(const char *p)
 {
-    static const char *const ok[] = {"32-true", "32"};
-    static const char *const later[] = {"64-true", "64",        "16-mixed", "bf16-mixed", "16-true",
-                                        "bf16-true", "16",      "bf16",     "transformer-engine",
-                                        "transformer-engine-float16"};
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        if (strcmp(p, ok[i]) == 0)
-            return LC_OK;
-    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
-        if (strcmp(p, later[i]) == 0)
-            return lc_fail(LC_ERR_UNSUPPORTED,
-                           "precision '%s' is not implemented on CPU in lightc %s; use 32-true", p,
-                           LC_VERSION_STRING);
-    return lc_fail(LC_ERR_INVALID,
-                   "unknown precision '%s'; Lightning's values are 64-true, 32-true, 16-mixed, "
-                   "bf16-mixed, 16-true, bf16-true (lightc runs 32-true on CPU)",
-                   p);
+    lc_precision_kind k;
+    return lc_precision_parse(p, &k);
 }
 
 static lc_status check_accelerator(const char *a)
@@ -262,7 +248,12 @@ lc_status lc_trainer_create(lc_trainer **out, const lc_trainer_config *cfg)
     if (!t)
         return lc_fail(LC_ERR_NOMEM, "lc_trainer_create: out of memory");
     t->cfg = c;
-    t->cfg.precision = own(t, 0, c.precision ? c.precision : "32-true");
+    lc_precision_kind pk = LC_PRECISION_32_TRUE;
+    lc_precision_parse(c.precision ? c.precision : "32-true", &pk); /* checked above */
+    lc_precision_init(&t->prec, pk);
+    t->be = lc_backend_get(LC_DEVICE_HOST);
+    /* the canonical name ("16" -> "16-mixed"), as Lightning normalises it */
+    t->cfg.precision = own(t, 0, lc_precision_name(pk));
     t->cfg.accelerator = own(t, 1, c.accelerator ? c.accelerator : "auto");
     t->cfg.default_root_dir = own(t, 2, c.default_root_dir);
     t->cfg.loggers = own(t, 3, c.loggers);
@@ -457,6 +448,21 @@ int lc_trainer_fitting(const lc_trainer *t) { return t && t->stage == LC_STAGE_F
 int lc_trainer_has_validation(const lc_trainer *t)
 {
     return t && t->val_dl && t->module && t->module->validation_step && t->num_val_batches > 0;
+}
+
+const char *lc_trainer_precision(const lc_trainer *t)
+{
+    return t ? lc_precision_name(t->prec.kind) : "";
+}
+
+double lc_trainer_loss_scale(const lc_trainer *t)
+{
+    return t ? lc_precision_loss_scale(&t->prec) : NAN;
+}
+
+int64_t lc_trainer_skipped_steps(const lc_trainer *t)
+{
+    return t ? t->prec.skipped_steps : 0;
 }
 
 double lc_trainer_lr(const lc_trainer *t)

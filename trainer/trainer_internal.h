@@ -27,6 +27,7 @@
 #include "lr_sched.h"
 #include "optim.h"
 #include "params.h"
+#include "precision.h"
 #include "rng.h"
 
 /* PCG32 stream of the trainer's RNG (dropout); init uses 1, data its own. */
@@ -66,6 +67,11 @@ struct lc_trainer {
     char log_dir[4096];
     lc_tag tag_epoch, tag_grad_norm, tag_samples;
     int64_t epoch_mark_step, epoch_mark_value; /* last "epoch" point: step + 1 (0: none), value */
+    lc_tag tag_loss_scale, tag_skipped_steps, tag_overflows;
+
+    /* precision and device */
+    lc_precision prec;       /* the plugin (its scaler state is checkpointed) */
+    const lc_backend *be;    /* the kernel backend the steps compute on */
 
     /* callbacks */
     lc_callback **cbs;
@@ -98,6 +104,7 @@ struct lc_trainer {
     int64_t cur_batch_size;
     int64_t num_training_batches, num_val_batches, val_check_batch;
     int accumulating;        /* the running batch does not step the optimizer */
+    int step_skipped;        /* the last optimizer step was skipped (Inf/NaN gradients) */
     double grad_norm;        /* of the last step, NaN if not computed */
     double epoch_t0;         /* wall time at epoch start (samples/s) */
     int64_t epoch_samples;

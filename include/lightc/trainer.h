@@ -31,6 +31,10 @@
 
 #include "lightc/hub.h"
 
+/** The sinks of a trainer that opens its own hub with the progress bar on:
+ *  the hub's default plus the console. */
+#define LC_TRAINER_LOGGERS LC_DEFAULT_LOGGERS ",console"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -409,10 +413,12 @@ typedef struct lc_trainer_config {
     lc_clip_algorithm gradient_clip_algorithm; /* norm */
     int64_t fast_dev_run;          /* 0; n: n batches of each loop, no logging/checkpoints */
     uint64_t seed;                 /* 42 */
-    const char *precision;         /* "32-true" (the only one on CPU for now) */
+    const char *precision;         /* "32-true"; also "16-mixed", "bf16-mixed", "16-true",
+                                      "bf16-true" and the aliases "32", "16", "bf16"
+                                      (Lightning's names; docs/trainer.md) */
     const char *accelerator;       /* "auto" | "cpu" */
     int threads;                   /* BLAS threads; 0 = OpenBLAS's default */
-    const char *default_root_dir;  /* "./runs" (the hub root) */
+    const char *default_root_dir;  /* NULL: lc_default_root() (the hub root) */
     int enable_checkpointing;      /* 1: a default ModelCheckpoint if none given */
     int enable_progress_bar;       /* 1: the console logger */
     int enable_model_summary;      /* 1 */
@@ -420,8 +426,9 @@ typedef struct lc_trainer_config {
 
     /* Logging (the hub) */
     lc_hub *hub;                   /* NULL: the trainer opens its own */
-    const char *loggers;           /* "sqlite,tensorboard,csv,console" */
-    const char *experiment;        /* "default" */
+    const char *loggers;           /* NULL: $LIGHTC_LOGGERS, else LC_TRAINER_LOGGERS
+                                      (LC_DEFAULT_LOGGERS without the progress bar) */
+    const char *experiment;        /* NULL: LC_DEFAULT_EXPERIMENT */
     const char *name;              /* NULL: version_N */
     int64_t histogram_every_n_steps; /* 0: histograms at each epoch end only */
     int log_histograms;            /* 1: weight and gradient histograms */
@@ -481,6 +488,12 @@ lc_rng *lc_trainer_rng(lc_trainer *t);
  *  fast_dev_run). Use it to log your own events. */
 lc_run *lc_trainer_run(lc_trainer *t);
 const lc_trainer_config *lc_trainer_get_config(const lc_trainer *t);
+/** The precision plugin's canonical name ("16-mixed" for "16"). */
+const char *lc_trainer_precision(const lc_trainer *t);
+/** The loss scale of 16-mixed's GradScaler (1 for other precisions), and
+ *  the optimizer steps it skipped for Inf/NaN gradients so far. */
+double lc_trainer_loss_scale(const lc_trainer *t);
+int64_t lc_trainer_skipped_steps(const lc_trainer *t);
 /** Current lr of the optimizer (NaN before configure_optimizers). */
 double lc_trainer_lr(const lc_trainer *t);
 /** Name of the optimizer ("AdamW") and of the scheduler ("" if none). */

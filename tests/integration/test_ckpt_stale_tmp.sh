@@ -14,6 +14,7 @@ build=${LC_BUILD_DIR:?}
 lightc="$build/lightc"
 data=/usr/share/datasets/fashion-mnist
 [ -f "$data/train-images-idx3-ubyte.gz" ] || { echo "skip: no $data (install dataset-fashion-mnist)"; exit 77; }
+mkdir -p "${LC_TEST_TMP:-/tmp}" # may run before any test made it
 tmp=$(mktemp -d "${LC_TEST_TMP:-/tmp}/ckpt-stale-XXXXXX")
 live=
 cleanup() { [ -n "$live" ] && kill "$live" 2>/dev/null; rm -rf "$tmp"; }

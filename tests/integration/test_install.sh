@@ -4,6 +4,7 @@
 # and with find_package(lightc), and runs.
 set -euo pipefail
 build=${LC_BUILD_DIR:?}
+mkdir -p "${LC_TEST_TMP:-/tmp}" # may run before any test made it
 tmp=$(mktemp -d "${LC_TEST_TMP:-/tmp}/install-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null

@@ -16,6 +16,7 @@ data=/usr/share/datasets/fashion-mnist
 [ -f "$data/train-images-idx3-ubyte.gz" ] || { echo "skip: no $data (install dataset-fashion-mnist)"; exit 77; }
 py=${LC_VENV:-$build/venv}/bin/python
 [ -x "$py" ] || py=python3
+mkdir -p "${LC_TEST_TMP:-/tmp}" # may run before any test made it
 tmp=$(mktemp -d "${LC_TEST_TMP:-/tmp}/resume-start-over-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }

@@ -4,7 +4,8 @@
 # 2), the run it writes (index keys, status, checkpoint, metrics.csv,
 # TensorBoard file, hparams.yaml), and the run-identity rules (an existing
 # run needs --resume; --resume last without a checkpoint starts fresh; a
-# corrupted checkpoint is refused). Skipped (77) without the data set.
+# corrupted checkpoint is refused), and a 16-mixed run with its precision
+# events. Skipped (77) without the data set.
 set -euo pipefail
 build=${LC_BUILD_DIR:?}
 lightc="$build/lightc"
@@ -12,6 +13,7 @@ data=/usr/share/datasets/fashion-mnist
 [ -f "$data/train-images-idx3-ubyte.gz" ] || { echo "skip: no $data (install dataset-fashion-mnist)"; exit 77; }
 py=${LC_VENV:-$build/venv}/bin/python
 [ -x "$py" ] || py=python3
+mkdir -p "${LC_TEST_TMP:-/tmp}" # may run before any test made it
 tmp=$(mktemp -d "${LC_TEST_TMP:-/tmp}/train-cli-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -40,8 +42,8 @@ expect_usage --max-epochs 0
 expect_usage --limit-train-batches 1.5
 expect_usage --limit-val-batches -1
 expect_usage --optimizer adagrad
-expect_usage --precision bf16-mixed
-grep -q '32-true' "$tmp/err" || fail "the precision error does not name 32-true"
+expect_usage --precision fp8
+grep -q '32-true, 16-mixed, bf16-mixed, 16-true, bf16-true' "$tmp/err" || fail "the precision error does not list the valid values"
 expect_usage --accumulate-grad-batches 0
 expect_usage --hidden 512,,x
 expect_usage --resume ""
@@ -144,6 +146,24 @@ rc=$?
 set -e
 [ "$rc" = 1 ] || fail "a torn checkpoint exited $rc, want 1"
 grep -q 'refused' "$tmp/out" || { cat "$tmp/out"; fail "the torn checkpoint error does not say refused"; }
+
+# --- 16-mixed (alias 16): the precision events and the run param ------------------
+"$lightc" train --max-epochs 1 --name t16 --precision 16 "${limits[@]}" > "$tmp/out" 2>&1 || { cat "$tmp/out"; fail "16-mixed train failed"; }
+"$py" - "$tmp/runs/index.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+(rid,) = db.execute("SELECT run_id FROM runs WHERE name='t16'").fetchone()
+keys = {k for (k,) in db.execute("SELECT DISTINCT key FROM metrics WHERE run_id=?", (rid,))}
+for k in ("precision/loss_scale", "precision/skipped_steps", "precision/overflows"):
+    assert k in keys, (k, sorted(keys))
+steps = [s for (s,) in db.execute("SELECT step FROM metrics WHERE run_id=? AND key='precision/loss_scale' ORDER BY step", (rid,))]
+assert steps == [4, 9, 14, 19], steps
+params = dict(db.execute("SELECT key, value FROM params WHERE run_id=?", (rid,)))
+assert params.get("precision") == "16-mixed", params.get("precision")
+(acc,) = db.execute("SELECT value FROM metrics WHERE run_id=? AND key='test/acc'", (rid,)).fetchone()
+assert 0.3 < acc <= 1.0, acc
+print("16-mixed ok")
+PY
 
 # --- fast_dev_run writes nothing ---------------------------------------------------
 "$lightc" train --fast-dev-run 3 --root "$tmp/fdr" > /dev/null 2>&1 || fail "fast-dev-run failed"

@@ -13,6 +13,7 @@ lightc="$build/lightc"
 data=/usr/share/datasets/fashion-mnist
 [ -f "$data/train-images-idx3-ubyte.gz" ] || { echo "skip: no $data (install dataset-fashion-mnist)"; exit 77; }
 py=${LC_VENV:-$build/venv}/bin/python
+mkdir -p "${LC_TEST_TMP:-/tmp}" # may run before any test made it
 tmp=$(mktemp -d "${LC_TEST_TMP:-/tmp}/train-resume-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
