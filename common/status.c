@@ -46,6 +46,7 @@ const char *lc_status_name(lc_status s)
     case LC_ERR_BUSY: return "LC_ERR_BUSY";
     case LC_ERR_UNSUPPORTED: return "LC_ERR_UNSUPPORTED";
     case LC_ERR_STATE: return "LC_ERR_STATE";
+    case LC_ERR_AUTH: return "LC_ERR_AUTH";
     }
     return "LC_ERR_UNKNOWN";
 }

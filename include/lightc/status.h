@@ -24,7 +24,8 @@ typedef enum lc_status {
     LC_ERR_NOMEM = 7,       /* allocation failed */
     LC_ERR_BUSY = 8,        /* database locked longer than the busy timeout */
     LC_ERR_UNSUPPORTED = 9, /* feature or backend not compiled in / unsafe here */
-    LC_ERR_STATE = 10       /* call not valid now (run finished, hub closed) */
+    LC_ERR_STATE = 10,      /* call not valid now (run finished, hub closed) */
+    LC_ERR_AUTH = 11        /* a remote server refused or lacks the credentials (401/403) */
 } lc_status;
 
 /** Text for the last failing lightc call on this thread ("" if none).
