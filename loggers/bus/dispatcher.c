@@ -203,8 +203,12 @@ static void handle_open(lc_hub *hub, lc_event *ev)
     } else if (ev->run->resume && !ev->run->restart) {
         repair_run(hub, ev->run);
     }
-    for (int k = 0; st == LC_OK && k < hub->nshippers; k++)
-        lc_shipper_run_opened(hub->shippers[k], ev->run->id);
+    if (st == LC_OK && hub->nshippers) {
+        char label[512];
+        snprintf(label, sizeof label, "%s/%s", ev->run->experiment, ev->run->name);
+        for (int k = 0; k < hub->nshippers; k++)
+            lc_shipper_run_opened(hub->shippers[k], ev->run->id, label);
+    }
     lc_request_complete(hub, ev->payload, st, err);
 }
 

@@ -213,11 +213,6 @@ void lc_event_free_payload(lc_hub *hub, lc_event *ev);
 /* Parse a spec ("sqlite,tensorboard,csv") and construct the sinks. */
 lc_status lc_sinks_open(lc_hub *hub, const char *spec, char *err, size_t errlen);
 
-/* Register a remote backend constructor under name (tests, embedders),
- * before lc_hub_open; it takes precedence over a built-in one of that
- * name. Returns 0, or -1 when the table (4 entries) is full. */
-int lc_hub_register_remote(const char *name, lc_status (*ctor)(lc_remote *out));
-
 /* Drain the shippers for run_uuid (NULL: every run) for at most
  * timeout_ms, reporting runs left pending. */
 void lc_hub_drain_remotes(lc_hub *hub, const char *run_uuid, uint32_t timeout_ms);

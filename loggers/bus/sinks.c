@@ -25,6 +25,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "hub_internal.h"
+#include "remote/registry.h"
 
 typedef lc_status (*sink_ctor)(const lc_sink_config *, lc_sink *, char *, size_t);
 
@@ -46,51 +47,6 @@ _Static_assert(SINK_COUNT <= LC_MAX_SINKS, "more sinks compiled in than a hub ho
 /* Backends not built yet; name them so the error helps. */
 static const char *const planned[] = {"wandb"};
 
-/* Remote backends: name -> constructor (remote/remote.h). */
-typedef lc_status (*remote_ctor)(lc_remote *out);
-static const struct {
-    const char *name;
-    remote_ctor ctor;
-} remote_registry[] = {
-    {"mlflow", lc_remote_mlflow_new},
-};
-
-static struct {
-    char name[32];
-    remote_ctor ctor;
-} remote_extra[4];
-static pthread_mutex_t remote_extra_mu = PTHREAD_MUTEX_INITIALIZER;
-
-int lc_hub_register_remote(const char *name, lc_status (*ctor)(lc_remote *out))
-{
-    int rc = -1;
-    pthread_mutex_lock(&remote_extra_mu);
-    for (size_t i = 0; name && i < sizeof remote_extra / sizeof remote_extra[0]; i++) {
-        if (!remote_extra[i].ctor || strcmp(remote_extra[i].name, name) == 0) {
-            snprintf(remote_extra[i].name, sizeof remote_extra[i].name, "%s", name);
-            remote_extra[i].ctor = ctor;
-            rc = 0;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&remote_extra_mu);
-    return rc;
-}
-
-static remote_ctor find_remote(const char *name)
-{
-    remote_ctor c = NULL;
-    pthread_mutex_lock(&remote_extra_mu);
-    for (size_t i = 0; i < sizeof remote_extra / sizeof remote_extra[0]; i++)
-        if (remote_extra[i].ctor && strcmp(remote_extra[i].name, name) == 0)
-            c = remote_extra[i].ctor;
-    pthread_mutex_unlock(&remote_extra_mu);
-    for (size_t i = 0; !c && i < sizeof remote_registry / sizeof remote_registry[0]; i++)
-        if (strcmp(remote_registry[i].name, name) == 0)
-            c = remote_registry[i].ctor;
-    return c;
-}
-
 static char available[128];
 static pthread_once_t available_once = PTHREAD_ONCE_INIT;
 
@@ -99,8 +55,7 @@ static void available_init(void)
     size_t n = 0;
     for (int i = 0; i < SINK_COUNT; i++)
         n += (size_t)snprintf(available + n, sizeof available - n, "%s%s", i ? "," : "", registry[i].name);
-    for (size_t i = 0; i < sizeof remote_registry / sizeof remote_registry[0]; i++)
-        n += (size_t)snprintf(available + n, sizeof available - n, ",%s", remote_registry[i].name);
+    n += (size_t)snprintf(available + n, sizeof available - n, ",%s", lc_remote_builtin_names());
 }
 
 const char *lc_available_sinks(void)
@@ -123,7 +78,7 @@ lc_status lc_sinks_open(lc_hub *hub, const char *spec, char *err, size_t errlen)
     int order[SINK_COUNT];
     int norder = 0;
     const char *remote_names[LC_MAX_REMOTES];
-    remote_ctor remote_ctors[LC_MAX_REMOTES];
+    lc_remote_ctor remote_ctors[LC_MAX_REMOTES];
     int nremote = 0;
     char remotes[256] = "";
     char buf[512];
@@ -139,7 +94,7 @@ lc_status lc_sinks_open(lc_hub *hub, const char *spec, char *err, size_t errlen)
         if (strcmp(tok, "none") == 0)
             continue;
         int i = find_sink(tok);
-        remote_ctor rc = i < 0 ? find_remote(tok) : NULL;
+        lc_remote_ctor rc = i < 0 ? lc_remote_find(tok) : NULL;
         if (rc) {
             int dup = 0;
             for (int k = 0; k < nremote; k++)

@@ -619,18 +619,22 @@ lc_status lc_outbox_set_state(lc_outbox *ob, int64_t row, const char *backend, c
     return LC_OK;
 }
 
-lc_status lc_outbox_each_undelivered(lc_outbox *ob, const char *backend,
-                                     int (*fn)(void *ctx, const char *run_uuid,
-                                               const char *backend),
-                                     void *ctx, char *err, size_t errlen)
+lc_status lc_outbox_each_delivery(lc_outbox *ob, const char *run_uuid, const char *backend,
+                                  int undelivered,
+                                  int (*fn)(void *ctx, const char *run_uuid, const char *backend),
+                                  void *ctx, char *err, size_t errlen)
 {
     sqlite3_stmt *st = ob_prepare(ob, "SELECT r.run_uuid, d.backend FROM delivery d"
                                       " JOIN run_info r ON r.id = d.run_id"
-                                      " WHERE d.state <> 'delivered' AND (?1 IS NULL OR d.backend = ?1)"
+                                      " WHERE (?1 IS NULL OR d.backend = ?1)"
+                                      " AND (?2 IS NULL OR r.run_uuid = ?2)"
+                                      " AND (?3 = 0 OR d.state <> 'delivered')"
                                       " ORDER BY d.run_id, d.backend");
     if (!st)
         return ob_fail(ob, "cannot read deliveries in", err, errlen);
     sqlite3_bind_text(st, 1, backend, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, run_uuid, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, undelivered);
     /* collect first: fn writes on this connection */
     size_t n = 0, cap = 0;
     char (*list)[2][64] = NULL;

@@ -108,13 +108,14 @@ lc_status lc_outbox_set_state(lc_outbox *ob, int64_t row, const char *backend, c
                               const char *error, char *state_out, size_t state_len, char *err,
                               size_t errlen);
 
-/* Deliveries to work on: the uuids and backends of every delivery whose
- * state is pending or failed (backend NULL: of every backend). Calls fn
- * for each; fn returns 0 to go on. */
-lc_status lc_outbox_each_undelivered(lc_outbox *ob, const char *backend,
-                                     int (*fn)(void *ctx, const char *run_uuid,
-                                               const char *backend),
-                                     void *ctx, char *err, size_t errlen);
+/* Deliveries: calls fn with the run uuid and backend of each delivery of
+ * run_uuid (NULL: of every run) to backend (NULL: to every backend),
+ * only those pending or failed when undelivered is set. fn returns 0 to
+ * go on. */
+lc_status lc_outbox_each_delivery(lc_outbox *ob, const char *run_uuid, const char *backend,
+                                  int undelivered,
+                                  int (*fn)(void *ctx, const char *run_uuid, const char *backend),
+                                  void *ctx, char *err, size_t errlen);
 
 /* Mark crashed runs (lc_index_mark_crashed): their end becomes an item.
  * Returns how many, or -1 with err. */

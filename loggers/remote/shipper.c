@@ -27,7 +27,7 @@
 
 typedef struct sh_run {
     char uuid[33];
-    char *experiment, *name;  /* for messages (set at open, any thread reads) */
+    char *label;              /* "experiment/name", for messages (set at open) */
     lc_outbox_run info;
     int loaded;
     lc_remote_run rr;
@@ -114,8 +114,7 @@ static void sh_run_free(lc_shipper *sh, sh_run *r)
     if (r->have_lease && r->loaded)
         lc_outbox_release(sh->ob, r->info.row, lc_shipper_name(sh));
     lc_outbox_run_clear(&r->info);
-    free(r->experiment);
-    free(r->name);
+    free(r->label);
     free(r);
 }
 
@@ -324,6 +323,8 @@ static int sh_step(lc_shipper *sh, sh_run *r, int sync, lc_status *st, size_t *s
     }
     if (*st != LC_OK) {
         snprintf(err, errlen, "%s", shiperr);
+        if (done > 0)
+            r->backoff = 0; /* it moved: retry soon, not after a long wait */
         return sh_is_permanent(*st) ? sh_fail(sh, r, err) : sh_retry(sh, r, err);
     }
     if (done == 0) {
@@ -384,12 +385,9 @@ static void *sh_main(void *arg)
                 sh->be.vt->heartbeat(&sh->be, &r->rr);
                 r->last_hb = lc_mono_ms();
             }
-            if (res == SH_FAILED && st != LC_ERR_NOT_FOUND) {
-                char what[64];
-                snprintf(what, sizeof what, "%.8s", r->uuid);
+            if (res == SH_FAILED && st != LC_ERR_NOT_FOUND)
                 sh_msg(sh, "run %s: delivery failed: %s; nothing is lost: fix it, then run `lightc sync`",
-                       what, err);
-            }
+                       r->label ? r->label : r->uuid, err);
             if (res == SH_DONE || res == SH_FAILED)
                 sh_mark_done(sh, r);
             pthread_mutex_lock(&sh->mu);
@@ -434,7 +432,7 @@ static sh_run *sh_find(lc_shipper *sh, const char *uuid)
     return NULL;
 }
 
-void lc_shipper_run_opened(lc_shipper *sh, const char *run_uuid)
+void lc_shipper_run_opened(lc_shipper *sh, const char *run_uuid, const char *label)
 {
     if (!sh || !run_uuid)
         return;
@@ -444,6 +442,7 @@ void lc_shipper_run_opened(lc_shipper *sh, const char *run_uuid)
         r = NULL; /* a resumed run: a fresh entry */
     if (!r && (r = calloc(1, sizeof *r))) {
         snprintf(r->uuid, sizeof r->uuid, "%s", run_uuid);
+        r->label = strdup(label ? label : "");
         r->next = sh->runs;
         sh->runs = r;
     }
@@ -508,9 +507,9 @@ lc_status lc_shipper_drain(lc_shipper *sh, const char *run_uuid, uint32_t timeou
             continue;
         r->drained_out = 1;
         if (report && !sh->o.quiet)
-            fprintf(stderr, "lightc: %s: run %.8s is not fully delivered after %.1f s; it stays "
-                            "pending: `lightc sync` will finish it\n",
-                    lc_shipper_name(sh), r->uuid, timeout_ms / 1000.0);
+            fprintf(stderr, "lightc: %s: run %s (%.8s) is not fully delivered after %.1f s; it "
+                            "stays pending: `lightc sync` will finish it\n",
+                    lc_shipper_name(sh), r->label ? r->label : "", r->uuid, timeout_ms / 1000.0);
     }
     pthread_mutex_unlock(&sh->mu);
     return LC_ERR_TIMEOUT;

@@ -49,9 +49,10 @@ lc_status lc_shipper_start(lc_shipper *sh, char *err, size_t errlen);
 /* The backend's name ("mlflow"). */
 const char *lc_shipper_name(const lc_shipper *sh);
 
-/* Live: a run was opened / has ended in the index (32-hex uuid); new
- * items were committed. Never block on the network. */
-void lc_shipper_run_opened(lc_shipper *sh, const char *run_uuid);
+/* Live: a run was opened / has ended in the index (32-hex uuid; label
+ * "experiment/name" for messages); new items were committed. Never block
+ * on the network. */
+void lc_shipper_run_opened(lc_shipper *sh, const char *run_uuid, const char *label);
 void lc_shipper_run_finished(lc_shipper *sh, const char *run_uuid);
 void lc_shipper_wake(lc_shipper *sh);
 
