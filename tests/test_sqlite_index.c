@@ -908,7 +908,7 @@ static void test_replaced_point_gets_a_larger_id(void **state)
     sqlite3_close(db);
     finish_ok(&s, r, LC_RUN_FINISHED);
     s.vt->close(&s);
-    free(r);
+    run_free(r);
 }
 
 /* `lightc runs rm --force` of a live run: its writer stops writing to it
@@ -976,9 +976,9 @@ static void test_removed_run_is_not_written_nor_reused(void **state)
                            "00000000000000000000000000000003"), 1);
     sqlite3_close(db);
     s.vt->close(&s);
-    free(a);
-    free(r);
-    free(b);
+    run_free(a);
+    run_free(r);
+    run_free(b);
 }
 
 int main(void)

@@ -446,6 +446,26 @@ static int csv_reserve(csv_sink *cs, size_t need)
     return csv_grow((void **)&cs->buf, &cs->buf_cap, need, 1);
 }
 
+/* A new (empty) file starts with the header line: put it at the start of
+ * the sink's buffer and set *len. 0, or -1 when out of memory. */
+static int csv_put_header(csv_sink *cs, const csv_run *r, size_t *len)
+{
+    size_t need = 1;
+    for (size_t i = 0; i < r->ncols; i++)
+        need += 2 * strlen(r->cols[i]) + 4;
+    if (csv_reserve(cs, need) != 0)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < r->ncols; i++) {
+        if (i > 0)
+            cs->buf[n++] = ',';
+        n += lc_csv_quote(r->cols[i], cs->buf + n);
+    }
+    cs->buf[n++] = '\n';
+    *len = n;
+    return 0;
+}
+
 /* Phase 2 for one run: header, bytes, one write. */
 static int csv_commit(csv_sink *cs, csv_run *r, char *err, size_t errlen)
 {
@@ -488,19 +508,8 @@ static int csv_commit(csv_sink *cs, csv_run *r, char *err, size_t errlen)
         goto nomem;
 
     size_t len = 0;
-    if (r->size == 0) {
-        size_t need = 1;
-        for (size_t i = 0; i < r->ncols; i++)
-            need += 2 * strlen(r->cols[i]) + 4;
-        if (csv_reserve(cs, need) != 0)
-            goto nomem;
-        for (size_t i = 0; i < r->ncols; i++) {
-            if (i > 0)
-                cs->buf[len++] = ',';
-            len += lc_csv_quote(r->cols[i], cs->buf + len);
-        }
-        cs->buf[len++] = '\n';
-    }
+    if (r->size == 0 && csv_put_header(cs, r, &len) != 0)
+        goto nomem;
     size_t row_max = r->ncols * (LC_DOUBLE_BUFSZ + 1) + 32;
     for (size_t i = 0; i < r->nrows; i++) {
         const csv_row *row = &r->rows[i];
@@ -762,19 +771,8 @@ static lc_status csv_repair(lc_sink *s, lc_run_info *run, const lc_point *pts, s
         goto nomem;
 
     size_t len = 0;
-    if (r->size == 0) {
-        size_t need = 1;
-        for (size_t i = 0; i < r->ncols; i++)
-            need += 2 * strlen(r->cols[i]) + 4;
-        if (csv_reserve(cs, need) != 0)
-            goto nomem;
-        for (size_t i = 0; i < r->ncols; i++) {
-            if (i > 0)
-                cs->buf[len++] = ',';
-            len += lc_csv_quote(r->cols[i], cs->buf + len);
-        }
-        cs->buf[len++] = '\n';
-    }
+    if (r->size == 0 && csv_put_header(cs, r, &len) != 0)
+        goto nomem;
     size_t row_max = r->ncols * (LC_DOUBLE_BUFSZ + 1) + 32;
     for (size_t i = 0; i < n;) {
         if (!miss[i]) {
