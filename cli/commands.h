@@ -17,6 +17,9 @@ int cli_runs_compare(int argc, char **argv);
 int cli_runs_export(int argc, char **argv);
 int cli_runs_rm(int argc, char **argv);
 
+/* lightc sync [RUN...] [--to BACKEND]: finish pending remote deliveries */
+int cli_sync(int argc, char **argv);
+
 /* lightc info */
 int cli_info(int argc, char **argv);
 

@@ -19,6 +19,7 @@ static const char main_usage[] =
     "  runs compare RUN RUN...    differing params, final and best metrics side by side\n"
     "  runs export RUN            a run's metrics as CSV or JSON\n"
     "  runs rm RUN                delete a run from the index and its directory\n"
+    "  sync [RUN...] [--to B]     finish deliveries to remote backends (mlflow)\n"
     "  info                       version, compiled sinks, BLAS / CUDA support\n"
     "\n"
     "RUN is a run id, a unique prefix of one, or experiment/name.\n"
@@ -47,6 +48,8 @@ int main(int argc, char **argv)
         return lc_cli_train(argc - 1, argv + 1);
     if (strcmp(cmd, "runs") == 0)
         return cli_runs(argc - 1, argv + 1);
+    if (strcmp(cmd, "sync") == 0)
+        return cli_sync(argc - 1, argv + 1);
     if (strcmp(cmd, "info") == 0)
         return cli_info(argc - 1, argv + 1);
     if (cmd[0] == '-')

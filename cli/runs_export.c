@@ -29,6 +29,7 @@
 #include "commands.h"
 #include "common/utf8.h"
 #include "db.h"
+#include "delivery.h"
 #include "fmt.h"
 #include "metric_keys.h"
 #include "metric_query.h"
@@ -267,6 +268,12 @@ static int exp_json(sqlite3 *db, const exp_args *a, const cli_run *r, FILE *out)
     cJSON *params = cJSON_AddObjectToObject(doc, "params");
     cJSON *tags = cJSON_AddObjectToObject(doc, "tags");
     cJSON *metrics = cJSON_AddObjectToObject(doc, "metrics");
+    cJSON *deliveries = cli_delivery_json(db, r->row);
+    if (!deliveries || !cJSON_AddItemToObject(doc, "deliveries", deliveries)) {
+        cJSON_Delete(deliveries);
+        cli_error(EXP_VERB, "out of memory");
+        goto done;
+    }
     if (!params || !tags || !metrics) {
         cli_error(EXP_VERB, "out of memory");
         goto done;

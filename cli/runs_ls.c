@@ -9,6 +9,7 @@
 #include "args.h"
 #include "commands.h"
 #include "db.h"
+#include "delivery.h"
 #include "fmt.h"
 #include "lightc/hub.h"
 #include "metric_keys.h"
@@ -109,7 +110,7 @@ static int ls_print(sqlite3 *db, const ls_args *a)
     const char *headers[7 + 64];
     static const char *const fixed[] = {"RUN", "EXPERIMENT", "NAME", "STATUS", "START", "DURATION", "STEP"};
     cli_table *t = NULL;
-    int rc = CLI_ERR;
+    int rc = CLI_ERR, marked = 0;
     if (!runs || !q)
         goto done;
     if (a->metrics.count > 64) {
@@ -149,7 +150,10 @@ static int ls_print(sqlite3 *db, const ls_args *a)
         cli_fmt_time(r.start_time, start, sizeof start);
         cli_fmt_duration(cli_run_duration(db, &r), dur, sizeof dur);
         cli_table_row(t);
-        cli_table_cell(t, "%.*s", LS_ID_CHARS, r.id);
+        /* '*': a remote backend has not got the whole run yet */
+        int undelivered = cli_delivery_undelivered(db, r.row) > 0;
+        marked |= undelivered;
+        cli_table_cell(t, "%.*s%s", LS_ID_CHARS, r.id, undelivered ? "*" : "");
         cli_table_cell(t, "%s", r.experiment);
         cli_table_cell(t, "%s", r.name);
         cli_table_cell(t, "%s", r.status);
@@ -181,6 +185,9 @@ static int ls_print(sqlite3 *db, const ls_args *a)
         cli_error(LS_VERB, "cannot write the output");
         goto done;
     }
+    if (t && marked)
+        printf("* not yet delivered to a remote backend (pending or failed): `lightc runs show RUN` "
+               "says why; `lightc sync` finishes it\n");
     rc = CLI_OK;
 done:
     cli_table_free(t);

@@ -11,6 +11,7 @@
 #include "args.h"
 #include "commands.h"
 #include "db.h"
+#include "delivery.h"
 #include "fmt.h"
 #include "metric_query.h"
 #include "run_resolve.h"
@@ -241,6 +242,7 @@ static int show_run(sqlite3 *db, const char *root, const cli_run *r)
                       "FROM sink_cursor s JOIN run_info r ON r.id = s.run_id "
                       "WHERE r.run_uuid = ?1 ORDER BY s.sink",
                       r->id, 6, sink_h, "(none recorded)");
+    rc |= cli_delivery_show(db, r->row) != 0;
     return rc;
 }
 

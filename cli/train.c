@@ -245,7 +245,9 @@ static int check_loggers(const char *source, const char *v, int *none, int *inde
         int known = len == 4 && strncmp(p, "none", 4) == 0;
         if (known)
             *none = 1;
-        if (len == 6 && strncmp(p, "sqlite", 6) == 0)
+        /* a remote backend implies the index (its outbox, docs/remote.md) */
+        if ((len == 6 && strncmp(p, "sqlite", 6) == 0) || (len == 6 && strncmp(p, "mlflow", 6) == 0) ||
+            (len == 5 && strncmp(p, "wandb", 5) == 0))
             *index = 1;
         for (const char *a = avail; !known && *a;) {
             size_t al = strcspn(a, ",");

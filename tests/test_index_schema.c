@@ -184,9 +184,22 @@ static void test_v1_index_is_migrated(void **state)
                                    " 'metric_key', 'metric_point', 'media') AND sql LIKE '%AUTOINCREMENT%'"),
                      4);
     assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_v2'"), 0);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'view'"), 4);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'view'"), 5);
     assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'media_run_step'"), 1);
     assert_int_equal(query_int(db, "SELECT count(*) FROM runs"), 2);
+    /* version 3: the outbox items logged before it got positions above
+       every point (also above the orphan point 5), run by run, and the
+       sequence continues above them */
+    assert_int_equal(query_int(db, "SELECT count(*) FROM param WHERE seq > 5") +
+                         query_int(db, "SELECT count(*) FROM tag WHERE seq > 5") +
+                         query_int(db, "SELECT count(*) FROM media WHERE seq > 5") +
+                         query_int(db, "SELECT count(*) FROM run_info WHERE end_seq > 5"),
+                     5);
+    assert_int_equal(query_int(db, "SELECT count(DISTINCT s) FROM (SELECT seq s FROM param UNION ALL"
+                                   " SELECT seq FROM tag UNION ALL SELECT seq FROM media UNION ALL"
+                                   " SELECT end_seq FROM run_info)"), 5);
+    assert_int_equal(query_int(db, "SELECT seq FROM sqlite_sequence WHERE name = 'metric_point'"), 10);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM delivery"), 0);
     assert_int_equal(query_int(db, "SELECT count(*) FROM metrics WHERE run_id = 'aa'"), 2);
     assert_int_equal(query_int(db, "SELECT sum(id) FROM metric_point"), 1 + 2 + 3);
     assert_int_equal(query_int(db, "SELECT count(*) FROM metric_point WHERE run_id = 3"), 0);

@@ -95,6 +95,10 @@ typedef struct lc_hub_options {
     int handle_signals;        /* 1: finish runs as killed on SIGINT/SIGTERM, then re-raise */
     const char *console_keys;  /* comma-separated metrics the console shows;
                                   NULL = the 6 most recently logged keys */
+    uint32_t sync_timeout_ms;  /* remote loggers (mlflow, wandb): how long a run's
+                                  finish (and lc_hub_close) waits for its delivery
+                                  before leaving it pending for `lightc sync`;
+                                  default $LIGHTC_SYNC_TIMEOUT (seconds), else 30 s */
 } lc_hub_options;
 
 /** Open a hub. opt may be NULL (all defaults). On rank != 0 (RANK,

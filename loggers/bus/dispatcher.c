@@ -203,6 +203,12 @@ static void handle_open(lc_hub *hub, lc_event *ev)
     } else if (ev->run->resume && !ev->run->restart) {
         repair_run(hub, ev->run);
     }
+    if (st == LC_OK && hub->nshippers) {
+        char label[512];
+        snprintf(label, sizeof label, "%s/%s", ev->run->experiment, ev->run->name);
+        for (int k = 0; k < hub->nshippers; k++)
+            lc_shipper_run_opened(hub->shippers[k], ev->run->id, label);
+    }
     lc_request_complete(hub, ev->payload, st, err);
 }
 
@@ -231,6 +237,8 @@ static void handle_finish(lc_hub *hub, lc_run_info *ri, lc_request *req)
         }
     }
     atomic_store(&lc_run_of(ri)->finished, 1);
+    for (int k = 0; k < hub->nshippers; k++)
+        lc_shipper_run_finished(hub->shippers[k], ri->id);
     lc_request_complete(hub, req, st, err);
 }
 
@@ -291,6 +299,10 @@ static void segment_done(lc_hub *hub, lc_event *ev, size_t n)
     n = k;
     lc_event_batch b = {ev, n};
     deliver(hub, &b);
+    /* The index has committed the batch: the shippers have new work. A
+       wake is a flag and a signal, never a wait. */
+    for (int i = 0; n && i < hub->nshippers; i++)
+        lc_shipper_wake(hub->shippers[i]);
     for (size_t i = 0; i < n; i++)
         lc_event_free_payload(hub, &ev[i]);
 }

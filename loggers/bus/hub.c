@@ -108,6 +108,14 @@ lc_status lc_hub_open(lc_hub **out, const lc_hub_options *opt)
     hub->handle_signals = o.handle_signals;
     if (o.console_keys)
         hub->console_keys = strdup(o.console_keys);
+    hub->sync_timeout_ms = o.sync_timeout_ms;
+    if (!hub->sync_timeout_ms) {
+        const char *v = getenv("LIGHTC_SYNC_TIMEOUT");
+        double secs = v && *v ? atof(v) : 30.0;
+        hub->sync_timeout_ms = secs > 0 ? (uint32_t)(secs * 1000.0 + 0.5) : 30000;
+        if (!hub->sync_timeout_ms)
+            hub->sync_timeout_ms = 1;
+    }
 
     if (lc_queue_init(&hub->queue, o.queue_capacity ? o.queue_capacity : 65536) != 0) {
         lc_hub_close(hub, 0);
@@ -255,6 +263,9 @@ int lc_hub_orphans(void)
 void lc_hub_free(lc_hub *hub)
 {
     int orphaned = hub->orphaned;
+    /* Shippers still here (a failed open, or the dispatcher freeing an
+       orphaned hub): stop them without waiting long on a request. */
+    lc_hub_stop_remotes(hub, 1000);
     while (hub->runs) { /* only after a failed close: never finished */
         lc_run *r = hub->runs;
         hub->runs = r->next;
@@ -353,6 +364,24 @@ lc_status lc_hub_close(lc_hub *hub, uint32_t timeout_ms)
     }
     pthread_mutex_unlock(&hub->ctl_mu);
     pthread_join(hub->dispatcher, NULL);
+    if (hub->nshippers) {
+        /* Every run has finished: the shippers drain what is left within
+           the sync timeout and the close deadline, then stop. */
+        uint32_t left = hub->sync_timeout_ms;
+        if (deadline) {
+            uint64_t now = lc_mono_ms();
+            uint32_t rest = now < deadline ? (uint32_t)(deadline - now) : 0;
+            if (rest < left)
+                left = rest;
+        }
+        lc_hub_drain_remotes(hub, NULL, left);
+        uint32_t stop_ms = 0;
+        if (deadline) {
+            uint64_t now = lc_mono_ms();
+            stop_ms = now < deadline ? (uint32_t)(deadline - now) : 1;
+        }
+        lc_hub_stop_remotes(hub, stop_ms);
+    }
     lc_hub_free(hub);
     if (st != LC_OK)
         return lc_fail(st, "lc_hub_close: %s", first);

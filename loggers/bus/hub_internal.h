@@ -29,7 +29,11 @@
 #include "event.h"
 #include "lightc/hub.h"
 #include "queue.h"
+#include "remote/shipper.h"
 #include "sink.h"
+
+/* The most remote backends (shippers) one hub runs. */
+#define LC_MAX_REMOTES 4
 
 #define LC_BATCH_MAX 4096
 
@@ -81,6 +85,12 @@ struct lc_hub {
 
     lc_sink sinks[LC_MAX_SINKS];
     int nsinks;
+    /* remote backends: one shipper thread each, fed from the index (the
+       outbox); woken by the dispatcher after each batch, told of run
+       opens and finishes; drained at run finish for sync_timeout_ms */
+    lc_shipper *shippers[LC_MAX_REMOTES];
+    int nshippers;
+    uint32_t sync_timeout_ms;
     char *console_keys;
 
     pthread_t dispatcher;
@@ -202,6 +212,13 @@ void lc_event_free_payload(lc_hub *hub, lc_event *ev);
 /* ---- sinks.c ------------------------------------------------------------- */
 /* Parse a spec ("sqlite,tensorboard,csv") and construct the sinks. */
 lc_status lc_sinks_open(lc_hub *hub, const char *spec, char *err, size_t errlen);
+
+/* Drain the shippers for run_uuid (NULL: every run) for at most
+ * timeout_ms, reporting runs left pending. */
+void lc_hub_drain_remotes(lc_hub *hub, const char *run_uuid, uint32_t timeout_ms);
+
+/* Stop every shipper, waiting at most timeout_ms (0: no limit). */
+void lc_hub_stop_remotes(lc_hub *hub, uint32_t timeout_ms);
 
 /* ---- run.c --------------------------------------------------------------- */
 void lc_run_free(lc_run *run);

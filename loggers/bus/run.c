@@ -618,6 +618,10 @@ lc_status lc_run_finish(lc_run *run, lc_run_status status)
        it when it ended, before its memory goes. */
     if (!already_ended) {
         st = lc_run_end(run, status, 0);
+        /* Remote backends get a bounded time to deliver the run; what is
+           left stays pending for `lightc sync` (a line says so). */
+        if (st == LC_OK && hub->nshippers)
+            lc_hub_drain_remotes(hub, run->info.id, hub->sync_timeout_ms);
     } else {
         char err[LC_ERRLEN];
         lc_hub_request(hub, LC_EV_FLUSH, NULL, 0, err, sizeof err);

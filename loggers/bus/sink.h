@@ -144,6 +144,8 @@ typedef struct lc_sink_config {
     uint32_t flush_interval_ms;
     int hparams_yaml;        /* 1: this sink writes <run dir>/hparams.yaml (the hub
                                 picks csv, else tensorboard; see bus/sinks.c) */
+    const char *remotes;     /* the hub's remote backends ("mlflow,wandb"), or NULL:
+                                the index records a delivery per run for each */
 } lc_sink_config;
 
 /* A scalar point as the run index holds it (resume repair). */

@@ -12,12 +12,20 @@
  * sink when it is among the loggers, else the tensorboard sink (both with
  * csv/hparams_yaml.h); with neither, no hparams.yaml is written (the params
  * are still in the index).
+ *
+ * Remote backends ("mlflow", later "wandb") are not sinks: each gets a
+ * shipper thread (remote/shipper.h) that reads the index, so naming one
+ * implies the index ("sqlite") even when the spec does not list it. The
+ * sqlite sink is told their names and records a delivery per run for each.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common/clock.h"
+#include "common/status.h"
 #include "hub_internal.h"
+#include "remote/registry.h"
 
 typedef lc_status (*sink_ctor)(const lc_sink_config *, lc_sink *, char *, size_t);
 
@@ -36,8 +44,8 @@ static const struct {
 
 _Static_assert(SINK_COUNT <= LC_MAX_SINKS, "more sinks compiled in than a hub holds");
 
-/* Remote backends arrive in later versions; name them so the error helps. */
-static const char *const planned[] = {"mlflow", "wandb"};
+/* Backends not built yet; name them so the error helps. */
+static const char *const planned[] = {"wandb"};
 
 static char available[128];
 static pthread_once_t available_once = PTHREAD_ONCE_INIT;
@@ -47,6 +55,7 @@ static void available_init(void)
     size_t n = 0;
     for (int i = 0; i < SINK_COUNT; i++)
         n += (size_t)snprintf(available + n, sizeof available - n, "%s%s", i ? "," : "", registry[i].name);
+    n += (size_t)snprintf(available + n, sizeof available - n, ",%s", lc_remote_builtin_names());
 }
 
 const char *lc_available_sinks(void)
@@ -68,6 +77,10 @@ lc_status lc_sinks_open(lc_hub *hub, const char *spec, char *err, size_t errlen)
     int want[SINK_COUNT] = {0};
     int order[SINK_COUNT];
     int norder = 0;
+    const char *remote_names[LC_MAX_REMOTES];
+    lc_remote_ctor remote_ctors[LC_MAX_REMOTES];
+    int nremote = 0;
+    char remotes[256] = "";
     char buf[512];
     if (strlen(spec) >= sizeof buf) {
         snprintf(err, errlen, "logger spec is too long");
@@ -81,6 +94,23 @@ lc_status lc_sinks_open(lc_hub *hub, const char *spec, char *err, size_t errlen)
         if (strcmp(tok, "none") == 0)
             continue;
         int i = find_sink(tok);
+        lc_remote_ctor rc = i < 0 ? lc_remote_find(tok) : NULL;
+        if (rc) {
+            int dup = 0;
+            for (int k = 0; k < nremote; k++)
+                dup |= strcmp(remote_names[k], tok) == 0;
+            if (dup)
+                continue;
+            if (nremote == LC_MAX_REMOTES) {
+                snprintf(err, errlen, "too many remote loggers in '%s' (at most %d)", spec,
+                         LC_MAX_REMOTES);
+                return LC_ERR_INVALID;
+            }
+            remote_names[nremote] = tok;
+            remote_ctors[nremote++] = rc;
+            /* the index is the outbox: a remote backend implies it */
+            i = SINK_SQLITE;
+        }
         if (i < 0) {
             for (size_t p = 0; p < sizeof planned / sizeof planned[0]; p++) {
                 if (strcmp(tok, planned[p]) == 0) {
@@ -111,10 +141,14 @@ lc_status lc_sinks_open(lc_hub *hub, const char *spec, char *err, size_t errlen)
         }
     }
     int yaml_writer = want[SINK_CSV] ? SINK_CSV : want[SINK_TENSORBOARD] ? SINK_TENSORBOARD : -1;
+    for (int k = 0, n = 0; k < nremote; k++)
+        n += snprintf(remotes + n, sizeof remotes - (size_t)n, "%s%s", k ? "," : "",
+                      remote_names[k]);
     for (int k = 0; k < norder; k++) {
         lc_sink_config cfg = {.root = hub->root, .console_keys = hub->console_keys,
                               .flush_interval_ms = hub->flush_interval_ms,
-                              .hparams_yaml = order[k] == yaml_writer};
+                              .hparams_yaml = order[k] == yaml_writer,
+                              .remotes = order[k] == SINK_SQLITE && nremote ? remotes : NULL};
         lc_sink *s = &hub->sinks[hub->nsinks];
         memset(s, 0, sizeof *s);
         s->index = hub->nsinks;
@@ -127,5 +161,55 @@ lc_status lc_sinks_open(lc_hub *hub, const char *spec, char *err, size_t errlen)
         s->index = hub->nsinks;
         hub->nsinks++;
     }
+    /* The shippers, once the index exists (the sqlite sink made it). */
+    for (int k = 0; k < nremote; k++) {
+        lc_remote be = {0};
+        lc_clear_error();
+        lc_status st = remote_ctors[k](&be);
+        if (st != LC_OK) {
+            snprintf(err, errlen, "%s logger: %s", remote_names[k],
+                     lc_errmsg()[0] ? lc_errmsg() : lc_status_name(st));
+            return st;
+        }
+        char e[LC_ERRLEN] = "";
+        lc_shipper *sh = NULL;
+        st = lc_shipper_new(&sh, &be, hub->root, NULL, e, sizeof e);
+        if (st == LC_OK && (st = lc_shipper_start(sh, e, sizeof e)) != LC_OK)
+            lc_shipper_free(sh);
+        if (st != LC_OK) {
+            snprintf(err, errlen, "%s logger: %s", remote_names[k], e);
+            return st;
+        }
+        hub->shippers[hub->nshippers++] = sh;
+    }
     return LC_OK;
+}
+
+void lc_hub_drain_remotes(lc_hub *hub, const char *run_uuid, uint32_t timeout_ms)
+{
+    /* All shippers drain at once: the deadline is shared. */
+    uint64_t deadline = lc_mono_ms() + timeout_ms;
+    for (int i = 0; i < hub->nshippers; i++) {
+        uint64_t now = lc_mono_ms();
+        uint32_t left = now < deadline ? (uint32_t)(deadline - now) : 0;
+        lc_shipper_drain(hub->shippers[i], run_uuid, left, 1);
+    }
+}
+
+void lc_hub_stop_remotes(lc_hub *hub, uint32_t timeout_ms)
+{
+    uint64_t deadline = timeout_ms ? lc_mono_ms() + timeout_ms : 0;
+    for (int i = 0; i < hub->nshippers; i++) {
+        uint32_t left = 0;
+        if (deadline) {
+            uint64_t now = lc_mono_ms();
+            left = now < deadline ? (uint32_t)(deadline - now) : 1;
+        }
+        if (lc_shipper_stop(hub->shippers[i], left) == LC_ERR_TIMEOUT)
+            fprintf(stderr, "lightc: %s: the shipper is still inside a request; left to finish in "
+                            "the background (what it has not delivered stays pending for "
+                            "`lightc sync`)\n", lc_shipper_name(hub->shippers[i]));
+        hub->shippers[i] = NULL;
+    }
+    hub->nshippers = 0;
 }

@@ -84,6 +84,13 @@ static int crash_is_dead(long long pid, const char *boot_id, long long proc_star
     return 0;
 }
 
+int lc_index_process_gone(long long pid, const char *boot_id, long long proc_start)
+{
+    char my_boot[64];
+    lc_index_boot_id(my_boot, sizeof my_boot);
+    return crash_is_dead(pid, boot_id, proc_start, my_boot);
+}
+
 int lc_index_mark_crashed(sqlite3 *db, char *err, size_t errlen)
 {
     char host[256] = "";
@@ -103,8 +110,8 @@ int lc_index_mark_crashed(sqlite3 *db, char *err, size_t errlen)
                            "SELECT id, pid, boot_id, proc_start FROM run_info "
                            "WHERE status = 'running' AND host = ?1",
                            -1, &sel, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "UPDATE run_info SET status = 'crashed' WHERE id = ?1", -1, &upd,
-                           NULL) != SQLITE_OK)
+        sqlite3_prepare_v2(db, "UPDATE run_info SET status = 'crashed', end_seq = ?2 WHERE id = ?1",
+                           -1, &upd, NULL) != SQLITE_OK)
         goto fail;
     sqlite3_bind_text(sel, 1, host, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
@@ -113,7 +120,13 @@ int lc_index_mark_crashed(sqlite3 *db, char *err, size_t errlen)
         long long start = sqlite3_column_int64(sel, 3);
         if (!crash_is_dead(pid, boot, start, my_boot))
             continue;
+        /* The run's end is an outbox item: remote backends learn that it
+           crashed (schema version 3). */
+        long long seq = lc_index_next_seq(db);
+        if (seq < 0)
+            goto fail;
         sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));
+        sqlite3_bind_int64(upd, 2, seq);
         if (sqlite3_step(upd) != SQLITE_DONE)
             goto fail;
         sqlite3_reset(upd);

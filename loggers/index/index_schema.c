@@ -217,6 +217,61 @@ static const char *const index_migrations[] = {
     "DROP TABLE media; ALTER TABLE media_v2 RENAME TO media;"
     "CREATE INDEX media_run_step ON media(run_id, step);"
     INDEX_VIEWS,
+
+    /* 2 -> 3: the index is the outbox of the remote backends. Everything a
+       remote run needs gets a position in ONE sequence: metric points
+       keep their AUTOINCREMENT id, and params, tags, text and artifact
+       media and the run's end draw numbers from the same counter (the
+       sqlite_sequence row of metric_point, lc_index_next_seq), so ids are
+       never reused and a changed param, a replaced point or a new end
+       always lands after every cursor. Rows logged before this version get
+       numbers above every point, run by run. 'delivery' holds each
+       (run, backend)'s cursor, remote run, lease and state; the
+       'deliveries' view shows it by run uuid. */
+    "ALTER TABLE param ADD COLUMN seq INTEGER;"
+    "ALTER TABLE tag ADD COLUMN seq INTEGER;"
+    "ALTER TABLE media ADD COLUMN seq INTEGER;"
+    "ALTER TABLE run_info ADD COLUMN end_seq INTEGER;"
+    INDEX_SEQ_AT_LEAST("metric_point", "(SELECT max(id) FROM metric_point)")
+    "CREATE TEMP TABLE outbox_v3 AS SELECT t, rid,"
+    "  (SELECT seq FROM sqlite_sequence WHERE name = 'metric_point')"
+    "  + row_number() OVER (ORDER BY run_id, t, rid) AS seq FROM ("
+    "  SELECT 1 AS t, rowid AS rid, run_id FROM param"
+    "  UNION ALL SELECT 2, rowid, run_id FROM tag"
+    "  UNION ALL SELECT 3, id, run_id FROM media WHERE kind IN ('text', 'artifact')"
+    "  UNION ALL SELECT 4, id, id FROM run_info WHERE status <> 'running');"
+    "UPDATE param SET seq = o.seq FROM outbox_v3 o WHERE o.t = 1 AND o.rid = param.rowid;"
+    "UPDATE tag SET seq = o.seq FROM outbox_v3 o WHERE o.t = 2 AND o.rid = tag.rowid;"
+    "UPDATE media SET seq = o.seq FROM outbox_v3 o WHERE o.t = 3 AND o.rid = media.id;"
+    "UPDATE run_info SET end_seq = o.seq FROM outbox_v3 o WHERE o.t = 4 AND o.rid = run_info.id;"
+    "UPDATE sqlite_sequence SET seq = seq + (SELECT count(*) FROM outbox_v3)"
+    "  WHERE name = 'metric_point';"
+    "DROP TABLE outbox_v3;"
+    "CREATE INDEX media_outbox ON media(run_id, seq) WHERE seq IS NOT NULL;"
+    "CREATE TABLE delivery("
+    "  run_id INTEGER NOT NULL REFERENCES run_info(id) ON DELETE CASCADE,"
+    "  backend TEXT NOT NULL,"
+    "  cursor INTEGER NOT NULL DEFAULT 0,"
+    "  remote_id TEXT,"
+    "  remote_url TEXT,"
+    "  state TEXT NOT NULL DEFAULT 'pending',"
+    "  pending_since REAL,"
+    "  last_error TEXT,"
+    "  shipped INTEGER NOT NULL DEFAULT 0,"
+    "  failures INTEGER NOT NULL DEFAULT 0,"
+    "  lease_token TEXT,"
+    "  lease_pid INTEGER,"
+    "  lease_host TEXT,"
+    "  lease_boot TEXT,"
+    "  lease_start INTEGER,"
+    "  lease_expires REAL,"
+    "  updated REAL,"
+    "  PRIMARY KEY(run_id, backend));"
+    "CREATE VIEW deliveries AS SELECT r.run_uuid AS run_id, d.backend AS backend,"
+    "  d.state AS state, d.remote_id AS remote_id, d.remote_url AS remote_url,"
+    "  d.cursor AS cursor, d.shipped AS shipped, d.pending_since AS pending_since,"
+    "  d.last_error AS last_error, d.updated AS updated"
+    "  FROM delivery d JOIN run_info r ON r.id = d.run_id;",
 };
 
 _Static_assert(sizeof index_migrations / sizeof index_migrations[0] == LC_INDEX_SCHEMA_VERSION,
@@ -364,6 +419,20 @@ void lc_index_rollback(sqlite3 *db)
        back; a second ROLLBACK would only fail. */
     if (db && !sqlite3_get_autocommit(db))
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+long long lc_index_next_seq(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "UPDATE sqlite_sequence SET seq = seq + 1"
+                               " WHERE name = 'metric_point' RETURNING seq",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    long long seq = -1;
+    if (lc_index_step(st) == SQLITE_ROW)
+        seq = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return seq;
 }
 
 /* ------------------------------------------------------------------------ */

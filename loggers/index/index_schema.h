@@ -30,6 +30,17 @@
  *   sink_cursor(run_id, sink TEXT, cursor INTEGER, state TEXT,
  *               last_error TEXT, updated REAL, PK(run_id, sink))
  *
+ * Version 3 makes the index the outbox of the remote backends: param,
+ * tag and media get a 'seq' column and run_info an 'end_seq', numbered
+ * from the same counter as metric_point.id (lc_index_next_seq), and
+ *   delivery(run_id, backend, cursor, remote_id, remote_url, state
+ *            (pending|delivered|failed), pending_since, last_error, shipped,
+ *            failures, lease_token, lease_pid, lease_host, lease_boot,
+ *            lease_start, lease_expires, updated, PK(run_id, backend))
+ * with the view deliveries(run_id, backend, state, remote_id, remote_url,
+ * cursor, shipped, pending_since, last_error, updated). The outbox reader
+ * for other rooms is outbox.h.
+ *
  * Views: runs(run_id, experiment, name, status, start_time, end_time,
  *             host, pid, dir, degraded)
  *        metrics(run_id, key, step, value, wall_time, is_nan)
@@ -45,7 +56,7 @@
 
 #include "lightc/status.h"
 
-#define LC_INDEX_SCHEMA_VERSION 2
+#define LC_INDEX_SCHEMA_VERSION 3
 /* The oldest version readers accept as it is (the views are the same). */
 #define LC_INDEX_SCHEMA_MIN_READ 1
 #define LC_INDEX_FILE "index.db"
@@ -75,6 +86,16 @@ int lc_index_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
  * Runs of other hosts are left alone. end_time stays NULL (the moment of
  * death is unknown). Returns the number marked, or -1. */
 int lc_index_mark_crashed(sqlite3 *db, char *err, size_t errlen);
+
+/* The next number of the outbox sequence (metric_point's AUTOINCREMENT
+ * counter, shared by params, tags, media and run ends): strictly larger
+ * than every id and seq handed out before, never reused. Call inside a
+ * write transaction. Returns it (> 0), or -1 with db's error. */
+long long lc_index_next_seq(sqlite3 *db);
+
+/* 1 if the process pid (started at proc_start clock ticks after the boot
+ * boot_id) is certainly gone on this machine, 0 if it may be alive. */
+int lc_index_process_gone(long long pid, const char *boot_id, long long proc_start);
 
 /* ---- helpers shared by the sink, the CLI and the tests ------------------ */
 

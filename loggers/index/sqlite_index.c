@@ -69,6 +69,7 @@ enum {
     SQ_TAG,
     SQ_MEDIA,
     SQ_RUN_ALIVE,
+    SQ_SEQ,
     SQ_NSTMT
 };
 
@@ -81,16 +82,23 @@ static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_KEY_GET] = "SELECT id FROM metric_key WHERE run_id = ?1 AND key = ?2",
     [SQ_KEY_MAP] = "INSERT INTO key_map(run_id, original, key, kind) VALUES (?1, ?2, ?3, ?4)"
                    " ON CONFLICT(run_id, kind, original) DO UPDATE SET key = excluded.key",
-    [SQ_PARAM] = "INSERT INTO param(run_id, key, value, type) VALUES (?1, ?2, ?3, ?4)"
+    /* A param or tag logged again with the same value keeps its outbox
+       position; a changed one moves to the end (seq ?5 / ?4). */
+    [SQ_PARAM] = "INSERT INTO param(run_id, key, value, type, seq) VALUES (?1, ?2, ?3, ?4, ?5)"
                  " ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value,"
-                 " type = excluded.type",
-    [SQ_TAG] = "INSERT INTO tag(run_id, key, value) VALUES (?1, ?2, ?3)"
-               " ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value",
-    [SQ_MEDIA] = "INSERT INTO media(run_id, kind, key, step, wall_time, data, path, meta)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 " type = excluded.type, seq = excluded.seq"
+                 " WHERE value IS NOT excluded.value OR type IS NOT excluded.type",
+    [SQ_TAG] = "INSERT INTO tag(run_id, key, value, seq) VALUES (?1, ?2, ?3, ?4)"
+               " ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value,"
+               " seq = excluded.seq WHERE value IS NOT excluded.value",
+    [SQ_MEDIA] = "INSERT INTO media(run_id, kind, key, step, wall_time, data, path, meta, seq)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     /* by id alone: ids are never reused, and a resumed row may keep an
        older uuid than the resuming run's */
     [SQ_RUN_ALIVE] = "SELECT 1 FROM run_info WHERE id = ?1",
+    /* the outbox sequence (lc_index_next_seq): metric_point's counter */
+    [SQ_SEQ] = "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'metric_point'"
+               " RETURNING seq",
 };
 
 /* A metric key of a run, by tag: its metric_key row. id 0: not (or no
@@ -127,6 +135,7 @@ typedef struct sq_sink {
     sqlite3 *db;
     char *root;
     char *path;               /* <root>/index.db, for messages */
+    char *remotes;            /* remote backends of the hub ("mlflow,wandb"), or NULL */
     sqlite3_stmt *st[SQ_NSTMT];
     sq_run *runs;             /* open runs */
     sq_point chunk[SQ_CHUNK];
@@ -149,6 +158,20 @@ static int sq_run_stmt(sqlite3_stmt *st)
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The next outbox position (schema version 3): bind it as parameter i.
+ * Returns 0, or -1. */
+static int sq_bind_seq(sq_sink *sq, sqlite3_stmt *st, int i)
+{
+    sqlite3_stmt *q = sq->st[SQ_SEQ];
+    int rc = sqlite3_step(q);
+    long long seq = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+    sqlite3_reset(q);
+    if (seq <= 0)
+        return -1;
+    sqlite3_bind_int64(st, i, seq);
+    return 0;
 }
 
 static void sq_run_free(sq_run *r)
@@ -458,7 +481,7 @@ static int sq_on_param(sq_sink *sq, sq_run *r, const lc_event *e)
     sq_bind_text(st, 2, p->key);
     sq_bind_text(st, 3, text);
     sqlite3_bind_text(st, 4, sq_param_type(p->type), -1, SQLITE_STATIC);
-    if (sq_run_stmt(st) != 0)
+    if (sq_bind_seq(sq, st, 5) != 0 || sq_run_stmt(st) != 0)
         return -1;
     return p->key_changed && p->original ? sq_key_map(sq, r, p->original, p->key, "param") : 0;
 }
@@ -474,7 +497,7 @@ static int sq_on_tag(sq_sink *sq, sq_run *r, const lc_event *e)
     sqlite3_bind_int64(st, 1, r->row);
     sq_bind_text(st, 2, p->key);
     sq_bind_text(st, 3, p->value);
-    if (sq_run_stmt(st) != 0)
+    if (sq_bind_seq(sq, st, 4) != 0 || sq_run_stmt(st) != 0)
         return -1;
     return p->original ? sq_key_map(sq, r, p->original, p->key, "tag") : 0;
 }
@@ -499,7 +522,15 @@ static int sq_media_row(sq_sink *sq, sq_run *r, const lc_event *e, const char *k
         sqlite3_bind_blob64(st, 6, data, len, SQLITE_STATIC);
     sq_bind_text(st, 7, path);
     sq_bind_text(st, 8, meta);
-    int rc = sq_run_stmt(st);
+    /* Text and artifacts are outbox items (remote backends ship them);
+       histograms and images stay local. */
+    int rc;
+    if (strcmp(kind, "text") == 0 || strcmp(kind, "artifact") == 0)
+        rc = sq_bind_seq(sq, st, 9);
+    else
+        rc = sqlite3_bind_null(st, 9) == SQLITE_OK ? 0 : -1;
+    if (rc == 0)
+        rc = sq_run_stmt(st);
     /* Drop pointers into the payload, which the dispatcher frees. */
     sqlite3_clear_bindings(st);
     return rc;
@@ -720,7 +751,8 @@ static int sq_open_row(sq_sink *sq, lc_run_info *run, sq_run *r, int *exists_err
 
     /* Resume: the existing row is the run (its uuid normally equals
        run->id, the hub keeps the id in the run dir). */
-    st = sq_prepare(sq, "UPDATE run_info SET status = 'running', end_time = NULL, host = ?2,"
+    st = sq_prepare(sq, "UPDATE run_info SET status = 'running', end_time = NULL, end_seq = NULL,"
+                        " host = ?2,"
                         " pid = ?3, boot_id = ?4, proc_start = ?5, dir = ?6 WHERE id = ?1");
     if (!st)
         return lc_index_fail(sq->db, "cannot write to", err, errlen);
@@ -788,6 +820,51 @@ static int sq_open_row(sq_sink *sq, lc_run_info *run, sq_run *r, int *exists_err
     return rc == SQLITE_ROW ? 0 : lc_index_fail(sq->db, "cannot read", err, errlen);
 }
 
+/* Inside open_run's transaction: every remote backend of the hub gets a
+ * delivery row for the run (state pending), so `lightc sync` finds the
+ * run even when this process dies before its shipper starts; a resumed
+ * run's deliveries become pending again (it gets new items). */
+static int sq_open_deliveries(sq_sink *sq, sq_run *r)
+{
+    double now = lc_wall_now();
+    sqlite3_stmt *st = sq_prepare(sq, "UPDATE delivery SET state = 'pending', updated = ?2,"
+                                      " pending_since = coalesce(pending_since, ?2)"
+                                      " WHERE run_id = ?1 AND state = 'delivered'");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, r->row);
+    sqlite3_bind_double(st, 2, now);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+    if (!sq->remotes)
+        return 0;
+    st = sq_prepare(sq, "INSERT INTO delivery(run_id, backend, state, pending_since, updated)"
+                        " VALUES (?1, ?2, 'pending', ?3, ?3)"
+                        " ON CONFLICT(run_id, backend) DO NOTHING");
+    if (!st)
+        return -1;
+    const char *p = sq->remotes;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        if (n) {
+            sqlite3_bind_int64(st, 1, r->row);
+            sqlite3_bind_text(st, 2, p, (int)n, SQLITE_TRANSIENT);
+            sqlite3_bind_double(st, 3, now);
+            if (sq_run_stmt(st) != 0) {
+                sqlite3_finalize(st);
+                return -1;
+            }
+        }
+        p += n;
+        if (*p)
+            p++;
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
 static lc_status sq_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
 {
     sq_sink *sq = s->state;
@@ -823,6 +900,11 @@ static lc_status sq_open_run(lc_sink *s, lc_run_info *run, char *err, size_t err
         sqlite3_bind_int64(stmt, 1, r->row);
         sq_bind_text(stmt, 2, run->tags[i]);
         sq_bind_text(stmt, 3, run->tags[i + 1]);
+        if (sq_bind_seq(sq, stmt, 4) != 0) {
+            lc_index_fail(sq->db, "cannot write the run's tags to", err, errlen);
+            st = lc_index_status(sq->db);
+            goto fail;
+        }
         const char *orig = run->tag_originals ? run->tag_originals[i / 2] : NULL;
         if (sq_run_stmt(stmt) != 0 ||
             (orig && sq_key_map(sq, r, orig, run->tags[i], "tag") != 0)) {
@@ -830,6 +912,11 @@ static lc_status sq_open_run(lc_sink *s, lc_run_info *run, char *err, size_t err
             st = lc_index_status(sq->db);
             goto fail;
         }
+    }
+    if (sq_open_deliveries(sq, r) != 0) {
+        lc_index_fail(sq->db, "cannot record the run's remote deliveries in", err, errlen);
+        st = lc_index_status(sq->db);
+        goto fail;
     }
     if ((st = lc_index_commit(sq->db, err, errlen)) != LC_OK) {
         free(r);
@@ -849,10 +936,15 @@ fail:
 
 static int sq_finish_rows(sq_sink *sq, lc_run_info *run, sq_run *r)
 {
+    /* The run's end is the last outbox item of the run (end_seq). */
     sqlite3_stmt *st = sq_prepare(sq, "UPDATE run_info SET status = ?2, end_time = ?3,"
-                                      " degraded = ?4 WHERE id = ?1");
+                                      " degraded = ?4, end_seq = ?5 WHERE id = ?1");
     if (!st)
         return -1;
+    if (sq_bind_seq(sq, st, 5) != 0) {
+        sqlite3_finalize(st);
+        return -1;
+    }
     sqlite3_bind_int64(st, 1, r->row);
     sqlite3_bind_text(st, 2, lc_run_status_name(run->status), -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 3, run->end_time > 0 ? run->end_time : lc_wall_now());
@@ -1073,6 +1165,7 @@ static void sq_close(lc_sink *s)
     sqlite3_close(sq->db);
     free(sq->root);
     free(sq->path);
+    free(sq->remotes);
     free(sq);
     s->state = NULL;
 }
@@ -1098,6 +1191,8 @@ lc_status lc_sink_sqlite_new(const lc_sink_config *cfg, lc_sink *out, char *err,
     if (!sq)
         goto nomem;
     sq->root = strdup(cfg->root);
+    if (cfg->remotes && *cfg->remotes && !(sq->remotes = strdup(cfg->remotes)))
+        goto nomem;
     size_t n = strlen(cfg->root) + sizeof "/" LC_INDEX_FILE;
     sq->path = malloc(n);
     if (!sq->root || !sq->path)
@@ -1134,6 +1229,7 @@ fail:
         sqlite3_close(sq->db);
         free(sq->root);
         free(sq->path);
+        free(sq->remotes);
         free(sq);
     }
     return st;

@@ -1,8 +1,8 @@
 /*
  * loggers/remote/http.c — the HTTP client of the remote backends: one
- * libcurl easy handle kept across requests (its connection cache gives
- * keep-alive; curl_easy_reset between requests keeps live connections),
- * options re-applied per attempt, a retry loop with jittered backoff that
+ * libcurl easy handle kept across requests and driven by a multi handle of
+ * its own, whose connection cache gives keep-alive (curl_easy_reset between
+ * requests keeps it), options re-applied per attempt, a retry loop with jittered backoff that
  * sleeps on the cancel flag, and messages scrubbed of secrets.
  * See http.h for the contract.
  */
@@ -30,8 +30,13 @@
 
 enum { HTTP_AUTH_NONE, HTTP_AUTH_BASIC, HTTP_AUTH_BEARER };
 
+/* How often a running transfer looks at the cancel flag. */
+#define HTTP_CANCEL_POLL_MS 100
+
 struct lc_http_client {
     CURL *h;
+    CURLM *multi; /* drives h, so a transfer can watch the cancel flag; its
+                     connection cache is the keep-alive */
     long connect_timeout_ms, request_timeout_ms;
     char *ca_path, *cert_path, *key_path, *user_agent;
     bool ca_is_dir, insecure;
@@ -152,7 +157,8 @@ lc_status lc_http_client_new(const lc_http_config *cfg, lc_http_client **out)
     c->rng = lc_mono_ms() ^ ((uint64_t)(uintptr_t)c << 16) ^ ((uint64_t)getpid() << 40) ^
              0x9E3779B97F4A7C15ull;
     c->h = curl_easy_init();
-    if (oom || !c->h) {
+    c->multi = curl_multi_init();
+    if (oom || !c->h || !c->multi) {
         lc_http_client_free(c);
         return lc_fail(LC_ERR_NOMEM, "http: out of memory");
     }
@@ -164,6 +170,8 @@ void lc_http_client_free(lc_http_client *c)
 {
     if (!c)
         return;
+    if (c->multi)
+        curl_multi_cleanup(c->multi); /* closes the kept connection */
     if (c->h)
         curl_easy_cleanup(c->h);
     free(c->ca_path);
@@ -254,15 +262,21 @@ char *lc_http_redact(const lc_http_client *c, const char *text, char *out, size_
 }
 
 /* The password of a URL's user information is a secret too (libcurl sends
- * it as Basic auth when no other auth is set). */
-static lc_status http_note_url_secret(lc_http_client *c, const char *url)
+ * it as Basic auth when no other auth is set). *has_user tells whether the
+ * URL carries credentials. */
+static lc_status http_note_url_secret(lc_http_client *c, const char *url, bool *has_user)
 {
+    *has_user = false;
     CURLU *u = curl_url();
     if (!u)
         return LC_ERR_NOMEM;
     lc_status st = LC_OK;
     if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
-        char *pw = NULL;
+        char *user = NULL, *pw = NULL;
+        if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK && user) {
+            *has_user = *user != 0;
+            curl_free(user);
+        }
         if (curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK && pw) {
             st = lc_secrets_add(&c->secrets, pw);
             char *dec = NULL;
@@ -482,6 +496,12 @@ static CURLcode http_setup(lc_http_client *c, const lc_http_request *q, struct c
     SET(CURLOPT_ACCEPT_ENCODING, ""); /* every encoding this libcurl decodes */
     SET(CURLOPT_USERAGENT, c->user_agent);
     SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+    /* libcurl silently sends a request again when a reused connection
+       closes without answering (a stale keep-alive); for a request that
+       must not go twice that is a lost response re-sent, so it gets a
+       connection of its own */
+    if (q->retry != LC_HTTP_RETRY_ALL)
+        SET(CURLOPT_FRESH_CONNECT, 1L);
     if (attempt_ms > 0)
         SET(CURLOPT_TIMEOUT_MS, attempt_ms);
     if (q->body_file) {
@@ -779,6 +799,7 @@ typedef struct {
     const char *method;
     char url[512];
     uint64_t start_ms;
+    bool url_auth; /* the URL carries user:password */
 } http_ctx;
 
 /* " (3 attempts, 12.4 s)" when there was more than one attempt. */
@@ -799,14 +820,13 @@ static lc_status http_status_fail(lc_http_client *c, const http_ctx *k, lc_http_
     const char *reason = lc_http_reason(r->status);
     const char *auth = "";
     if (r->status == 401 || r->status == 403)
-        auth = c->auth != HTTP_AUTH_NONE ? " (the credentials sent were refused)"
+        auth = c->auth != HTTP_AUTH_NONE || k->url_auth ? " (the credentials sent were refused)"
                                          : " (no credentials were sent)";
     snprintf(text, sizeof text, "%s %s: HTTP %ld%s%s%s%s%s%s%s", k->method, k->url, r->status,
              *reason ? " " : "", reason, *server ? ": " : "", server, auth, note, why ? why : "");
-    lc_status st = lc_http_status_code(r->status);
-    if (why && st != LC_ERR_AUTH)
-        st = LC_ERR_TIMEOUT; /* the deadline, not the server, ended it */
-    return http_fail(c, r, LC_HTTP_E_STATUS, st, text);
+    if (why) /* the deadline, not the server, ended it */
+        return http_fail(c, r, LC_HTTP_E_TIMEOUT, LC_ERR_TIMEOUT, text);
+    return http_fail(c, r, LC_HTTP_E_STATUS, lc_http_status_code(r->status), text);
 }
 
 static lc_status http_curl_fail(lc_http_client *c, const http_ctx *k, lc_http_response *r,
@@ -825,12 +845,54 @@ static lc_status http_curl_fail(lc_http_client *c, const http_ctx *k, lc_http_re
         outcome = LC_HTTP_E_TLS;
         hint = c->insecure ? "" : " (check the server's certificate, or give the CA bundle that signed it)";
     }
-    snprintf(text, sizeof text, "%s %s: %s%s%s%s%s%s", k->method, k->url, what,
-             c->errbuf[0] && strcmp(c->errbuf, what) ? ": " : "",
-             c->errbuf[0] && strcmp(c->errbuf, what) ? c->errbuf : "", hint, note, why ? why : "");
+    /* libcurl's error buffer says it best ("Failed to connect to host port
+       5000 after 0 ms: Couldn't connect to server"); its generic text when
+       the buffer is empty */
+    snprintf(text, sizeof text, "%s %s: %s%s%s%s", k->method, k->url, c->errbuf[0] ? c->errbuf : what,
+             hint, note, why ? why : "");
     if (why)
         st = LC_ERR_TIMEOUT, outcome = LC_HTTP_E_TIMEOUT;
     return http_fail(c, r, outcome, st, text);
+}
+
+/* Run one transfer on the client's multi handle, looking at the cancel
+ * flag every HTTP_CANCEL_POLL_MS (libcurl's own loop would look at it, via
+ * the progress callback, only about once a second while a server is
+ * silent). A cancelled transfer returns CURLE_ABORTED_BY_CALLBACK. */
+static CURLcode http_perform(lc_http_client *c)
+{
+    if (curl_multi_add_handle(c->multi, c->h) != CURLM_OK)
+        return CURLE_FAILED_INIT;
+    CURLcode rc = CURLE_OK;
+    for (;;) {
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(c->multi, &running);
+        if (mc != CURLM_OK) {
+            rc = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT;
+            break;
+        }
+        bool done = false;
+        CURLMsg *msg;
+        int left = 0;
+        while ((msg = curl_multi_info_read(c->multi, &left)))
+            if (msg->msg == CURLMSG_DONE && msg->easy_handle == c->h) {
+                rc = msg->data.result;
+                done = true;
+            }
+        if (done)
+            break;
+        if (lc_cancel_is_set(c->cancel)) {
+            rc = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
+        mc = curl_multi_poll(c->multi, NULL, 0, HTTP_CANCEL_POLL_MS, NULL);
+        if (mc != CURLM_OK) {
+            rc = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT;
+            break;
+        }
+    }
+    curl_multi_remove_handle(c->multi, c->h);
+    return rc;
 }
 
 static lc_status http_cancel_fail(lc_http_client *c, const http_ctx *k, lc_http_response *r)
@@ -864,7 +926,7 @@ lc_status lc_http_send(lc_http_client *c, const lc_http_request *q, lc_http_resp
         return lc_fail(LC_ERR_INVALID, "%s", r->error);
     }
     http_ctx k = {.method = http_method_name(q->method), .start_ms = lc_mono_ms()};
-    if (http_note_url_secret(c, q->url) != LC_OK) {
+    if (http_note_url_secret(c, q->url, &k.url_auth) != LC_OK) {
         snprintf(r->error, sizeof r->error, "http: out of memory");
         r->outcome = LC_HTTP_E_LOCAL;
         return lc_fail(LC_ERR_NOMEM, "%s", r->error);
@@ -961,7 +1023,7 @@ lc_status lc_http_send(lc_http_client *c, const lc_http_request *q, lc_http_resp
                                  k.url, what);
             goto done;
         }
-        rc = curl_easy_perform(c->h);
+        rc = http_perform(c);
         http_collect(c, r);
         long request_size = 0;
         curl_easy_getinfo(c->h, CURLINFO_REQUEST_SIZE, &request_size);

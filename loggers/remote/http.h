@@ -35,9 +35,10 @@
  *   exponential backoff and full jitter (a random wait in [0, min(cap,
  *   base * 2^n)]), at least as long as Retry-After (seconds or HTTP-date)
  *   or, on 429/503 without one, a RateLimit-Reset hint; up to max_attempts
- *   and within the request's deadline; a set cancel flag stops the loop, a
- *   sleep or a transfer at once. Every attempt re-sends the byte-identical
- *   body (the same memory, or the file read again from its start).
+ *   and within the request's deadline; a set cancel flag stops the loop and
+ *   a sleep at once, a transfer within 100 ms. Every attempt re-sends the
+ *   byte-identical body (the same memory, or the file read again from its
+ *   start).
  * - Pacing: a response saying RateLimit-Remaining: 0 (or X-RateLimit-*)
  *   with a reset time makes the client's next request wait for the reset.
  * - Secrets (Basic and Bearer credentials, user:password in URLs, anything
@@ -147,6 +148,10 @@ typedef enum lc_http_retry_mode {
     LC_HTTP_RETRY_NONE     /* one attempt (a non-idempotent create the caller
                               checks for before trying again) */
 } lc_http_retry_mode;
+/* UNSENT and NONE requests go on a fresh connection: on a reused one,
+ * libcurl itself re-sends a request once when the connection closes
+ * without an answer (meant for stale keep-alives), which would repeat a
+ * request whose response was lost. */
 
 typedef struct lc_http_request {
     lc_http_method method;
