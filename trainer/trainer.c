@@ -329,8 +329,6 @@ lc_status lc_trainer_create(lc_trainer **out, const lc_trainer_config *cfg)
         t->cfg.val_check_interval = (lc_amount){LC_AMOUNT_FRACTION, 1.0};
         t->cfg.check_val_every_n_epoch = 1;
         t->cfg.enable_checkpointing = 0;
-        fprintf(stderr, "lightc: running in fast_dev_run mode: %lld batch(es) of each loop; "
-                "logging and checkpointing are suppressed\n", (long long)c.fast_dev_run);
     }
     t->max_steps = t->cfg.max_steps;
     t->max_epochs = t->cfg.max_epochs == 0 ? (t->max_steps == -1 ? 1000 : -1) : t->cfg.max_epochs;
@@ -345,6 +343,9 @@ lc_status lc_trainer_create(lc_trainer **out, const lc_trainer_config *cfg)
         lc_trainer_free(t);
         return lc_fail(st, "%s", why);
     }
+    if (c.fast_dev_run > 0)
+        fprintf(stderr, "lightc: running in fast_dev_run mode: %lld batch(es) of each loop; "
+                "logging and checkpointing are suppressed\n", (long long)c.fast_dev_run);
     *out = t;
     return LC_OK;
 }
@@ -515,6 +516,11 @@ int lc_trainer_fitting(const lc_trainer *t) { return t && t->stage == LC_STAGE_F
 int lc_trainer_has_validation(const lc_trainer *t)
 {
     return t && t->val_dl && t->module && t->module->validation_step && t->num_val_batches > 0;
+}
+
+double lc_trainer_samples_per_sec(const lc_trainer *t)
+{
+    return t && t->fit_time > 0 ? (double)t->fit_samples / t->fit_time : 0.0;
 }
 
 const char *lc_trainer_accelerator(const lc_trainer *t)

@@ -518,6 +518,9 @@ const char *lc_trainer_precision(const lc_trainer *t);
  *  the optimizer steps it skipped for Inf/NaN gradients so far. */
 double lc_trainer_loss_scale(const lc_trainer *t);
 int64_t lc_trainer_skipped_steps(const lc_trainer *t);
+/** Training throughput of the fits so far: samples per second of the
+ *  train loops (0 before any training). */
+double lc_trainer_samples_per_sec(const lc_trainer *t);
 /** Current lr of the optimizer (NaN before configure_optimizers). */
 double lc_trainer_lr(const lc_trainer *t);
 /** Name of the optimizer ("AdamW") and of the scheduler ("" if none). */
