@@ -113,7 +113,7 @@ __host__ __device__ static inline uint32_t lc_bf16_to_f32_bits(uint16_t b)
     return (u & 0x7fffffffu) > 0x7f800000u ? (u | 0x400000u) : u;
 }
 
-__device__ static inline float lc_f16_to_f32(uint16_t h)
+__device__ static inline float lc_f16_value(uint16_t h)
 {
     return __uint_as_float(lc_f16_to_f32_bits(h));
 }
