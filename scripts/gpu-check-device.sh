@@ -83,8 +83,8 @@ cat "$out/bench.log"
 # `lightc train` defaults (MLP 784-512-256-10, ReLU, dropout 0.2, AdamW 1e-3,
 # StepLR, batch 128, seed 42) on the GPU, each precision; everything in one
 # fit.log (the device tool returns at most 8 files). Pass: every fit completes
-# with test/acc >= 0.87 (>= 0.70 for the *-true precisions, whose 16-bit
-# weights lose small updates), and the run has its device/* figures.
+# with test/acc >= 0.87 (on the CPU all five reach 0.892-0.894 with these
+# defaults) and the run has its device/* figures.
 data="$pack/data/fashion-mnist"
 fitroot=$(mktemp -d)
 tmp=$(mktemp -d) # per-fit output, appended to fit.log (only 8 files come back)
@@ -110,7 +110,6 @@ for p in 32-true 16-mixed bf16-mixed bf16-true 16-true; do
     "$pack/bin/lightc" runs show "fashion-mnist/$p" --root "$fitroot" > "$tmp/show-$p" 2>&1
     grep -E '^  (device/|precision/|perf/|accelerator )' "$tmp/show-$p" >> "$out/fit.log"
     bar=0.87
-    case "$p" in *-true) [ "$p" != 32-true ] && bar=0.70 ;; esac
     ok=$(awk -v a="${acc:-0}" -v b="$bar" 'BEGIN { print (a >= b) ? 1 : 0 }')
     devfig=$(grep -c 'device/step_ms\|device/memory_used_mb' "$tmp/show-$p" || true)
     if [ "$ok" = 1 ] && [ "${devfig:-0}" -gt 0 ]; then
