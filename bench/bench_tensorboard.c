@@ -151,6 +151,8 @@ static double sink_once(const char *root, long steps, int rep, lc_event *ev, siz
     run->dir = dir;
     run->start_time = (double)time(NULL);
     run->resume_step = -1;
+    for (int t = 0; t < NTAGS; t++) /* interned as the hub does */
+        lc_key_table_set(&run->keys, (uint32_t)t + 1, tag_names[t]);
     for (size_t i = 0; i < nev; i++)
         ev[i].run = run;
     lc_sink s;
@@ -164,7 +166,7 @@ static double sink_once(const char *root, long steps, int rep, lc_event *ev, siz
     }
     double t0 = now_s();
     for (size_t i = 0; i < nev; i += 4096) {
-        lc_batch b = {ev + i, nev - i < 4096 ? nev - i : 4096};
+        lc_event_batch b = {ev + i, nev - i < 4096 ? nev - i : 4096};
         if (s.vt->write_batch(&s, &b, err, sizeof err)) {
             fprintf(stderr, "bench_tensorboard: %s\n", err);
             exit(1);
@@ -178,6 +180,7 @@ static double sink_once(const char *root, long steps, int rep, lc_event *ev, siz
     }
     double t = now_s() - t0;
     s.vt->close(&s);
+    lc_key_table_free(&run->keys);
     free(run);
     (void)steps;
     return t;

@@ -323,7 +323,7 @@ int main(int argc, char **argv)
                 cn[r] = g_compute;
                 break;
             default:
-                th[r] = run_trainer(dm, root, "sqlite,tensorboard,csv", r, threads, epochs, limit,
+                th[r] = run_trainer(dm, root, LC_DEFAULT_LOGGERS, r, threads, epochs, limit,
                                     &sh);
                 ch[r] = g_compute;
                 break;
@@ -356,7 +356,7 @@ int main(int argc, char **argv)
                 (long long)sb, (long long)sn, (long long)sh);
     double fps = flops_per_sample();
     const char *names[3] = {"bare loop (same kernels)", "trainer, no loggers",
-                            "trainer + sqlite,tensorboard,csv"};
+                            "trainer + " LC_DEFAULT_LOGGERS};
     double secs[3] = {mb, mnl, mh};
     int64_t samples[3] = {sb, sn, sh};
     printf("MLP 784-512-256-10, batch %d, AdamW, %lld epoch(s) x %lld samples, %d BLAS thread(s), "

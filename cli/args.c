@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lightc/hub.h"
+
 /* ---- messages ------------------------------------------------------------ */
 
 int cli_usage_error(const char *verb, const char *fmt, ...)
@@ -76,12 +78,7 @@ int cli_next_opt(cli_parser *p, int argc, char **argv)
 
 const char *cli_root(const char *flag_value)
 {
-    if (flag_value && *flag_value)
-        return flag_value;
-    const char *env = getenv("LIGHTC_ROOT");
-    if (env && *env)
-        return env;
-    return "runs";
+    return flag_value && *flag_value ? flag_value : lc_default_root();
 }
 
 /* ---- string lists --------------------------------------------------------- */

@@ -55,7 +55,8 @@ int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((forma
 /* Print "lightc <verb>: <message>" to stderr and return CLI_ERR. */
 int cli_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The run root: the --root value if given, else $LIGHTC_ROOT, else "runs". */
+/* The run root: the --root value if given, else lc_default_root()
+ * ($LIGHTC_ROOT, else LC_DEFAULT_ROOT). */
 const char *cli_root(const char *flag_value);
 
 /* A growable list of owned strings. */

@@ -4,7 +4,7 @@
  * The metrics view joins three tables and SQLite's planner walks every
  * point of a run to find one key's points through it (0.25 s per query
  * for a run of 300k points). These queries go to the private tables
- * instead (see loggers/index_schema.h), driven by metric_key so each one
+ * instead (see loggers/index/index_schema.h), driven by metric_key so each one
  * is an index range scan of a single key: UNIQUE(run_id, key_id, step) on
  * metric_point gives the last step with one seek.
  */

@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "args.h"
+#include "common/clock.h"
 #include "db.h"
 
 /* How many candidates an ambiguous prefix lists before "...". */
@@ -185,11 +185,8 @@ double cli_run_duration(sqlite3 *db, const cli_run *r)
         return NAN;
     if (!isnan(r->end_time))
         return r->end_time - r->start_time;
-    if (strcmp(r->status, "running") == 0) {
-        struct timeval tv;
-        gettimeofday(&tv, NULL);
-        return (double)tv.tv_sec + tv.tv_usec / 1e6 - r->start_time;
-    }
+    if (strcmp(r->status, "running") == 0)
+        return lc_wall_now() - r->start_time;
     /* ended without an end time (crashed): the last thing it logged */
     double last = NAN;
     sqlite3_stmt *st = NULL;

@@ -12,6 +12,9 @@
  *      "Infinity", "-Infinity" (as MLflow's API writes them); numbers are
  *      written digit for digit (steps and int params as integers, doubles
  *      as their shortest exact text), not through cJSON's double printer.
+ * Both are valid UTF-8: text that is not (a tag or param logged with bad
+ * bytes into an older index) has each invalid sequence replaced by U+FFFD,
+ * as Python's bytes.decode('utf-8', errors='replace') does.
  */
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -24,6 +27,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "common/utf8.h"
 #include "db.h"
 #include "fmt.h"
 #include "metric_keys.h"
@@ -65,20 +69,26 @@ typedef struct exp_args {
 
 /* ---- csv ------------------------------------------------------------------------ */
 
-/* Normalised keys never need quoting, but an older index might hold any key. */
+/* Normalised keys never need quoting, but an older index might hold any
+ * key, even one that is not UTF-8. */
 static void exp_csv_field(FILE *out, const char *s)
 {
+    char *fixed = lc_utf8_valid(s, strlen(s)) ? NULL : lc_utf8_repair(s, strlen(s));
+    if (fixed)
+        s = fixed;
     if (!strpbrk(s, ",\"\r\n")) {
         fputs(s, out);
+        free(fixed);
         return;
     }
     fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"')
+    for (const char *p = s; *p; p++) {
+        if (*p == '"')
             fputc('"', out);
-        fputc(*s, out);
+        fputc(*p, out);
     }
     fputc('"', out);
+    free(fixed);
 }
 
 static int exp_csv(sqlite3 *db, const exp_args *a, const cli_run *r, FILE *out)
@@ -266,12 +276,19 @@ static int exp_json(sqlite3 *db, const exp_args *a, const cli_run *r, FILE *out)
         exp_json_metrics(db, a, r->row, metrics))
         goto done;
     char *text = cJSON_PrintUnformatted(doc);
-    if (!text) {
+    /* cJSON copies string bytes as they are. An invalid sequence lies
+       inside one string (its bytes are all >= 0x80, no quote among them),
+       so repairing the whole text repairs each string alone. */
+    int valid = text && lc_utf8_valid(text, strlen(text));
+    char *fixed = text && !valid ? lc_utf8_repair(text, strlen(text)) : NULL;
+    if (!text || (!valid && !fixed)) {
+        cJSON_free(text);
         cli_error(EXP_VERB, "out of memory printing the JSON document; export as csv instead");
         goto done;
     }
-    fputs(text, out);
+    fputs(fixed ? fixed : text, out);
     fputc('\n', out);
+    free(fixed);
     cJSON_free(text);
     rc = CLI_OK;
 done:

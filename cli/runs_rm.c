@@ -5,7 +5,9 @@
  * Safety: the directory is removed only when it resolves inside the root,
  * is a real directory (not a symbolic link), holds no other run's
  * directory, and the walk never follows a link or crosses a mount. A run
- * that is still running is refused unless --force.
+ * that is still running is refused unless --force; its writer then finds
+ * its run gone and drops later events (loggers/index/sqlite_index.c), and
+ * ids are never reused, so no later run inherits what it still writes.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -287,6 +289,10 @@ int cli_runs_rm(int argc, char **argv)
                        "--force", r.experiment, r.name, (long long)r.pid, r.host[0] ? r.host : "?");
         goto done;
     }
+    if (strcmp(r.status, "running") == 0)
+        fprintf(stderr, "lightc %s: note: run %s/%s is still running (pid %lld on %s); its process "
+                "will find the run gone, drop what it logs later and say so\n", RM_VERB, r.experiment,
+                r.name, (long long)r.pid, r.host[0] ? r.host : "?");
     int dir_state = rm_dir_check(db, root, &r, real);
     if (dir_state < 0) {
         rc = CLI_ERR;

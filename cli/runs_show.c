@@ -220,7 +220,10 @@ static int show_run(sqlite3 *db, const char *root, const cli_run *r)
     rc |= show_simple(db, "tags", NULL, "SELECT key, value FROM tags WHERE run_id = ?1 ORDER BY key",
                       r->id, 2, tag_h, "(none)");
     rc |= show_simple(db, "keys renamed by normalisation (original -> key)", "key_map",
-                      "SELECT k.original, k.key, k.kind FROM key_map k JOIN run_info r ON r.id = k.run_id "
+                      /* a 10 KB original would swamp the table: its head and its size */
+                      "SELECT CASE WHEN length(CAST(k.original AS BLOB)) > 120 "
+                      "THEN substr(k.original, 1, 80) || '... (' || length(CAST(k.original AS BLOB)) || ' bytes)' "
+                      "ELSE k.original END, k.key, k.kind FROM key_map k JOIN run_info r ON r.id = k.run_id "
                       "WHERE r.run_uuid = ?1 AND k.original <> k.key ORDER BY k.kind, k.original",
                       r->id, 3, key_h, "(none: every key was kept as given)");
     rc |= show_metrics(db, r);

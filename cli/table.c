@@ -1,12 +1,16 @@
 /*
  * cli/table.c — aligned plain-text tables (see table.h). Widths count UTF-8
- * code points, so parameter values with accents still line up.
+ * code points, so parameter values with accents still line up. A cell that
+ * is not valid UTF-8 (a tag logged with bad bytes into an older index) is
+ * printed with U+FFFD for each invalid sequence (common/utf8.h).
  */
 #include "table.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/utf8.h"
 
 struct cli_table {
     int ncols;
@@ -84,6 +88,12 @@ void cli_table_cell(cli_table *t, const char *fmt, ...)
         t->oom = 1;
     }
     va_end(ap);
+    if (s && !lc_utf8_valid(s, strlen(s))) {
+        char *fixed = lc_utf8_repair(s, strlen(s));
+        free(s);
+        if (!(s = fixed))
+            t->oom = 1;
+    }
     t->cells[(size_t)(t->rows - 1) * (size_t)t->ncols + (size_t)t->col] = s;
     t->col++;
 }

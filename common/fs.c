@@ -8,15 +8,24 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int lc_make_dirs(const char *path)
+/* path into buf (PATH_MAX bytes): 0, or -1 with errno for an empty or
+ * too long path. */
+static int fs_copy_path(char *buf, const char *path)
 {
-    char tmp[PATH_MAX];
     size_t n = path ? strlen(path) : 0;
-    if (n == 0 || n >= sizeof tmp) {
+    if (n == 0 || n >= PATH_MAX) {
         errno = n ? ENAMETOOLONG : ENOENT;
         return -1;
     }
-    memcpy(tmp, path, n + 1);
+    memcpy(buf, path, n + 1);
+    return 0;
+}
+
+int lc_make_dirs(const char *path)
+{
+    char tmp[PATH_MAX];
+    if (fs_copy_path(tmp, path) != 0)
+        return -1;
     for (char *p = tmp + 1; *p; p++) {
         if (*p != '/')
             continue;
@@ -40,12 +49,8 @@ int lc_make_dirs(const char *path)
 int lc_make_parent_dirs(const char *path)
 {
     char dir[PATH_MAX];
-    size_t n = path ? strlen(path) : 0;
-    if (n == 0 || n >= sizeof dir) {
-        errno = n ? ENAMETOOLONG : ENOENT;
+    if (fs_copy_path(dir, path) != 0)
         return -1;
-    }
-    memcpy(dir, path, n + 1);
     char *slash = strrchr(dir, '/');
     if (!slash)
         return 0; /* relative name in the current directory */

@@ -18,7 +18,7 @@
 
 int main(int argc, char **argv)
 {
-    const char *root = "runs", *experiment = "synthetic", *name = NULL;
+    const char *root = NULL, *experiment = "synthetic", *name = NULL;
     int steps = 2000;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--root") && i + 1 < argc) root = argv[++i];
@@ -31,12 +31,12 @@ int main(int argc, char **argv)
         }
     }
 
-    /* 1. A hub: the sinks come from LIGHTC_LOGGERS or the default
-          sqlite,tensorboard,csv; we add the console. SIGINT finishes the
-          run as killed. */
+    /* 1. A hub under --root, else $LIGHTC_ROOT, else ./runs: the sinks come
+          from LIGHTC_LOGGERS or the default (LC_DEFAULT_LOGGERS); we add the
+          console. SIGINT finishes the run as killed. */
     lc_hub_options opt = {.root = root, .handle_signals = 1};
     if (!getenv("LIGHTC_LOGGERS"))
-        opt.loggers = "sqlite,tensorboard,csv,console";
+        opt.loggers = LC_DEFAULT_LOGGERS ",console";
     lc_hub *hub;
     if (lc_hub_open(&hub, &opt) != LC_OK) {
         fprintf(stderr, "synthetic_run: %s\n", lc_errmsg());

@@ -119,7 +119,7 @@ static lc_status classifier_init(classifier *c, int64_t in, int classes)
 
 int main(int argc, char **argv)
 {
-    const char *data = NULL, *root = "runs";
+    const char *data = NULL, *root = NULL; /* NULL: $LIGHTC_ROOT, else ./runs */
     int64_t epochs = 3, limit = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];

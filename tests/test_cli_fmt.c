@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "lightc/hub.h"
 #include "../cli/args.c"
 #include "../cli/fmt.c"
 #include "../cli/table.c"
@@ -168,7 +169,7 @@ static void test_root_default(void **state)
 {
     (void)state;
     unsetenv("LIGHTC_ROOT");
-    assert_string_equal(cli_root(NULL), "runs");
+    assert_string_equal(cli_root(NULL), LC_DEFAULT_ROOT);
     setenv("LIGHTC_ROOT", "/data/runs", 1);
     assert_string_equal(cli_root(NULL), "/data/runs");
     assert_string_equal(cli_root(""), "/data/runs");

@@ -42,8 +42,10 @@ typedef struct cev {
     size_t n;
 } cev;
 
+/* Intern key as the hub does: named in the run's key table, announced. */
 static void cev_key(cev *t, crun *r, uint32_t tag, const char *key)
 {
+    assert_int_equal(lc_key_table_set(&r->info.keys, tag, key), 0);
     r->keys[tag].key = r->keys[tag].original = (char *)key;
     t->ev[t->n++] = (lc_event){.run = &r->info, .tag = tag, .kind = LC_EV_KEY, .payload = &r->keys[tag]};
 }
@@ -78,7 +80,7 @@ static void open_ok(lc_sink *s, crun *r)
 static void write_ok(lc_sink *s, cev *t)
 {
     char err[LC_ERRLEN] = "";
-    lc_batch b = {t->ev, t->n};
+    lc_event_batch b = {t->ev, t->n};
     assert_int_equal(s->vt->write_batch(s, &b, err, sizeof err), 0);
     t->n = 0;
 }
@@ -143,6 +145,7 @@ static void test_plain_lines_and_final(void **state)
                    "mnist/baseline epoch 1 step 30/100 30% 10.0 it/s ETA 0:07 | train/loss=0.25\n"
                    "mnist/baseline finished: step 30, 20 steps in 0:03 (10.0 it/s) | train/loss=0.25\n");
     s.vt->close(&s);
+    lc_key_table_free(&r.info.keys);
     fclose(f);
 }
 
@@ -169,6 +172,7 @@ static void test_interval_and_total_from_tag_event(void **state)
     expect_text(f, "run step 1/4 25% | loss=1\n"
                    "run failed: step 4, 3 steps in 0:06 (2.00 s/it) | loss=0.25\n");
     s.vt->close(&s);
+    lc_key_table_free(&r.info.keys);
     fclose(f);
 }
 
@@ -198,6 +202,7 @@ static void test_chosen_keys(void **state)
                    "e/k step 5 | val/acc=0.9123 train/loss=0.125\n"
                    "e/k killed: step 5, 0 steps in 0:00 | val/acc=0.9123 train/loss=0.125\n");
     s.vt->close(&s);
+    lc_key_table_free(&r.info.keys);
     fclose(f);
 }
 
@@ -230,6 +235,7 @@ static void test_six_most_recent_keys(void **state)
                              "e/r step 2 | a=7 b=6 c=5 d=4 e=3 h=1e+5\n");
     free(got);
     s.vt->close(&s); /* runs left open are freed */
+    lc_key_table_free(&r.info.keys);
     fclose(f);
 }
 
@@ -262,6 +268,7 @@ static void test_tty_redraws(void **state)
         fail_msg("tty output differs:\n%s", got);
     free(got);
     s.vt->close(&s);
+    lc_key_table_free(&r.info.keys);
     fclose(f);
 }
 
@@ -284,6 +291,7 @@ static void test_off_and_env(void **state)
     finish_ok(&s, &r, LC_RUN_FINISHED, 0, 0);
     s.vt->close(&s);
     assert_int_equal(ftell(f), 0);
+    lc_key_table_free(&r.info.keys);
 
     setenv("LIGHTC_CONSOLE", "plain", 1);
     sink_new(&s, f, LC_CONSOLE_AUTO, 0, NULL, 0); /* a file, but forced plain anyway */
@@ -297,9 +305,9 @@ static void test_off_and_env(void **state)
     lc_sink_config cfg = {0};
     lc_console_options o = {.out = f, .mode = LC_CONSOLE_AUTO, .interval_ms = -1};
     char err[LC_ERRLEN] = "";
-    assert_int_equal(lc_sink_console_new_opts(&cfg, &o, &s, err, sizeof err), -1);
+    assert_int_equal(lc_sink_console_new_opts(&cfg, &o, &s, err, sizeof err), LC_ERR_INVALID);
     assert_non_null(strstr(err, "LIGHTC_CONSOLE=fancy"));
-    assert_int_equal(lc_sink_console_new(&cfg, &s, err, sizeof err), -1);
+    assert_int_equal(lc_sink_console_new(&cfg, &s, err, sizeof err), LC_ERR_INVALID);
     unsetenv("LIGHTC_CONSOLE");
     fclose(f);
 }

@@ -3,7 +3,8 @@
  * and event arrays: rows and header, header growth (one rewrite, earlier
  * rows kept under their columns), NaN/Inf text, retried batches that must
  * not duplicate rows, resume cuts, interleaved runs, records split over
- * batches, and error messages. The last test prints the sink's throughput
+ * batches, error messages, and hparams.yaml when the hub makes this sink
+ * its writer. The last test prints the sink's throughput
  * (no timing assertion).
  */
 #include <setjmp.h>
@@ -55,8 +56,10 @@ typedef struct tev {
     size_t nkeys;
 } tev;
 
+/* Intern key as the hub does: named in the run's key table, announced. */
 static void tev_key(tev *t, trun *r, uint32_t tag, const char *key)
 {
+    assert_int_equal(lc_key_table_set(&r->info.keys, tag, key), 0);
     lc_key_payload *kp = calloc(1, sizeof *kp);
     kp->key = kp->original = (char *)key;
     t->keys[t->nkeys++] = kp;
@@ -87,8 +90,14 @@ static void tev_free(tev *t)
 
 static int write_events(lc_sink *s, tev *t, char *err)
 {
-    lc_batch b = {t->ev, t->n};
+    lc_event_batch b = {t->ev, t->n};
     return s->vt->write_batch(s, &b, err, LC_ERRLEN);
+}
+
+/* The end of a test run: its key table goes. */
+static void trun_done(trun *r)
+{
+    lc_key_table_free(&r->info.keys);
 }
 
 static void sink_new(lc_sink *s)
@@ -166,6 +175,7 @@ static void test_rows_and_header(void **state)
     finish_ok(&s, &r);
     s.vt->close(&s);
     tev_free(&t);
+    trun_done(&r);
 }
 
 static void test_header_growth_rewrites_once(void **state)
@@ -217,6 +227,7 @@ static void test_header_growth_rewrites_once(void **state)
     finish_ok(&s, &r);
     s.vt->close(&s);
     tev_free(&t);
+    trun_done(&r);
 }
 
 static void test_nan_inf_text(void **state)
@@ -241,6 +252,7 @@ static void test_nan_inf_text(void **state)
     finish_ok(&s, &r);
     s.vt->close(&s);
     tev_free(&t);
+    trun_done(&r);
 }
 
 /* A batch fails for one run (its rewrite is blocked by a directory where
@@ -275,13 +287,13 @@ static void test_retry_does_not_duplicate(void **state)
     snprintf(blocker, sizeof blocker, "%s.tmp", b.path);
     assert_int_equal(mkdir(blocker, 0755), 0);
     char err[LC_ERRLEN] = "";
-    assert_int_equal(write_events(&s, &t, err), -1);
+    assert_int_equal(write_events(&s, &t, err), LC_ERR_IO);
     assert_non_null(strstr(err, blocker));
     /* the first attempt wrote a's rows, b is as before */
     expect_file(a.path, "step,x\n0,1.0\n1,1.5\n2,1.75\n");
     expect_file(b.path, "step,y\n0,2.0\n");
     /* still failing: still no duplicates */
-    assert_int_equal(write_events(&s, &t, err), -1);
+    assert_int_equal(write_events(&s, &t, err), LC_ERR_IO);
     assert_int_equal(rmdir(blocker), 0);
     write_ok(&s, &t);
     expect_file(a.path, "step,x\n0,1.0\n1,1.5\n2,1.75\n");
@@ -296,6 +308,8 @@ static void test_retry_does_not_duplicate(void **state)
     finish_ok(&s, &b);
     s.vt->close(&s);
     tev_free(&t);
+    trun_done(&a);
+    trun_done(&b);
 }
 
 /* An append that fails half way (file size limit) is cut back off, and its
@@ -330,7 +344,7 @@ static void test_partial_write_is_cut_back(void **state)
     int rc = write_events(&s, &t, err);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
     signal(SIGXFSZ, prev);
-    assert_int_equal(rc, -1);
+    assert_int_equal(rc, LC_ERR_IO);
     assert_non_null(strstr(err, r.path));
     assert_non_null(strstr(err, "File too large"));
     assert_int_equal(stat(r.path, &st), 0);
@@ -346,6 +360,7 @@ static void test_partial_write_is_cut_back(void **state)
     finish_ok(&s, &r);
     s.vt->close(&s);
     tev_free(&t);
+    trun_done(&r);
 }
 
 static void test_disk_full_message(void **state)
@@ -365,11 +380,12 @@ static void test_disk_full_message(void **state)
     tev_key(&t, &r, 1, "v");
     tev_scalar(&t, &r, 0, 1, 1.0);
     char err[LC_ERRLEN] = "";
-    assert_int_equal(write_events(&s, &t, err), -1);
+    assert_int_equal(write_events(&s, &t, err), LC_ERR_IO);
     assert_non_null(strstr(err, r.path));
     assert_non_null(strstr(err, "No space left on device"));
     s.vt->close(&s);
     tev_free(&t);
+    trun_done(&r);
 }
 
 static void test_unwritable_dir(void **state)
@@ -386,7 +402,7 @@ static void test_unwritable_dir(void **state)
     trun r;
     trun_init(&r, file, "run"); /* <file>/run: cannot be a directory */
     char err[LC_ERRLEN] = "";
-    assert_int_equal(s.vt->open_run(&s, &r.info, err, sizeof err), -1);
+    assert_int_equal(s.vt->open_run(&s, &r.info, err, sizeof err), LC_ERR_IO);
     assert_non_null(strstr(err, "csv: "));
     assert_non_null(strstr(err, r.path));
     assert_non_null(strstr(err, "Not a directory"));
@@ -394,9 +410,10 @@ static void test_unwritable_dir(void **state)
 
     r.info.dir = NULL;
     err[0] = 0;
-    assert_int_equal(s.vt->open_run(&s, &r.info, err, sizeof err), -1);
+    assert_int_equal(s.vt->open_run(&s, &r.info, err, sizeof err), LC_ERR_INVALID);
     assert_true(err[0] != 0);
     s.vt->close(&s);
+    trun_done(&r);
 }
 
 static void write_steps(const char *dir, const char *name, int from, int to)
@@ -414,6 +431,7 @@ static void write_steps(const char *dir, const char *name, int from, int to)
     finish_ok(&s, &r);
     s.vt->close(&s);
     tev_free(&t);
+    trun_done(&r);
 }
 
 static void test_resume_cut(void **state)
@@ -445,6 +463,7 @@ static void test_resume_cut(void **state)
     finish_ok(&s, &r);
     s.vt->close(&s);
     tev_free(&t);
+    trun_done(&r);
 }
 
 static void test_resume_keeps_all_and_fresh_replaces(void **state)
@@ -480,6 +499,8 @@ static void test_resume_keeps_all_and_fresh_replaces(void **state)
     finish_ok(&s, &r2);
     s.vt->close(&s);
     tev_free(&t);
+    trun_done(&r);
+    trun_done(&r2);
 }
 
 static void test_interleaved_runs_and_split_record(void **state)
@@ -517,6 +538,8 @@ static void test_interleaved_runs_and_split_record(void **state)
     finish_ok(&s, &b);
     s.vt->close(&s);
     tev_free(&t);
+    trun_done(&a);
+    trun_done(&b);
 }
 
 static void test_skipped_keys_and_empty_run(void **state)
@@ -543,6 +566,51 @@ static void test_skipped_keys_and_empty_run(void **state)
     assert_int_equal(access(quiet.path, F_OK), -1); /* no empty metrics.csv */
     s.vt->close(&s);
     tev_free(&t);
+    trun_done(&r);
+    trun_done(&quiet);
+}
+
+/* hparams.yaml: written by the sink the hub makes its writer (and only
+ * then), at the end of the batch that changed the params; a retried batch
+ * and a repeated value leave it as it is. */
+static void test_hparams_yaml(void **state)
+{
+    (void)state;
+    for (int writer = 0; writer < 2; writer++) {
+        const char *dir = tu_tmpdir("csv");
+        lc_sink s;
+        lc_sink_config cfg = {.root = dir, .hparams_yaml = writer};
+        char err[LC_ERRLEN] = "";
+        assert_int_equal(lc_sink_csv_new(&cfg, &s, err, sizeof err), LC_OK);
+        s.index = 1;
+        trun r;
+        trun_init(&r, dir, "hp");
+        open_ok(&s, &r);
+        char yaml[2200];
+        snprintf(yaml, sizeof yaml, "%s/hparams.yaml", r.dir);
+        lc_param_payload lr = {.type = LC_PARAM_DOUBLE, .key = "opt/lr", .original = "opt/lr",
+                               .text = "0.1", .d = 0.1};
+        lc_param_payload bs = {.type = LC_PARAM_INT, .key = "batch", .original = "batch",
+                               .text = "64", .i = 64, .d = 64};
+        tev t = {0};
+        t.ev[t.n++] = (lc_event){.run = &r.info, .kind = LC_EV_PARAM, .payload = &lr};
+        t.ev[t.n++] = (lc_event){.run = &r.info, .kind = LC_EV_PARAM, .payload = &bs};
+        write_ok(&s, &t);
+        write_ok(&s, &t); /* the same params again */
+        if (writer)
+            expect_file(yaml, "batch: 64\nopt:\n  lr: 0.1\n");
+        else
+            assert_int_equal(access(yaml, F_OK), -1);
+        lr.text = "0.2";
+        lr.d = 0.2;
+        t.n = 1;
+        write_ok(&s, &t);
+        finish_ok(&s, &r);
+        if (writer)
+            expect_file(yaml, "batch: 64\nopt:\n  lr: 0.2\n");
+        s.vt->close(&s);
+        trun_done(&r);
+    }
 }
 
 /* Throughput of the sink alone, printed for the report (no assertion). */
@@ -592,6 +660,7 @@ static void test_throughput_report(void **state)
                per, per == 1 ? "" : "s", (double)done / sec, sec * 1e9 / (double)done);
         assert_int_equal(tu_count_lines(r.path), step + 1);
         finish_ok(&s, &r);
+        trun_done(&r);
     }
     s.vt->close(&s);
     tev_free(&t);
@@ -611,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_resume_keeps_all_and_fresh_replaces),
         cmocka_unit_test(test_interleaved_runs_and_split_record),
         cmocka_unit_test(test_skipped_keys_and_empty_run),
+        cmocka_unit_test(test_hparams_yaml),
         cmocka_unit_test(test_throughput_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

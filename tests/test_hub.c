@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -133,6 +134,127 @@ static void test_basic_run(void **s)
     assert_non_null(strstr(yaml, "optimizer:"));
     assert_non_null(strstr(yaml, "lr: 0.1"));
     free(yaml);
+}
+
+/* Every kind of event takes the one enqueue path and reaches every sink:
+ * scalars (single, with a time, a record, by key), params of each type,
+ * a JSON tree, a run tag, text, both histogram types, an image and an
+ * artifact. The index holds each; the CSV has the scalars' rows; the
+ * TensorBoard file exists; hparams.yaml is the csv sink's. */
+static void test_every_kind_one_path(void **s)
+{
+    (void)s;
+    const char *root = tu_tmpdir("hub-kinds");
+    lc_hub *hub = open_hub(root, "sqlite,tensorboard,csv");
+    lc_run *run = start(hub, "e", "kinds");
+    char id[33];
+    snprintf(id, sizeof id, "%s", lc_run_id(run));
+    lc_tag a = lc_run_tag(run, "a"), b = lc_run_tag(run, "b"), c = lc_run_tag(run, "c");
+    assert_string_equal(lc_run_tag_key(run, b), "b");
+    assert_int_equal(lc_run_log_scalar(run, a, 1.0, 0), LC_OK);
+    assert_int_equal(lc_run_log_scalar_at(run, a, 2.0, 1, 1700000000.5), LC_OK);
+    lc_tag rec[3] = {a, b, c};
+    double vals[3] = {3.0, 4.0, 5.0};
+    assert_int_equal(lc_run_log_scalars(run, 2, 3, rec, vals), LC_OK);
+    assert_int_equal(lc_run_log_metric(run, "d/by key", 6.0, 3), LC_OK);
+    assert_int_equal(lc_run_log_param_str(run, "p/s", "x"), LC_OK);
+    assert_int_equal(lc_run_log_param_int(run, "p/i", 7), LC_OK);
+    assert_int_equal(lc_run_log_param_double(run, "p/d", 0.5), LC_OK);
+    assert_int_equal(lc_run_log_param_bool(run, "p/b", 1), LC_OK);
+    assert_int_equal(lc_run_log_params_json(run, "{\"j\":{\"k\":1}}"), LC_OK);
+    assert_int_equal(lc_run_set_tag(run, "t", "v"), LC_OK);
+    assert_int_equal(lc_run_log_text(run, "notes", "hello", 1), LC_OK);
+    float hf[4] = {1, 2, 3, 4};
+    double hd[3] = {-1, 0, 1};
+    assert_int_equal(lc_run_log_histogram_f32(run, "w32", hf, 4, 1), LC_OK);
+    assert_int_equal(lc_run_log_histogram_f64(run, "w64", hd, 3, 1), LC_OK);
+    uint8_t px[2 * 2 * 3] = {255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9};
+    assert_int_equal(lc_run_log_image(run, "img", px, 2, 2, 3, 1), LC_OK);
+    char art[4096];
+    snprintf(art, sizeof art, "%s/artifact.txt", root);
+    FILE *f = fopen(art, "w");
+    assert_non_null(f);
+    fputs("data", f);
+    fclose(f);
+    assert_int_equal(lc_run_log_artifact(run, art, "files"), LC_OK);
+    lc_run_counters cnt;
+    lc_run_get_counters(run, &cnt);
+    assert_int_equal(cnt.logged, 6);
+    assert_int_equal(lc_run_finish(run, LC_RUN_FINISHED), LC_OK);
+    assert_int_equal(lc_hub_close(hub, 0), LC_OK);
+
+    sqlite3 *db = open_index(root);
+    char sql[512];
+    snprintf(sql, sizeof sql, "select count(*) from metrics where run_id='%s'", id);
+    assert_int_equal(q_int(db, sql), 6);
+    snprintf(sql, sizeof sql, "select value from metrics where run_id='%s' and key='d/by key'", id);
+    assert_int_equal(q_int(db, sql), 6);
+    snprintf(sql, sizeof sql, "select count(*) from params where run_id='%s'", id);
+    assert_int_equal(q_int(db, sql), 5);
+    snprintf(sql, sizeof sql, "select count(*) from tags where run_id='%s' and key='t' and value='v'", id);
+    assert_int_equal(q_int(db, sql), 1);
+    static const char *const kinds[] = {"text", "histogram", "image", "artifact"};
+    static const int want[] = {1, 2, 1, 1};
+    for (int k = 0; k < 4; k++) {
+        snprintf(sql, sizeof sql,
+                 "select count(*) from media m join run_info r on r.id = m.run_id"
+                 " where r.run_uuid='%s' and m.kind='%s'", id, kinds[k]);
+        assert_int_equal(q_int(db, sql), want[k]);
+    }
+    sqlite3_close(db);
+
+    char path[4096];
+    snprintf(path, sizeof path, "%s/e/kinds/metrics.csv", root);
+    assert_int_equal(tu_count_lines(path), 5); /* header + 4 records */
+    snprintf(path, sizeof path, "%s/e/kinds/hparams.yaml", root);
+    char *yaml = tu_read_file(path, NULL);
+    assert_non_null(yaml);
+    assert_string_equal(yaml, "j:\n  k: 1\np:\n  b: true\n  d: 0.5\n  i: 7\n  s: x\n");
+    free(yaml);
+    snprintf(path, sizeof path, "%s/e/kinds", root);
+    char *ls = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&ls, &n);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));)
+        fprintf(m, "%s\n", e->d_name);
+    closedir(d);
+    fclose(m);
+    assert_non_null(strstr(ls, "events.out.tfevents."));
+    free(ls);
+}
+
+/* hparams.yaml is written by exactly one sink: csv when it is a logger,
+ * else tensorboard; with neither there is none (the index has the params). */
+static void test_hparams_yaml_writer(void **s)
+{
+    (void)s;
+    static const char *const loggers[] = {"sqlite,tensorboard", "csv", "sqlite"};
+    for (int i = 0; i < 3; i++) {
+        const char *root = tu_tmpdir("hub-yaml");
+        lc_hub *hub = open_hub(root, loggers[i]);
+        lc_run *run = start(hub, "e", "y");
+        assert_int_equal(lc_run_log_param_double(run, "lr", 0.25), LC_OK);
+        assert_int_equal(lc_hub_flush(hub, 0), LC_OK);
+        char path[4096];
+        snprintf(path, sizeof path, "%s/e/y/hparams.yaml", root);
+        char *yaml = tu_read_file(path, NULL); /* written with the batch, before the finish */
+        if (i < 2) {
+            assert_non_null(yaml);
+            assert_string_equal(yaml, "lr: 0.25\n");
+        } else {
+            assert_null(yaml);
+        }
+        free(yaml);
+        assert_int_equal(lc_run_log_param_double(run, "lr", 0.5), LC_OK); /* replaced */
+        assert_int_equal(lc_run_finish(run, LC_RUN_FINISHED), LC_OK);
+        assert_int_equal(lc_hub_close(hub, 0), LC_OK);
+        yaml = tu_read_file(path, NULL);
+        if (i < 2)
+            assert_string_equal(yaml, "lr: 0.5\n");
+        free(yaml);
+    }
 }
 
 static void test_nonfinite_and_replacement(void **s)
@@ -297,8 +419,8 @@ static void test_bad_root_and_loggers(void **s)
     o.loggers = "sqlite,nosuch";
     assert_int_equal(lc_hub_open(&hub, &o), LC_ERR_INVALID);
     assert_non_null(strstr(lc_errmsg(), "nosuch"));
-    o.loggers = "mlflow";
-    assert_int_equal(lc_hub_open(&hub, &o), LC_ERR_INVALID);
+    o.loggers = "mlflow"; /* a backend not built in yet */
+    assert_int_equal(lc_hub_open(&hub, &o), LC_ERR_UNSUPPORTED);
     assert_non_null(strstr(lc_errmsg(), "mlflow"));
     /* a spec naming no logger is an error, not a run with no sink at all;
        "none" is the explicit choice of no sink */
@@ -659,6 +781,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic_run),
+        cmocka_unit_test(test_every_kind_one_path),
+        cmocka_unit_test(test_hparams_yaml_writer),
         cmocka_unit_test(test_nonfinite_and_replacement),
         cmocka_unit_test(test_key_mapping_and_bad_keys),
         cmocka_unit_test(test_bad_histograms_and_images),

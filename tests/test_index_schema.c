@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,87 @@ static void test_version_zero_database_is_migrated(void **state)
     sqlite3_close(db);
 }
 
+/* An index written with schema version 1, where ids could be reused: a
+ * reader takes it as it is; the first writer migrates it to the current
+ * version in place, keeping every row of existing runs, dropping points a
+ * writer of a removed run left behind, and from then on no id is reused
+ * (run ids continue above the removed run's, a replaced point's new id is
+ * above every earlier one); foreign keys still cascade. */
+static void test_v1_index_is_migrated(void **state)
+{
+    (void)state;
+    const char *root = tu_tmpdir("schema");
+    sqlite3 *raw = raw_open(root);
+    assert_non_null(lc_index_migration_sql(0));
+    assert_null(lc_index_migration_sql(LC_INDEX_SCHEMA_VERSION));
+    exec_ok(raw, "PRAGMA journal_mode=WAL");
+    exec_ok(raw, lc_index_migration_sql(0));
+    exec_ok(raw,
+            "PRAGMA user_version = 1;"
+            "INSERT INTO run_info(id, run_uuid, experiment, name, status, start_time, dir) VALUES"
+            " (1, 'aa', 'e', 'one', 'finished', 1.0, 'e/one'),"
+            " (2, 'bb', 'e', 'two', 'finished', 2.0, 'e/two');"
+            "INSERT INTO metric_key(id, run_id, key) VALUES (1, 1, 'loss'), (2, 2, 'loss');"
+            /* run 3 was removed while its writer ran on: point 5 is its orphan */
+            "INSERT INTO metric_point(id, run_id, key_id, step, value, wall_time) VALUES"
+            " (1, 1, 1, 0, 0.5, 10.0), (2, 2, 2, 0, 0.25, 11.0), (3, 1, 1, 1, 0.4, 12.0),"
+            " (5, 3, 3, 7, 9.0, 13.0);"
+            "INSERT INTO tag(run_id, key, value) VALUES (1, 'seed', '42');"
+            "INSERT INTO param(run_id, key, value, type) VALUES (1, 'lr', '0.1', 'float');"
+            "INSERT INTO key_map(run_id, original, key, kind) VALUES (1, 'a b%', 'a b_', 'metric');"
+            "INSERT INTO media(id, run_id, kind, key, step) VALUES (1, 1, 'text', 't', 0);"
+            "INSERT INTO counter(run_id, name, value) VALUES (1, 'logged', 2);"
+            "INSERT INTO sink_cursor(run_id, sink, state) VALUES (1, 'sqlite', 'ok');");
+    sqlite3_close(raw);
+
+    sqlite3 *db;
+    assert_int_equal(lc_index_open(root, 1, &db, err, sizeof err), 0);
+    assert_int_equal(query_int(db, "PRAGMA user_version"), 1);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM metrics"), 3);
+    sqlite3_close(db);
+
+    if (lc_index_open(root, 0, &db, err, sizeof err) != 0)
+        fail_msg("migrating: %s", err);
+    assert_int_equal(query_int(db, "PRAGMA user_version"), LC_INDEX_SCHEMA_VERSION);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN ('run_info',"
+                                   " 'metric_key', 'metric_point', 'media') AND sql LIKE '%AUTOINCREMENT%'"),
+                     4);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_v2'"), 0);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'view'"), 4);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'media_run_step'"), 1);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM runs"), 2);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM metrics WHERE run_id = 'aa'"), 2);
+    assert_int_equal(query_int(db, "SELECT sum(id) FROM metric_point"), 1 + 2 + 3);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM metric_point WHERE run_id = 3"), 0);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM tags") + query_int(db, "SELECT count(*) FROM params") +
+                         query_int(db, "SELECT count(*) FROM key_map") +
+                         query_int(db, "SELECT count(*) FROM media") +
+                         query_int(db, "SELECT count(*) FROM counter") +
+                         query_int(db, "SELECT count(*) FROM sink_cursor"),
+                     6);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    assert_int_equal(query_int(db, "PRAGMA foreign_keys"), 1);
+
+    /* no id is reused: not the removed run's, not the orphan point's, not
+       the id of a replaced point that held the largest id */
+    exec_ok(db, "INSERT INTO run_info(run_uuid, experiment, name, status) VALUES ('cc', 'e', 'three', 'running')");
+    assert_true(sqlite3_last_insert_rowid(db) > 3);
+    exec_ok(db, "INSERT INTO metric_point(run_id, key_id, step, value, wall_time) VALUES (2, 2, 1, 1.0, 14.0)");
+    long long top = sqlite3_last_insert_rowid(db);
+    assert_true(top > 5);
+    exec_ok(db, "DELETE FROM metric_point WHERE run_id = 2 AND step = 1;"
+                "INSERT INTO metric_point(run_id, key_id, step, value, wall_time) VALUES (2, 2, 1, 2.0, 15.0)");
+    assert_true(sqlite3_last_insert_rowid(db) > top);
+
+    /* the children still follow run_info */
+    exec_ok(db, "DELETE FROM metric_point WHERE run_id = 1; DELETE FROM run_info WHERE id = 1");
+    assert_int_equal(query_int(db, "SELECT count(*) FROM tag") + query_int(db, "SELECT count(*) FROM param") +
+                         query_int(db, "SELECT count(*) FROM media") +
+                         query_int(db, "SELECT count(*) FROM metric_key WHERE run_id = 1"),
+                     0);
+    sqlite3_close(db);
+}
+
 static void test_newer_version_is_refused(void **state)
 {
     (void)state;
@@ -211,8 +293,73 @@ static void test_bad_roots(void **state)
     assert_non_null(strstr(err, "not a database"));
 }
 
-/* A root the process may not write to. chmod does not stop root, so when
- * run as root the check runs in a child that has dropped to 'nobody'. */
+/* Run fn(arg, out, n) in a child process that has dropped root to
+ * 'nobody' (chmod does not stop root) and return what it wrote into out;
+ * -1 when privileges cannot be dropped here (the caller skips). */
+static int as_nobody(void (*fn)(void *arg, char *out, size_t n), void *arg, char *buf, size_t n)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0))
+            _exit(3);
+        char out[8192] = "";
+        fn(arg, out, sizeof out);
+        size_t len = strlen(out);
+        if (write(fds[1], out, len) != (ssize_t)len)
+            _exit(4);
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t got = 0;
+    ssize_t r;
+    while ((r = read(fds[0], buf + got, n - 1 - got)) > 0)
+        got += (size_t)r;
+    buf[got] = 0;
+    close(fds[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 3)
+        return -1;
+    assert_int_equal(WEXITSTATUS(status), 0);
+    return 0;
+}
+
+/* Open root as a writer ("rc\nerror"). */
+static void try_write_open(void *root, char *out, size_t n)
+{
+    char e[1024] = "";
+    sqlite3 *db = NULL;
+    int rc = lc_index_open(root, 0, &db, e, sizeof e);
+    sqlite3_close(db);
+    snprintf(out, n, "%d\n%s", rc, e);
+}
+
+/* Open root as a reader and count its runs ("rc runs\nerror"). */
+static void try_read_open(void *root, char *out, size_t n)
+{
+    char e[1024] = "";
+    sqlite3 *db = NULL;
+    int rc = lc_index_open(root, 1, &db, e, sizeof e);
+    long long runs = -1;
+    sqlite3_stmt *st;
+    if (rc == 0 && sqlite3_prepare_v2(db, "SELECT count(*) FROM runs", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            runs = sqlite3_column_int64(st, 0);
+        else
+            snprintf(e, sizeof e, "%s", sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    snprintf(out, n, "%d %lld\n%s", rc, runs, e);
+}
+
+/* A root the process may not write to: writers are refused with a clear
+ * error; a cleanly closed index is read (immutable open, no -shm). */
 static void test_readonly_root(void **state)
 {
     (void)state;
@@ -223,63 +370,49 @@ static void test_readonly_root(void **state)
     assert_int_equal(mkdir(empty, 0755), 0);
     sqlite3 *db;
     assert_int_equal(lc_index_open(existing, 0, &db, err, sizeof err), 0);
+    exec_ok(db, "INSERT INTO run_info(run_uuid, experiment, name, status) VALUES ('aa', 'e', 'n', 'finished')");
     sqlite3_close(db);
+    char idx[4200], wal[4300];
+    snprintf(idx, sizeof idx, "%s/index.db", existing);
+    snprintf(wal, sizeof wal, "%s-wal", idx);
+    assert_int_equal(access(wal, F_OK), -1); /* closed cleanly: no -wal */
     assert_int_equal(chmod(empty, 0555), 0);
     assert_int_equal(chmod(existing, 0555), 0);
-    char idx[4200];
-    snprintf(idx, sizeof idx, "%s/index.db", existing);
     assert_int_equal(chmod(idx, 0444), 0);
     chmod(tmp, 0755); /* let 'nobody' in */
 
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(fds[0]);
-        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
-            _exit(3);
-        char e1[1024] = "", e2[1024] = "", out[2100];
-        sqlite3 *d1 = NULL, *d2 = NULL;
-        int r1 = lc_index_open(empty, 0, &d1, e1, sizeof e1);
-        int r2 = lc_index_open(existing, 0, &d2, e2, sizeof e2);
-        int n = snprintf(out, sizeof out, "%d\n%s\n%d\n%s\n", r1, e1, r2, e2);
-        if (write(fds[1], out, (size_t)n) != n)
-            _exit(4);
-        _exit(0);
-    }
-    close(fds[1]);
-    char buf[4096] = "";
-    size_t got = 0;
-    ssize_t n;
-    while ((n = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0)
-        got += (size_t)n;
-    buf[got] = 0;
-    close(fds[0]);
-    int status;
-    waitpid(pid, &status, 0);
+    char out[8192];
+    if (as_nobody(try_write_open, empty, out, sizeof out) != 0)
+        skip(); /* cannot drop privileges here */
+    assert_int_equal(atoi(out), -1);
+    assert_non_null(strstr(out, empty));
+    assert_non_null(strstr(out, "read-only"));
+    assert_int_equal(as_nobody(try_write_open, existing, out, sizeof out), 0);
+    assert_int_equal(atoi(out), -1);
+    assert_non_null(strstr(out, existing));
+    assert_non_null(strstr(out, "read-only"));
+
+    /* reading works, and leaves no file behind */
+    assert_int_equal(as_nobody(try_read_open, existing, out, sizeof out), 0);
+    if (strncmp(out, "0 1\n", 4) != 0)
+        fail_msg("read-only root not readable: %s", out);
+    assert_int_equal(access(wal, F_OK), -1);
+
+    /* A -wal with content (the writer did not close cleanly): index.db
+       alone may be behind, so it is not read immutable; the error says
+       what to do. */
+    chmod(existing, 0755);
+    FILE *f = fopen(wal, "w");
+    assert_non_null(f);
+    fputs("not really a WAL, but not empty", f);
+    fclose(f);
+    chmod(existing, 0555);
+    assert_int_equal(as_nobody(try_read_open, existing, out, sizeof out), 0);
     chmod(empty, 0755);
     chmod(existing, 0755);
-    assert_true(WIFEXITED(status));
-    if (WEXITSTATUS(status) == 3)
-        skip(); /* cannot drop privileges here */
-    assert_int_equal(WEXITSTATUS(status), 0);
-
-    char *l1 = buf, *l2 = strchr(l1, '\n');
-    assert_non_null(l2);
-    *l2++ = 0;
-    char *l3 = strchr(l2, '\n');
-    assert_non_null(l3);
-    *l3++ = 0;
-    char *l4 = strchr(l3, '\n');
-    assert_non_null(l4);
-    *l4++ = 0;
-    assert_string_equal(l1, "-1");
-    assert_non_null(strstr(l2, empty));
-    assert_non_null(strstr(l2, "unable to open"));
-    assert_string_equal(l3, "-1");
-    assert_non_null(strstr(l4, existing));
-    assert_non_null(strstr(l4, "read-only"));
+    assert_int_equal(atoi(out), -1);
+    assert_non_null(strstr(out, "index.db-wal"));
+    assert_non_null(strstr(out, "copy the root somewhere writable"));
 }
 
 /* ---- network file systems ---------------------------------------------- */
@@ -460,6 +593,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fresh_index_has_schema_and_views),
         cmocka_unit_test(test_version_zero_database_is_migrated),
+        cmocka_unit_test(test_v1_index_is_migrated),
         cmocka_unit_test(test_newer_version_is_refused),
         cmocka_unit_test(test_readonly_open_needs_an_index),
         cmocka_unit_test(test_bad_roots),

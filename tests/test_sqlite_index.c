@@ -55,6 +55,12 @@ static fx_run *run_new(const char *root, const char *experiment, const char *nam
     return r;
 }
 
+static void run_free(fx_run *r)
+{
+    lc_key_table_free(&r->info.keys);
+    free(r);
+}
+
 static void sink_new(const char *root, lc_sink *s)
 {
     memset(s, 0, sizeof *s);
@@ -72,7 +78,7 @@ static void open_ok(lc_sink *s, fx_run *r)
 
 static void write_ok(lc_sink *s, const lc_event *ev, size_t n)
 {
-    lc_batch b = {ev, n};
+    lc_event_batch b = {ev, n};
     if (s->vt->write_batch(s, &b, err, sizeof err) != 0)
         fail_msg("write_batch: %s", err);
 }
@@ -85,9 +91,12 @@ static void finish_ok(lc_sink *s, fx_run *r, lc_run_status st)
         fail_msg("finish_run: %s", err);
 }
 
+/* Intern key as the hub does: named in the run's key table, announced
+ * with the key as given. */
 static lc_event ev_key(fx_run *r, uint32_t tag, lc_key_payload *p, const char *key,
                        const char *original)
 {
+    assert_int_equal(lc_key_table_set(&r->info.keys, tag, key), 0);
     p->key = (char *)key;
     p->original = (char *)(original ? original : key);
     p->changed = original != NULL && strcmp(original, key) != 0;
@@ -159,7 +168,7 @@ static void test_run_lifecycle_and_all_event_kinds(void **state)
                            .text = "0.1", .d = 0.1};
     lc_param_payload p2 = {.type = LC_PARAM_BOOL, .key_changed = 1, .key = "use_amp_",
                            .original = "use amp?", .i = 1};
-    lc_kv_payload t1 = {"note", "hello"};
+    lc_kv_payload t1 = {"note", "hello", NULL};
     lc_text_payload tx = {"samples", "# Title\nsome *markdown*"};
     double limit[3] = {-1.0, 0.0, 2.5}, count[3] = {1, 2, 3};
     lc_histogram h = {.key = "weights", .min = -1, .max = 2.5, .num = 6, .sum = 4,
@@ -291,7 +300,7 @@ static void test_run_lifecycle_and_all_event_kinds(void **state)
                         "failed:csv: cannot write x: No space left on device");
     sqlite3_close(db);
     s.vt->close(&s);
-    free(r);
+    run_free(r);
 }
 
 static void test_nan_and_infinities_read_back(void **state)
@@ -333,7 +342,7 @@ static void test_nan_and_infinities_read_back(void **state)
     sqlite3_finalize(st);
     sqlite3_close(db);
     s.vt->close(&s);
-    free(r);
+    run_free(r);
 }
 
 static void test_repeats_dropped_or_replaced(void **state)
@@ -387,7 +396,7 @@ static void test_repeats_dropped_or_replaced(void **state)
     assert_int_equal(q_int(db, "SELECT value FROM counter WHERE name = 'replaced'", NULL), 4);
     sqlite3_close(db);
     s.vt->close(&s);
-    free(r);
+    run_free(r);
 }
 
 /* The same rules when points go in as full multi-row chunks (64 and more
@@ -445,7 +454,7 @@ static void test_repeats_in_full_chunks(void **state)
                      1);
     sqlite3_close(db);
     s.vt->close(&s);
-    free(r);
+    run_free(r);
 }
 
 static void test_sql_metacharacters_stored_verbatim(void **state)
@@ -478,7 +487,7 @@ static void test_sql_metacharacters_stored_verbatim(void **state)
     assert_string_equal(q_text(db, "SELECT value FROM params WHERE key = ?1", "p'--"), p.text);
     sqlite3_close(db);
     s.vt->close(&s);
-    free(r);
+    run_free(r);
 }
 
 static void test_duplicate_run_needs_resume(void **state)
@@ -493,7 +502,7 @@ static void test_duplicate_run_needs_resume(void **state)
 
     fx_run *b = run_new(root, "exp", "dup", ID2);
     err[0] = 0;
-    assert_int_equal(s.vt->open_run(&s, &b->info, err, sizeof err), -1);
+    assert_int_equal(s.vt->open_run(&s, &b->info, err, sizeof err), LC_ERR_EXISTS);
     char want[4200];
     snprintf(want, sizeof want,
              "run 'exp/dup' already exists in %s/index.db; pass --resume "
@@ -510,7 +519,7 @@ static void test_duplicate_run_needs_resume(void **state)
     /* A run needs an experiment and a name. */
     fx_run *c = run_new(root, "exp", "c", ID2);
     c->info.name = NULL;
-    assert_int_equal(s.vt->open_run(&s, &c->info, err, sizeof err), -1);
+    assert_int_equal(s.vt->open_run(&s, &c->info, err, sizeof err), LC_ERR_INVALID);
     assert_non_null(strstr(err, "name"));
     s.vt->close(&s);
 
@@ -520,9 +529,9 @@ static void test_duplicate_run_needs_resume(void **state)
                         ID1 " finished");
     assert_int_equal(q_int(db, "SELECT count(*) FROM metric_point", NULL), 0);
     sqlite3_close(db);
-    free(a);
-    free(b);
-    free(c);
+    run_free(a);
+    run_free(b);
+    run_free(c);
 }
 
 static void test_resume_drops_later_steps(void **state)
@@ -598,10 +607,10 @@ static void test_resume_drops_later_steps(void **state)
                         "fresh=" ID2 ",res=" ID1);
     assert_int_equal(q_int(db, "SELECT count(*) FROM metrics", NULL), 11);
     sqlite3_close(db);
-    free(a);
-    free(b);
-    free(c);
-    free(d);
+    run_free(a);
+    run_free(b);
+    run_free(c);
+    run_free(d);
 }
 
 static void test_unknown_tag_counted_as_rejected(void **state)
@@ -622,7 +631,7 @@ static void test_unknown_tag_counted_as_rejected(void **state)
     sqlite3 *db = db_open(root);
     assert_int_equal(q_int(db, "SELECT count(*) FROM metrics", NULL), 1);
     sqlite3_close(db);
-    free(r);
+    run_free(r);
 }
 
 /* A batch that fails (the file size limit stands in for a full disk) is
@@ -650,7 +659,7 @@ static int fail_then_retry_child(const char *root, char *msg, size_t msglen)
         ev[n++] = ev_scalar(r, 1 + (uint32_t)(i % 8), i * 0.5, i / 8);
     ev[n - 1].value = 12345; /* marks the last point, checked by the parent */
 
-    lc_batch small = {ev, 8};
+    lc_event_batch small = {ev, 8};
     if (s.vt->write_batch(&s, &small, msg, msglen) != 0)
         return 12;
     s.vt->flush(&s, msg, msglen);
@@ -659,7 +668,7 @@ static int fail_then_retry_child(const char *root, char *msg, size_t msglen)
     struct rlimit lim = {256 * 1024, RLIM_INFINITY};
     if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
         return 13;
-    lc_batch big = {ev, n};
+    lc_event_batch big = {ev, n};
     if (s.vt->write_batch(&s, &big, msg, msglen) == 0)
         return 14; /* should not have fitted */
     char first[LC_ERRLEN];
@@ -677,7 +686,7 @@ static int fail_then_retry_child(const char *root, char *msg, size_t msglen)
     if (s.vt->finish_run(&s, &r->info, msg, msglen) != 0)
         return 18;
     s.vt->close(&s);
-    free(r);
+    run_free(r);
     snprintf(msg, msglen, "%s", first);
     return replaced == 0 ? 0 : 19;
 }
@@ -746,7 +755,7 @@ static int sweep_child(const char *root, int i)
     lc_event ev[4];
     for (uint32_t t = 0; t < 4; t++)
         ev[t] = ev_key(r, t + 1, &k[t], keys[t], NULL);
-    lc_batch kb = {ev, 4};
+    lc_event_batch kb = {ev, 4};
     if (s.vt->write_batch(&s, &kb, msg, sizeof msg) != 0)
         return fprintf(stderr, "child %d: %s\n", i, msg), 3;
     static lc_event b[SWEEP_BATCH];
@@ -755,7 +764,7 @@ static int sweep_child(const char *root, int i)
             int step = (n * SWEEP_BATCH + j) / 4;
             b[j] = ev_scalar(r, 1 + (uint32_t)(j % 4), step + i, step);
         }
-        lc_batch bb = {b, SWEEP_BATCH};
+        lc_event_batch bb = {b, SWEEP_BATCH};
         if (s.vt->write_batch(&s, &bb, msg, sizeof msg) != 0)
             return fprintf(stderr, "child %d: %s\n", i, msg), 4;
         s.vt->flush(&s, msg, sizeof msg);
@@ -764,7 +773,7 @@ static int sweep_child(const char *root, int i)
     if (s.vt->finish_run(&s, &r->info, msg, sizeof msg) != 0)
         return fprintf(stderr, "child %d: %s\n", i, msg), 5;
     s.vt->close(&s);
-    free(r);
+    run_free(r);
     return 0;
 }
 
@@ -851,7 +860,125 @@ static void test_throughput_report(void **state)
     sqlite3 *db = db_open(root);
     assert_int_equal(q_int(db, "SELECT count(*) FROM metrics", NULL), i);
     sqlite3_close(db);
-    free(r);
+    run_free(r);
+}
+
+/* ---- ids and removed runs (issue 7, defect 4) ------------------------------ */
+
+/* Delete a run as `lightc runs rm` does, from another connection. */
+static void rm_run(const char *root, const char *uuid)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/index.db", root);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *sql = sqlite3_mprintf(
+        "PRAGMA foreign_keys = ON; BEGIN IMMEDIATE;"
+        "DELETE FROM metric_point WHERE run_id = (SELECT id FROM run_info WHERE run_uuid = %Q);"
+        "DELETE FROM run_info WHERE run_uuid = %Q; COMMIT;", uuid, uuid);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("rm: %s", msg);
+    sqlite3_free(sql);
+    sqlite3_close(db);
+}
+
+/* A replaced point gets an id above every earlier one, also when the row
+ * it replaces held the largest id (a reused id would hide the new value
+ * from a cursor that has passed it). */
+static void test_replaced_point_gets_a_larger_id(void **state)
+{
+    (void)state;
+    const char *root = tu_tmpdir("sqlite");
+    lc_sink s;
+    sink_new(root, &s);
+    fx_run *r = run_new(root, "e", "ids", ID1);
+    open_ok(&s, r);
+    lc_key_payload k;
+    lc_event first[] = {ev_key(r, 1, &k, "loss", NULL), ev_scalar(r, 1, 1.0, 0),
+                        ev_scalar(r, 1, 2.0, 1)};
+    write_ok(&s, first, 3);
+    sqlite3 *db = db_open(root);
+    long long last = q_int(db, "SELECT max(id) FROM metric_point", NULL);
+    assert_int_equal(q_int(db, "SELECT id FROM metric_point WHERE step = 1", NULL), last);
+    lc_event again[] = {ev_scalar(r, 1, 3.0, 1)};
+    write_ok(&s, again, 1);
+    assert_int_equal(atomic_load(&r->info.replaced), 1);
+    assert_true(q_int(db, "SELECT id FROM metric_point WHERE step = 1", NULL) > last);
+    sqlite3_close(db);
+    finish_ok(&s, r, LC_RUN_FINISHED);
+    s.vt->close(&s);
+    run_free(r);
+}
+
+/* `lightc runs rm --force` of a live run: its writer stops writing to it
+ * (no orphan rows, drops counted, a clear error at finish), other runs of
+ * the same sink go on, and a later run never takes the removed run's id
+ * nor its points. */
+static void test_removed_run_is_not_written_nor_reused(void **state)
+{
+    (void)state;
+    const char *root = tu_tmpdir("sqlite");
+    lc_sink s;
+    sink_new(root, &s);
+    fx_run *a = run_new(root, "e", "other", ID2);
+    fx_run *r = run_new(root, "e", "doomed", ID1);
+    open_ok(&s, a);
+    open_ok(&s, r);
+    lc_key_payload ka, kr;
+    lc_event first[] = {ev_key(a, 1, &ka, "loss", NULL), ev_key(r, 1, &kr, "loss", NULL),
+                        ev_scalar(a, 1, 1.0, 0), ev_scalar(r, 1, 1.0, 0), ev_scalar(r, 1, 2.0, 1)};
+    write_ok(&s, first, 5);
+    sqlite3 *db = db_open(root);
+    long long row = q_int(db, "SELECT id FROM run_info WHERE run_uuid = ?1", ID1);
+    sqlite3_close(db);
+
+    rm_run(root, ID1);
+
+    lc_kv_payload tag = {.key = "late", .value = "tag"};
+    lc_event later[70];
+    size_t n = 0;
+    later[n++] = (lc_event){.run = &r->info, .kind = LC_EV_TAG, .payload = &tag};
+    for (int i = 0; i < 66; i++) /* a full multi-row chunk too */
+        later[n++] = ev_scalar(r, 1, 0.5 * i, 2 + i);
+    later[n++] = ev_scalar(a, 1, 2.0, 1);
+    write_ok(&s, later, n);
+    assert_int_equal(atomic_load(&r->info.dropped), 66);
+    assert_int_equal(atomic_load(&r->info.degraded), 1);
+    assert_int_equal(atomic_load(&a->info.dropped), 0);
+
+    db = db_open(root);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM metric_point WHERE run_id NOT IN"
+                               " (SELECT id FROM run_info)", NULL), 0);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM tag WHERE key = 'late'", NULL), 0);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM metrics WHERE run_id = ?1", ID2), 2);
+    sqlite3_close(db);
+
+    r->info.status = LC_RUN_FINISHED;
+    err[0] = 0;
+    assert_int_equal(s.vt->finish_run(&s, &r->info, err, sizeof err), LC_ERR_NOT_FOUND);
+    assert_non_null(strstr(err, "run " ID1));
+    assert_non_null(strstr(err, "was removed from the index (lightc runs rm)"));
+    assert_non_null(strstr(err, "dropped"));
+    finish_ok(&s, a, LC_RUN_FINISHED);
+
+    /* The removed run had the largest id: a new run must not take it. */
+    fx_run *b = run_new(root, "e", "next", "00000000000000000000000000000003");
+    open_ok(&s, b);
+    lc_key_payload kb;
+    lc_event bev[] = {ev_key(b, 1, &kb, "loss", NULL), ev_scalar(b, 1, 9.0, 100)};
+    write_ok(&s, bev, 2);
+    finish_ok(&s, b, LC_RUN_FINISHED);
+    db = db_open(root);
+    assert_true(q_int(db, "SELECT id FROM run_info WHERE run_uuid = ?1",
+                      "00000000000000000000000000000003") > row);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM metrics WHERE run_id = ?1",
+                           "00000000000000000000000000000003"), 1);
+    sqlite3_close(db);
+    s.vt->close(&s);
+    run_free(a);
+    run_free(r);
+    run_free(b);
 }
 
 int main(void)
@@ -868,6 +995,8 @@ int main(void)
         cmocka_unit_test(test_failed_batch_rolls_back_and_retry_is_idempotent),
         cmocka_unit_test(test_concurrent_processes_all_land),
         cmocka_unit_test(test_throughput_report),
+        cmocka_unit_test(test_replaced_point_gets_a_larger_id),
+        cmocka_unit_test(test_removed_run_is_not_written_nor_reused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

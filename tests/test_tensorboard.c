@@ -57,6 +57,12 @@ static lc_run_info *make_run(const char *root, const char *dir)
     return r;
 }
 
+static void free_run(lc_run_info *r)
+{
+    lc_key_table_free(&r->keys);
+    free(r);
+}
+
 static void fx_open_sink(fx *f, uint32_t flush_ms)
 {
     lc_sink_config cfg = {.root = f->root, .flush_interval_ms = flush_ms};
@@ -81,13 +87,13 @@ static void fx_init(fx *f, const char *label, uint32_t flush_ms)
 static void fx_done(fx *f)
 {
     f->sink.vt->close(&f->sink);
-    free(f->run);
+    free_run(f->run);
     tu_rmtree(f->root);
 }
 
 static int fx_batch(fx *f, lc_event *ev, size_t n)
 {
-    lc_batch b = {ev, n};
+    lc_event_batch b = {ev, n};
     return f->sink.vt->write_batch(&f->sink, &b, f->err, sizeof f->err);
 }
 
@@ -98,8 +104,10 @@ static void fx_finish(fx *f, lc_run_status st)
     assert_int_equal(f->sink.vt->finish_run(&f->sink, f->run, f->err, sizeof f->err), 0);
 }
 
+/* Intern key as the hub does: named in the run's key table, announced. */
 static lc_event ev_key(lc_run_info *run, uint32_t tag, const char *key)
 {
+    assert_int_equal(lc_key_table_set(&run->keys, tag, key), 0);
     lc_key_payload *k = calloc(1, sizeof *k);
     k->key = strdup(key);
     k->original = k->key;
@@ -380,7 +388,7 @@ static void test_bad_flush_env(void **s)
         memset(&sk, 0, sizeof sk);
         char err[LC_ERRLEN] = "";
         lc_sink_config cfg = {.root = "/tmp"};
-        assert_int_equal(lc_sink_tensorboard_new(&cfg, &sk, err, sizeof err), -1);
+        assert_int_equal(lc_sink_tensorboard_new(&cfg, &sk, err, sizeof err), LC_ERR_INVALID);
         assert_non_null(strstr(err, "LIGHTC_TB_FLUSH_SECS"));
     }
     unsetenv("LIGHTC_TB_FLUSH_SECS");
@@ -690,7 +698,7 @@ static void test_resume(void **s)
 
     /* the same run continues from a checkpoint at step 4, in a new process */
     f.sink.vt->close(&f.sink);
-    free(f.run);
+    free_run(f.run);
     f.run = make_run(f.root, f.dir);
     f.run->resume = 1;
     f.run->resume_step = 4;
@@ -754,16 +762,16 @@ static void test_open_run_errors(void **s)
     lc_sink_config cfg = {.root = t};
     assert_int_equal(lc_sink_tensorboard_new(&cfg, &sk, err, sizeof err), 0);
     sk.index = 0;
-    assert_int_equal(sk.vt->open_run(&sk, run, err, sizeof err), -1);
+    assert_int_equal(sk.vt->open_run(&sk, run, err, sizeof err), LC_ERR_IO);
     assert_non_null(strstr(err, "cannot create directory"));
     assert_null(run->sink_state[0]);
     /* events for a run the sink never opened are ignored */
     lc_event ev = ev_scalar(run, 1, 1.0, 0, 1.7e9);
-    lc_batch b = {&ev, 1};
+    lc_event_batch b = {&ev, 1};
     assert_int_equal(sk.vt->write_batch(&sk, &b, err, sizeof err), 0);
     assert_int_equal(sk.vt->finish_run(&sk, run, err, sizeof err), 0);
     sk.vt->close(&sk);
-    free(run);
+    free_run(run);
     tu_rmtree(t);
 }
 
@@ -799,9 +807,9 @@ static void test_write_failure_keeps_records_whole(void **s)
     off_t size_full = file_size_of(f.dir);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
     signal(SIGXFSZ, prev);
-    assert_int_equal(rc1, -1);
-    assert_int_equal(rc2, -1);
-    assert_int_equal(rc3, -1);
+    assert_int_equal(rc1, LC_ERR_IO);
+    assert_int_equal(rc2, LC_ERR_IO);
+    assert_int_equal(rc3, LC_ERR_IO);
     assert_non_null(strstr(err1, "cannot write"));
     assert_non_null(strstr(err1, "kept in memory"));
     /* the partial write was cut back: only whole records, read to a clean end */

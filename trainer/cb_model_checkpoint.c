@@ -392,7 +392,8 @@ static lc_status mc_setup(lc_callback *cb, lc_trainer *t, lc_module *m)
         n = snprintf(mc->dirpath, sizeof mc->dirpath, "%s/checkpoints", t->log_dir);
     else
         n = snprintf(mc->dirpath, sizeof mc->dirpath, "%s/checkpoints",
-                     t->cfg.default_root_dir ? t->cfg.default_root_dir : "runs");
+                     t->hub ? lc_hub_root(t->hub)
+                     : t->cfg.default_root_dir ? t->cfg.default_root_dir : lc_default_root());
     if (n < 0 || (size_t)n >= sizeof mc->dirpath)
         return lc_fail(LC_ERR_INVALID, "ModelCheckpoint: the checkpoint directory path is too long");
     /* temp files of writers killed in an earlier run of this directory */

@@ -491,11 +491,6 @@ int64_t lc_sched_last_epoch(const lc_sched *s)
     return s->last_epoch;
 }
 
-lc_sched_kind lc_sched_kind_get(const lc_sched *s)
-{
-    return s->kind;
-}
-
 const char *lc_sched_name(const lc_sched *s)
 {
     return s ? sched_names[s->kind] : "";

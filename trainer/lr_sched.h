@@ -125,8 +125,6 @@ double lc_sched_last_lr(const lc_sched *s);
 /** last_epoch: number of steps taken (0 right after creation). */
 int64_t lc_sched_last_epoch(const lc_sched *s);
 
-lc_sched_kind lc_sched_kind_get(const lc_sched *s);
-
 /** "StepLR", "CosineAnnealingLR", "LinearLR", "SequentialLR", "ReduceLROnPlateau". */
 const char *lc_sched_name(const lc_sched *s);
 

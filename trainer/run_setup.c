@@ -13,6 +13,8 @@
  * starts over: the hub replaces its earlier attempt's points, media,
  * params, tags, metrics.csv and events files (a checkpoint-less attempt
  * cannot be continued exactly, and keeping it would mix two attempts).
+ * Run directories come from the hub (lc_hub_run_dir), so "last" needs
+ * the hub open first.
  *
  * A run the hub ended from outside (SIGINT/SIGTERM: status killed) stops
  * the loops at their next batch (lc_run_check_live), so no training,
@@ -30,22 +32,29 @@
 #include "common/status.h"
 #include "trainer_internal.h"
 
-#define DEFAULT_LOGGERS "sqlite,tensorboard,csv,console"
-#define DEFAULT_LOGGERS_NO_BAR "sqlite,tensorboard,csv"
-
-static const char *trainer_root(const lc_trainer *t)
+/* The trainer's hub: the caller's (cfg.hub), else its own, opened once. */
+static lc_status trainer_hub(lc_trainer *t)
 {
-    if (t->cfg.hub)
-        return lc_hub_root(t->cfg.hub);
-    if (t->cfg.default_root_dir)
-        return t->cfg.default_root_dir;
-    const char *env = getenv("LIGHTC_ROOT");
-    return env && *env ? env : "runs";
-}
-
-static const char *trainer_experiment(const lc_trainer *t)
-{
-    return t->cfg.experiment ? t->cfg.experiment : "default";
+    if (t->hub)
+        return LC_OK;
+    if (t->cfg.hub) {
+        t->hub = t->cfg.hub;
+        t->own_hub = 0;
+        return LC_OK;
+    }
+    lc_hub_options ho = {0};
+    ho.root = t->cfg.default_root_dir;
+    ho.loggers = t->cfg.loggers;
+    if (!ho.loggers && !getenv("LIGHTC_LOGGERS"))
+        ho.loggers = t->cfg.enable_progress_bar ? LC_TRAINER_LOGGERS : LC_DEFAULT_LOGGERS;
+    ho.handle_signals = 1;
+    lc_status st = lc_hub_open(&t->hub, &ho);
+    if (st != LC_OK) {
+        t->hub = NULL;
+        return st;
+    }
+    t->own_hub = 1;
+    return LC_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -110,15 +119,20 @@ lc_status lc_resolve_ckpt_path(lc_trainer *t, const char *ckpt_path, char *out, 
             return lc_fail(LC_ERR_INVALID, "checkpoint path '%s' is too long", ckpt_path);
         return LC_OK;
     }
-    const char *root = trainer_root(t), *exp = trainer_experiment(t);
+    lc_status st = trainer_hub(t);
+    if (st != LC_OK)
+        return st;
+    const char *exp = t->cfg.experiment ? t->cfg.experiment : LC_DEFAULT_EXPERIMENT;
     best_ckpt best = {0};
-    char dir[PATH_MAX];
+    char dir[PATH_MAX], expdir[PATH_MAX];
+    st = lc_hub_run_dir(t->hub, exp, t->cfg.name, expdir, sizeof expdir - sizeof "/checkpoints");
+    if (st != LC_OK)
+        return st;
     if (t->cfg.name) {
-        snprintf(dir, sizeof dir, "%s/%s/%s/checkpoints", root, exp, t->cfg.name);
-        scan_ckpt_dir(dir, &best);
+        /* expdir is the run's directory here; there is room for the suffix */
+        if (snprintf(dir, sizeof dir, "%s/checkpoints", expdir) < (int)sizeof dir)
+            scan_ckpt_dir(dir, &best);
     } else {
-        char expdir[PATH_MAX];
-        snprintf(expdir, sizeof expdir, "%s/%s", root, exp);
         DIR *d = opendir(expdir);
         struct dirent *de;
         while (d && (de = readdir(d)) != NULL) {
@@ -154,18 +168,17 @@ lc_status lc_resolve_ckpt_path(lc_trainer *t, const char *ckpt_path, char *out, 
         struct stat st;
         char rundir[PATH_MAX];
         int exists = t->cfg.name &&
-                     snprintf(rundir, sizeof rundir, "%s/%s/%s", root, exp, t->cfg.name) <
-                         (int)sizeof rundir &&
+                     lc_hub_run_dir(t->hub, exp, t->cfg.name, rundir, sizeof rundir) == LC_OK &&
                      stat(rundir, &st) == 0;
         if (exists)
             lc_trainer_warn("ckpt_path=\"last\": no usable checkpoint for run '%s/%s' under %s; "
                             "starting the run over: the points, metrics.csv rows and TensorBoard "
                             "events files of its earlier attempt are replaced",
-                            exp, t->cfg.name, root);
+                            exp, t->cfg.name, lc_hub_root(t->hub));
         else
             lc_trainer_warn("ckpt_path=\"last\": no checkpoint found for run '%s/%s' under %s; "
                             "starting the run fresh",
-                            exp, t->cfg.name ? t->cfg.name : "*", root);
+                            exp, t->cfg.name ? t->cfg.name : "*", lc_hub_root(t->hub));
         return LC_OK;
     }
     if (snprintf(out, cap, "%s", best.path) >= (int)cap)
@@ -190,22 +203,9 @@ lc_status lc_run_setup(lc_trainer *t, int resume, int64_t resume_step)
     if (t->run_closed)
         return lc_fail(LC_ERR_STATE, "the trainer's run was ended (lc_trainer_end_run); create "
                        "another trainer for another run");
-    lc_status st;
-    if (t->cfg.hub) {
-        t->hub = t->cfg.hub;
-        t->own_hub = 0;
-    } else if (!t->hub) {
-        lc_hub_options ho = {0};
-        ho.root = t->cfg.default_root_dir;
-        ho.loggers = t->cfg.loggers;
-        if (!ho.loggers && !getenv("LIGHTC_LOGGERS"))
-            ho.loggers = t->cfg.enable_progress_bar ? DEFAULT_LOGGERS : DEFAULT_LOGGERS_NO_BAR;
-        ho.handle_signals = 1;
-        st = lc_hub_open(&t->hub, &ho);
-        if (st != LC_OK)
-            return st;
-        t->own_hub = 1;
-    }
+    lc_status st = trainer_hub(t);
+    if (st != LC_OK)
+        return st;
     lc_run_options ro = {0};
     ro.experiment = t->cfg.experiment;
     ro.name = t->cfg.name;

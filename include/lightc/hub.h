@@ -17,11 +17,11 @@
  *     lc_tag loss = lc_run_tag(run, "train/loss");
  *     for (step...) lc_run_log_scalar(run, loss, value, step);
  *     lc_run_finish(run, LC_RUN_FINISHED);
- *     lc_hub_close(hub);
+ *     lc_hub_close(hub, 0);            // 0: wait as long as the sinks need
  *
  * Errors: every call that can fail returns an lc_status; the text a user can
- * act on is in lc_errmsg(), per thread, until that thread's next failing
- * call. The library never calls exit() or abort().
+ * act on is in lc_errmsg() (per thread; see lightc/status.h for how long it
+ * lasts). The library never calls exit() or abort().
  *
  * Threads: any number of threads may log into one run, and a process may
  * hold several runs and hubs at once. lc_run_finish and lc_hub_close must
@@ -48,6 +48,23 @@ extern "C" {
 const char *lc_version(void);
 
 /* ------------------------------------------------------------------------ */
+/* Defaults (one definition each: the hub, the trainer and the CLI use these) */
+
+/** The run root when neither an option nor $LIGHTC_ROOT names one. */
+#define LC_DEFAULT_ROOT "./runs"
+
+/** The sinks when neither an option nor $LIGHTC_LOGGERS names them (the
+ *  trainer adds ",console" when its progress bar is on). */
+#define LC_DEFAULT_LOGGERS "sqlite,tensorboard,csv"
+
+/** The experiment of a run started without one. */
+#define LC_DEFAULT_EXPERIMENT "default"
+
+/** The run root a hub opened without lc_hub_options.root uses:
+ *  $LIGHTC_ROOT if set and not empty, else LC_DEFAULT_ROOT. */
+const char *lc_default_root(void);
+
+/* ------------------------------------------------------------------------ */
 /* Hub                                                                       */
 
 typedef struct lc_hub lc_hub;
@@ -65,9 +82,9 @@ typedef enum lc_full_policy {
 /** Options for lc_hub_open. Zero-initialise and set what you need; every
  *  zero / NULL field takes its environment value, then its default. */
 typedef struct lc_hub_options {
-    const char *root;          /* run root; $LIGHTC_ROOT, else "./runs" */
-    const char *loggers;       /* sink spec "sqlite,tensorboard,csv,console";
-                                  $LIGHTC_LOGGERS, else "sqlite,tensorboard,csv" */
+    const char *root;          /* run root; else lc_default_root() */
+    const char *loggers;       /* sink spec, e.g. "sqlite,tensorboard,csv,console";
+                                  $LIGHTC_LOGGERS, else LC_DEFAULT_LOGGERS */
     uint32_t queue_capacity;   /* events (rounded up to a power of two); default 65536 */
     lc_full_policy full_policy;
     uint32_t flush_interval_ms;  /* periodic sink flush; default 2000 */
@@ -82,7 +99,11 @@ typedef struct lc_hub_options {
 
 /** Open a hub. opt may be NULL (all defaults). On rank != 0 (RANK,
  *  LOCAL_RANK, OMPI_COMM_WORLD_RANK, SLURM_PROCID) and without all_ranks,
- *  the hub opens as a no-op: every call succeeds and nothing is written. */
+ *  the hub opens as a no-op: every call succeeds and nothing is written.
+ *  Errors: LC_ERR_IO (the root cannot be made or written, the index cannot
+ *  be opened), LC_ERR_INVALID (an unknown logger, a bad setting such as
+ *  $LIGHTC_CONSOLE), LC_ERR_UNSUPPORTED (a logger not built into this
+ *  library), LC_ERR_NOMEM. */
 lc_status lc_hub_open(lc_hub **out, const lc_hub_options *opt);
 
 /** Wait until every event queued so far has been handed to every sink and
@@ -90,9 +111,18 @@ lc_status lc_hub_open(lc_hub **out, const lc_hub_options *opt);
  *  LC_ERR_TIMEOUT if the work did not finish in time (it continues). */
 lc_status lc_hub_flush(lc_hub *hub, uint32_t timeout_ms);
 
-/** Finish every still-running run as finished, flush (waiting up to
- *  timeout_ms, 0 = no limit), stop the dispatcher, close the sinks and free
- *  the hub. Safe on NULL. */
+/** Finish every still-running run as finished, flush, stop the dispatcher,
+ *  close the sinks and free the hub. Safe on NULL.
+ *
+ *  timeout_ms bounds the whole call, everything it waits on included
+ *  (finishing the runs, the flush, the dispatcher's end); 0 = no limit.
+ *  When time runs out it returns LC_ERR_TIMEOUT with a message naming the
+ *  runs not yet finished and the sink the dispatcher is still inside; the
+ *  hub is then no longer the caller's: the dispatcher finishes the work in
+ *  the background and frees the hub itself. Nothing committed is lost: what
+ *  the index has committed stays, and a run whose process ends before its
+ *  finish lands is later shown as crashed. Otherwise LC_OK, or the first
+ *  error a sink reported while finishing the runs. */
 lc_status lc_hub_close(lc_hub *hub, uint32_t timeout_ms);
 
 /** 1 if this hub really logs (rank 0 or all_ranks), 0 if it is a no-op. */
@@ -100,6 +130,14 @@ int lc_hub_is_active(const lc_hub *hub);
 
 /** The run root this hub writes under. */
 const char *lc_hub_root(const lc_hub *hub);
+
+/** The directory the run experiment/name has under this hub's root,
+ *  whether or not it exists yet: <root>/<experiment>/<name> (the one
+ *  lc_run_dir returns once the run has started). experiment NULL or "":
+ *  LC_DEFAULT_EXPERIMENT; name NULL: the experiment's directory. Returns
+ *  LC_OK, or LC_ERR_INVALID for a bad name or a path longer than cap. */
+lc_status lc_hub_run_dir(const lc_hub *hub, const char *experiment, const char *name, char *out,
+                         size_t cap);
 
 /** Names of the sinks compiled into this library, comma-separated. */
 const char *lc_available_sinks(void);
@@ -123,7 +161,7 @@ int lc_run_status_parse(const char *name);
 
 /** Options for lc_run_start. Zero-initialise. */
 typedef struct lc_run_options {
-    const char *experiment;   /* default "default"; letters, digits, - _ . space */
+    const char *experiment;   /* default LC_DEFAULT_EXPERIMENT; letters, digits, - _ . space */
     const char *name;         /* default "version_N" (next free N, as Lightning) */
     const char *const *tags;  /* key, value, key, value, ..., NULL */
     int resume;               /* 1: continue the existing experiment/name run */
@@ -139,11 +177,13 @@ typedef struct lc_run_options {
 
 /** Start (or with resume, continue) a run. Blocks until every sink has
  *  opened it, so a name clash or an unwritable root is reported here:
- *  LC_ERR_EXISTS names --resume. A resumed run is also repaired: the points
- *  the run index holds up to resume_step (all, without discard_after) are
- *  replayed to the sinks that lack them (TensorBoard, after a crash lost
- *  its unflushed buffers), reported on stderr and counted in
- *  lc_run_counters.repaired. */
+ *  LC_ERR_EXISTS names --resume; LC_ERR_BUSY: the run index stayed locked
+ *  by another process past the busy timeout ($LIGHTC_BUSY_TIMEOUT_MS,
+ *  default 10 s); LC_ERR_IO: a file or the index could not be written. A
+ *  resumed run is also repaired: the points the run index holds up to
+ *  resume_step (all, without discard_after) are replayed to the sinks that
+ *  lack them (TensorBoard, after a crash lost its unflushed buffers),
+ *  reported on stderr and counted in lc_run_counters.repaired. */
 lc_status lc_run_start(lc_hub *hub, const lc_run_options *opt, lc_run **out);
 
 /** The run's id (32 hex digits), experiment, name and directory. */
@@ -221,16 +261,22 @@ lc_status lc_run_log_artifact(lc_run *run, const char *path, const char *artifac
 /** Finish the run with a final status (finished, failed, killed). Waits for
  *  its events to reach the sinks, writes its counters, and frees the run.
  *  Safe on NULL. Prints a one-line report to stderr when anything was
- *  dropped, rejected, replaced or a sink failed. */
+ *  dropped, rejected, replaced or a sink failed. Returns LC_OK or the first
+ *  failing sink's code (LC_ERR_BUSY: the index stayed locked; LC_ERR_IO);
+ *  the run is freed either way. */
 lc_status lc_run_finish(lc_run *run, lc_run_status status);
 
 /** Counters of a run so far (see lc_run_finish). */
 typedef struct lc_run_counters {
     uint64_t logged;      /* scalars accepted into the queue */
-    uint64_t dropped;     /* dropped: queue or image arena full in drop mode */
+    uint64_t dropped;     /* events dropped: queue or image arena full in drop
+                             mode, or still queued when a signal ended the run */
     uint64_t rejected;    /* rejected: invalid key or value */
     uint64_t replaced;    /* a (key, step) logged again with another value */
-    uint64_t sink_errors; /* batches a sink failed to take after retries */
+    uint64_t sink_errors; /* events of this run (of any kind) in batches a sink
+                             gave up on after its retries; counted once per
+                             failing sink, so 2 sinks losing 1 batch of 10
+                             events count 20 */
     int degraded;         /* 1 if some sink lost data for this run */
     uint64_t discarded;   /* points of earlier attempts removed when the run was
                              resumed (past resume_step) or started over */

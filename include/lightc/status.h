@@ -27,8 +27,15 @@ typedef enum lc_status {
     LC_ERR_STATE = 10       /* call not valid now (run finished, hub closed) */
 } lc_status;
 
-/** Text for the last failing lightc call on this thread ("" if none). The
- *  pointer stays valid until the thread's next lightc call. */
+/** Text for the last failing lightc call on this thread ("" if none).
+ *
+ *  The pointer is to one buffer per thread (1024 bytes, longer text is cut)
+ *  and stays valid for the thread's life; read or copy the text before the
+ *  next lightc call on the same thread, because each failing call replaces
+ *  it, and lc_hub_open, lc_hub_close, lc_hub_flush, lc_run_start and
+ *  lc_run_finish clear it to "" on entry. Other calls (the log calls, the
+ *  trainer's and the kernels') leave it alone when they succeed, so after a
+ *  call that returned LC_OK the text may be an earlier failure's. */
 const char *lc_errmsg(void);
 
 /** Short, constant name of a status code ("LC_ERR_INVALID", ...). */

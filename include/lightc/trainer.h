@@ -31,6 +31,10 @@
 
 #include "lightc/hub.h"
 
+/** The sinks of a trainer that opens its own hub with the progress bar on:
+ *  the hub's default plus the console. */
+#define LC_TRAINER_LOGGERS LC_DEFAULT_LOGGERS ",console"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -441,7 +445,7 @@ typedef struct lc_trainer_config {
     int device_stats_monitor;      /* 1: on a GPU, a DeviceStatsMonitor logs "device/..."
                                       figures on logging steps (lc_callback_device_stats_monitor) */
     int threads;                   /* BLAS threads; 0 = OpenBLAS's default */
-    const char *default_root_dir;  /* "./runs" (the hub root) */
+    const char *default_root_dir;  /* NULL: lc_default_root() (the hub root) */
     int enable_checkpointing;      /* 1: a default ModelCheckpoint if none given */
     int enable_progress_bar;       /* 1: the console logger */
     int enable_model_summary;      /* 1 */
@@ -449,8 +453,9 @@ typedef struct lc_trainer_config {
 
     /* Logging (the hub) */
     lc_hub *hub;                   /* NULL: the trainer opens its own */
-    const char *loggers;           /* "sqlite,tensorboard,csv,console" */
-    const char *experiment;        /* "default" */
+    const char *loggers;           /* NULL: $LIGHTC_LOGGERS, else LC_TRAINER_LOGGERS
+                                      (LC_DEFAULT_LOGGERS without the progress bar) */
+    const char *experiment;        /* NULL: LC_DEFAULT_EXPERIMENT */
     const char *name;              /* NULL: version_N */
     int64_t histogram_every_n_steps; /* 0: histograms at each epoch end only */
     int log_histograms;            /* 1: weight and gradient histograms */

@@ -1,13 +1,14 @@
 /*
- * loggers/dispatcher.c — the one thread that drains the queue and hands
+ * loggers/bus/dispatcher.c — the one thread that drains the queue and hands
  * batches to the sinks.
  *
  * Loop: copy up to LC_BATCH_MAX published events out of the queue (always
  * ending on a record boundary), release their slots at once so producers
  * never wait on sink I/O, then walk the copy: plain events accumulate into
  * a batch; a control event first flushes the batch to the sinks, then is
- * handled (run open/finish, flush, stop). Sinks are flushed every
- * flush_interval_ms.
+ * handled (run open/finish, flush). Sinks are flushed every
+ * flush_interval_ms. Every payload is freed after the batch: a sink that
+ * keeps something (the csv sink's params for hparams.yaml) copies it.
  *
  * A sink that fails a batch is retried with backoff for at most
  * sink_retry_ms; then the batch is given up for that sink, the runs in it
@@ -20,6 +21,11 @@
  * of its new events, the points the index holds up to the resume step are
  * handed to the sinks that can repair themselves (sink.h), so a sink that
  * lost points to a crash (unflushed buffers) gets them back.
+ *
+ * Stop (lc_hub_close sets hub->stop): once the queue is empty, the runs
+ * whose finish never got into the queue are finished here, the sinks are
+ * flushed, and the loop ends. If lc_hub_close gave up waiting (the hub is
+ * 'orphaned'), this thread frees the hub.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -29,23 +35,15 @@
 #include <time.h>
 
 #include "common/status.h"
-#include "csv/hparams_yaml.h"
 #include "hub_internal.h"
 
 void lc_event_free_payload(lc_hub *hub, lc_event *ev)
 {
     if (!ev->payload)
         return;
-    switch (ev->kind) {
-    case LC_EV_IMAGE: {
+    if (ev->kind == LC_EV_IMAGE) {
         lc_image_payload *im = ev->payload;
         atomic_fetch_sub(&hub->image_arena_used, im->arena_bytes);
-        break;
-    }
-    case LC_EV_PARAM:
-        return; /* owned by the run's param list (hparams.yaml) */
-    default:
-        break;
     }
     free(ev->payload);
     ev->payload = NULL;
@@ -57,8 +55,20 @@ static void sleep_ms(uint32_t ms)
     nanosleep(&ts, NULL);
 }
 
+/* Note which sink entry the dispatcher is in (lc_hub_close reports it). */
+static inline void sink_enter(lc_hub *hub, int i, lc_sink_entry entry)
+{
+    atomic_store_explicit(&hub->busy_entry, (int)entry, memory_order_relaxed);
+    atomic_store_explicit(&hub->busy_sink, i + 1, memory_order_release);
+}
+
+static inline void sink_leave(lc_hub *hub)
+{
+    atomic_store_explicit(&hub->busy_sink, 0, memory_order_release);
+}
+
 /* Count a lost batch against every run in it. */
-static void charge_loss(const lc_batch *b)
+static void charge_loss(const lc_event_batch *b)
 {
     for (size_t i = 0; i < b->count; i++) {
         lc_run_info *r = b->events[i].run;
@@ -69,14 +79,23 @@ static void charge_loss(const lc_batch *b)
     }
 }
 
-static void deliver(lc_hub *hub, const lc_batch *b)
+static lc_status write_batch(lc_hub *hub, int i, const lc_event_batch *b, char *err, size_t errlen)
+{
+    lc_sink *s = &hub->sinks[i];
+    sink_enter(hub, i, LC_SINK_WRITE_BATCH);
+    lc_status st = s->vt->write_batch(s, b, err, errlen);
+    sink_leave(hub);
+    return st;
+}
+
+static void deliver(lc_hub *hub, const lc_event_batch *b)
 {
     if (b->count == 0)
         return;
     for (int i = 0; i < hub->nsinks; i++) {
         lc_sink *s = &hub->sinks[i];
         char err[LC_ERRLEN] = "";
-        if (s->vt->write_batch(s, b, err, sizeof err) == 0) {
+        if (write_batch(hub, i, b, err, sizeof err) == LC_OK) {
             s->failing = 0;
             continue;
         }
@@ -87,7 +106,7 @@ static void deliver(lc_hub *hub, const lc_batch *b)
             while (lc_mono_ms() - start < hub->sink_retry_ms) {
                 sleep_ms(backoff);
                 backoff = backoff < 200 ? backoff * 2 : 200;
-                if (s->vt->write_batch(s, b, err, sizeof err) == 0) {
+                if (write_batch(hub, i, b, err, sizeof err) == LC_OK) {
                     ok = 1;
                     break;
                 }
@@ -101,47 +120,6 @@ static void deliver(lc_hub *hub, const lc_batch *b)
         snprintf(s->last_error, sizeof s->last_error, "%s", err);
         charge_loss(b);
     }
-}
-
-/* ---- params -> hparams.yaml --------------------------------------------- */
-
-static void params_add(lc_run *run, lc_param_payload *p)
-{
-    lc_param_list *l = &run->params;
-    for (size_t i = 0; i < l->n; i++) {
-        if (strcmp(l->items[i]->key, p->key) == 0) {
-            free(l->items[i]);
-            l->items[i] = p;
-            l->dirty = 1;
-            return;
-        }
-    }
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        lc_param_payload **n = realloc(l->items, cap * sizeof *n);
-        if (!n) {
-            free(p);
-            return;
-        }
-        l->items = n;
-        l->cap = cap;
-    }
-    l->items[l->n++] = p;
-    l->dirty = 1;
-}
-
-static void params_write(lc_hub *hub, lc_run *run)
-{
-    (void)hub;
-    if (!run->params.dirty)
-        return;
-    char err[LC_ERRLEN];
-    if (lc_hparams_yaml_write(run->info.dir, (const lc_param_payload *const *)run->params.items,
-                              run->params.n, err, sizeof err) != 0) {
-        fprintf(stderr, "lightc: %s\n", err);
-        atomic_store(&run->info.degraded, 1);
-    }
-    run->params.dirty = 0;
 }
 
 /* ---- control events ------------------------------------------------------ */
@@ -164,7 +142,10 @@ static void repair_run(lc_hub *hub, lc_run_info *run)
     lc_point *pts = NULL;
     size_t n = 0;
     char err[LC_ERRLEN] = "";
-    if (src->vt->read_points(src, run, upto, &pts, &n, err, sizeof err) != 0) {
+    sink_enter(hub, (int)(src - hub->sinks), LC_SINK_REPAIR);
+    lc_status st = src->vt->read_points(src, run, upto, &pts, &n, err, sizeof err);
+    sink_leave(hub);
+    if (st != LC_OK) {
         fprintf(stderr, "lightc: run %s/%s: cannot read its points to repair the other loggers: %s\n",
                 run->experiment, run->name, err);
         return;
@@ -175,7 +156,9 @@ static void repair_run(lc_hub *hub, lc_run_info *run)
             continue;
         uint64_t added = 0;
         err[0] = 0;
-        int rc = s->vt->repair(s, run, pts, n, &added, err, sizeof err);
+        sink_enter(hub, i, LC_SINK_REPAIR);
+        lc_status rs = s->vt->repair(s, run, pts, n, &added, err, sizeof err);
+        sink_leave(hub);
         if (added) {
             atomic_fetch_add(&run->repaired, added);
             char upto_s[48] = "";
@@ -185,7 +168,7 @@ static void repair_run(lc_hub *hub, lc_run_info *run)
                             "replayed them from the index\n",
                     run->experiment, run->name, s->vt->name, (unsigned long long)added, upto_s);
         }
-        if (rc != 0) {
+        if (rs != LC_OK) {
             fprintf(stderr, "lightc: run %s/%s: %s could not be repaired from the index: %s\n",
                     run->experiment, run->name, s->vt->name, err);
             atomic_store(&run->degraded, 1);
@@ -196,35 +179,36 @@ static void repair_run(lc_hub *hub, lc_run_info *run)
 
 static void handle_open(lc_hub *hub, lc_event *ev)
 {
-    lc_request *req = ev->payload;
     char err[LC_ERRLEN] = "";
-    int i, rc = 0;
+    lc_status st = LC_OK;
+    int i;
     for (i = 0; i < hub->nsinks; i++) {
         lc_sink *s = &hub->sinks[i];
-        if (s->vt->open_run(s, ev->run, err, sizeof err) != 0) {
-            rc = -1;
+        sink_enter(hub, i, LC_SINK_OPEN_RUN);
+        st = s->vt->open_run(s, ev->run, err, sizeof err);
+        sink_leave(hub);
+        if (st != LC_OK)
             break;
-        }
     }
-    if (rc != 0) {
+    if (st != LC_OK) {
         /* close the run in the sinks that opened it, as failed */
         ev->run->status = LC_RUN_FAILED;
         ev->run->end_time = lc_wall_now();
         char e2[LC_ERRLEN];
-        for (int j = 0; j < i; j++)
+        for (int j = 0; j < i; j++) {
+            sink_enter(hub, j, LC_SINK_FINISH_RUN);
             hub->sinks[j].vt->finish_run(&hub->sinks[j], ev->run, e2, sizeof e2);
+            sink_leave(hub);
+        }
     } else if (ev->run->resume && !ev->run->restart) {
         repair_run(hub, ev->run);
     }
-    lc_request_complete(hub, req, rc, err);
+    lc_request_complete(hub, ev->payload, st, err);
 }
 
-static void handle_finish(lc_hub *hub, lc_event *ev)
+/* Finish a run in every sink; req may be NULL (a run finished at stop). */
+static void handle_finish(lc_hub *hub, lc_run_info *ri, lc_request *req)
 {
-    lc_request *req = ev->payload;
-    lc_run_info *ri = ev->run;
-    lc_run *run = ri->owner;
-    params_write(hub, run);
     ri->nsinks = hub->nsinks;
     for (int i = 0; i < hub->nsinks; i++) {
         ri->sinks[i].name = hub->sinks[i].vt->name;
@@ -232,38 +216,64 @@ static void handle_finish(lc_hub *hub, lc_event *ev)
         ri->sinks[i].last_error = hub->sinks[i].last_error;
     }
     char err[LC_ERRLEN] = "";
-    int rc = 0;
+    lc_status st = LC_OK;
     atomic_store(&ri->closed, 1);
     for (int i = 0; i < hub->nsinks; i++) {
         lc_sink *s = &hub->sinks[i];
         char e[LC_ERRLEN] = "";
-        if (s->vt->finish_run(s, ri, e, sizeof e) != 0) {
-            rc = -1;
+        sink_enter(hub, i, LC_SINK_FINISH_RUN);
+        lc_status rs = s->vt->finish_run(s, ri, e, sizeof e);
+        sink_leave(hub);
+        if (rs != LC_OK && st == LC_OK) {
+            st = rs;
             if (snprintf(err, sizeof err, "%s: %s", s->vt->name, e) >= (int)sizeof err)
                 err[sizeof err - 2] = '~'; /* mark the cut */
         }
     }
-    lc_request_complete(hub, req, rc, err);
+    atomic_store(&lc_run_of(ri)->finished, 1);
+    lc_request_complete(hub, req, st, err);
 }
 
-static int flush_sinks(lc_hub *hub, char *err, size_t errlen)
+static lc_status flush_sinks(lc_hub *hub, char *err, size_t errlen)
 {
-    int rc = 0;
+    lc_status st = LC_OK;
     for (int i = 0; i < hub->nsinks; i++) {
         lc_sink *s = &hub->sinks[i];
         char e[LC_ERRLEN] = "";
-        if (s->vt->flush && s->vt->flush(s, e, sizeof e) != 0) {
-            rc = -1;
+        if (!s->vt->flush)
+            continue;
+        sink_enter(hub, i, LC_SINK_FLUSH);
+        lc_status rs = s->vt->flush(s, e, sizeof e);
+        sink_leave(hub);
+        if (rs != LC_OK && st == LC_OK) {
+            st = rs;
             if (snprintf(err, errlen, "%s: %s", s->vt->name, e) >= (int)errlen && errlen > 1)
                 err[errlen - 2] = '~'; /* mark the cut */
         }
     }
-    return rc;
+    return st;
 }
 
-/* Deliver a segment of plain events, then keep its params (hparams.yaml)
- * and free its payloads. Runs stay alive until their finish request, which
- * comes after every one of their events, so this is done before it. */
+/* At stop: finish the ended runs whose finish request never got into the
+ * queue (lc_hub_close timed out on a full queue). */
+static void finish_leftovers(lc_hub *hub)
+{
+    for (;;) {
+        lc_run *todo = NULL;
+        pthread_mutex_lock(&hub->runs_mu);
+        for (lc_run *r = hub->ended; r && !todo; r = r->next)
+            if (!atomic_load(&r->info.closed))
+                todo = r;
+        pthread_mutex_unlock(&hub->runs_mu);
+        if (!todo)
+            return;
+        handle_finish(hub, &todo->info, NULL);
+    }
+}
+
+/* Deliver a segment of plain events, then free its payloads. Runs stay
+ * alive until their finish request, which comes after every one of their
+ * events, so this is done before it. */
 static void segment_done(lc_hub *hub, lc_event *ev, size_t n)
 {
     /* Events of a run that has already been finished (a signal ended it
@@ -271,27 +281,18 @@ static void segment_done(lc_hub *hub, lc_event *ev, size_t n)
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (ev[i].run && atomic_load_explicit(&ev[i].run->closed, memory_order_relaxed)) {
-            if (ev[i].kind == LC_EV_SCALAR)
+            if (ev[i].kind != LC_EV_KEY)
                 atomic_fetch_add(&ev[i].run->dropped, 1);
-            if (ev[i].kind == LC_EV_PARAM)
-                free(ev[i].payload); /* never reaches the run's param list */
-            else
-                lc_event_free_payload(hub, &ev[i]);
+            lc_event_free_payload(hub, &ev[i]);
             continue;
         }
         ev[k++] = ev[i];
     }
     n = k;
-    lc_batch b = {ev, n};
+    lc_event_batch b = {ev, n};
     deliver(hub, &b);
     for (size_t i = 0; i < n; i++)
-        if (ev[i].kind == LC_EV_PARAM)
-            params_add(ev[i].run->owner, ev[i].payload);
-    for (size_t i = 0; i < n; i++) {
-        if (ev[i].kind == LC_EV_PARAM)
-            params_write(hub, ev[i].run->owner);
         lc_event_free_payload(hub, &ev[i]);
-    }
 }
 
 /* ---- main loop ----------------------------------------------------------- */
@@ -302,14 +303,14 @@ void *lc_dispatcher_main(void *arg)
     lc_queue *q = &hub->queue;
     size_t cap = LC_BATCH_MAX + q->capacity / 4 + 1;
     lc_event *buf = malloc(cap * sizeof *buf);
-    if (!buf) {
-        fprintf(stderr, "lightc: dispatcher out of memory\n");
-        return NULL;
-    }
+    if (!buf)
+        fprintf(stderr, "lightc: dispatcher out of memory; nothing will be logged\n");
     uint64_t last_flush = lc_mono_ms();
     uint32_t idle_ms = 1;
-    int stop = 0;
-    while (!stop) {
+    while (buf) {
+        /* seen before the copy-out: a stop seen with an empty copy means
+           every event queued before the stop has been handled */
+        int stopping = atomic_load(&hub->stop);
         /* copy out; never stop inside a record (its slots are being published) */
         uint64_t pos = atomic_load_explicit(&q->tail, memory_order_relaxed);
         size_t n = 0;
@@ -346,20 +347,23 @@ void *lc_dispatcher_main(void *arg)
                 handle_open(hub, ev);
                 break;
             case LC_EV_RUN_FINISH:
-                handle_finish(hub, ev);
+                handle_finish(hub, ev->run, ev->payload);
                 break;
             case LC_EV_FLUSH: {
-                int rc = flush_sinks(hub, err, sizeof err);
+                lc_status st = flush_sinks(hub, err, sizeof err);
                 last_flush = lc_mono_ms();
-                lc_request_complete(hub, ev->payload, rc, err);
+                lc_request_complete(hub, ev->payload, st, err);
                 break;
             }
-            case LC_EV_STOP:
-                stop = 1;
-                break;
             }
         }
 
+        if (n == 0 && stopping) {
+            char err[LC_ERRLEN];
+            finish_leftovers(hub);
+            flush_sinks(hub, err, sizeof err);
+            break;
+        }
         uint64_t now = lc_mono_ms();
         if (now - last_flush >= hub->flush_interval_ms) {
             char err[LC_ERRLEN];
@@ -376,5 +380,12 @@ void *lc_dispatcher_main(void *arg)
         }
     }
     free(buf);
+    pthread_mutex_lock(&hub->ctl_mu);
+    hub->dispatcher_done = 1;
+    int orphaned = hub->orphaned;
+    pthread_cond_broadcast(&hub->ctl_cond);
+    pthread_mutex_unlock(&hub->ctl_mu);
+    if (orphaned)
+        lc_hub_free(hub); /* lc_hub_close gave up waiting: the hub is ours */
     return NULL;
 }

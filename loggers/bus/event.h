@@ -1,5 +1,5 @@
 /*
- * loggers/event.h — the events that travel from log calls to sinks.
+ * loggers/bus/event.h — the events that travel from log calls to sinks.
  *
  * An event is one fixed-size queue slot. Scalars carry everything inline;
  * other kinds point at a heap payload owned by the event, freed by the
@@ -18,7 +18,8 @@
 
 typedef enum lc_event_kind {
     LC_EV_SCALAR = 1,    /* tag, value, step, wall_time */
-    LC_EV_KEY = 2,       /* a tag was interned: tag, payload = lc_key_payload */
+    LC_EV_KEY = 2,       /* a tag was interned: tag, payload = lc_key_payload (the
+                            index records the mapping; names: lc_run_info_key) */
     LC_EV_PARAM = 3,     /* payload = lc_param_payload */
     LC_EV_TAG = 4,       /* run tag: payload = lc_kv_payload */
     LC_EV_TEXT = 5,      /* payload = lc_text_payload, step */
@@ -29,8 +30,7 @@ typedef enum lc_event_kind {
        vtable entries for them; they never appear in a batch */
     LC_EV_RUN_OPEN = 16,
     LC_EV_RUN_FINISH = 17,
-    LC_EV_FLUSH = 18,
-    LC_EV_STOP = 19
+    LC_EV_FLUSH = 18
 } lc_event_kind;
 
 enum {
@@ -74,8 +74,9 @@ typedef struct lc_param_payload {
 } lc_param_payload;
 
 typedef struct lc_kv_payload {
-    char *key;
-    char *value;
+    char *key;          /* normalised */
+    char *value;        /* secrets redacted, valid UTF-8 (bus/redact.h) */
+    char *original;     /* the key as given if normalisation changed it, else NULL */
 } lc_kv_payload;
 
 typedef struct lc_text_payload {
@@ -110,10 +111,11 @@ typedef struct lc_artifact_payload {
     char *artifact_dir; /* may be NULL */
 } lc_artifact_payload;
 
-/* A batch handed to a sink: events in queue order, control events excluded. */
-typedef struct lc_batch {
+/* A batch handed to a sink: events in queue order, control events excluded.
+ * (Not the trainer's lc_batch, a batch of training data.) */
+typedef struct lc_event_batch {
     const lc_event *events;
     size_t count;
-} lc_batch;
+} lc_event_batch;
 
 #endif /* LC_EVENT_H */

@@ -1,9 +1,17 @@
 /*
- * loggers/hub.c — opening and closing a hub, the enqueue paths, and the
- * synchronous requests (run open/finish, flush) a caller waits on.
+ * loggers/bus/hub.c — opening and closing a hub, and the synchronous
+ * requests (run open/finish, flush) a caller waits on. (Events enter the
+ * queue through lc_hub_enqueue in hub_internal.h, the one enqueue path.)
  *
  * Configuration order: lc_hub_options fields, then environment
- * (LIGHTC_ROOT, LIGHTC_LOGGERS), then defaults.
+ * (LIGHTC_ROOT, LIGHTC_LOGGERS), then the defaults in lightc/hub.h.
+ *
+ * Closing with a timeout: lc_hub_close ends every live run (queueing each
+ * finish, waiting only until the deadline), then asks the dispatcher to
+ * stop: it drains the queue, finishes any run whose finish could not be
+ * queued, flushes the sinks and ends. If that has not happened by the
+ * deadline, the hub is handed to the dispatcher ('orphaned'), which frees
+ * it when it is done, and the caller learns what was left undone.
  */
 #include <errno.h>
 #include <limits.h>
@@ -17,8 +25,6 @@
 #include "common/fs.h"
 #include "common/status.h"
 #include "hub_internal.h"
-
-#define DEFAULT_LOGGERS "sqlite,tensorboard,csv"
 
 /* ------------------------------------------------------------------------ */
 /* rank zero                                                                 */
@@ -46,6 +52,11 @@ static const char *env_or(const char *given, const char *var, const char *dflt)
     return dflt;
 }
 
+const char *lc_default_root(void)
+{
+    return env_or(NULL, "LIGHTC_ROOT", LC_DEFAULT_ROOT);
+}
+
 lc_status lc_hub_open(lc_hub **out, const lc_hub_options *opt)
 {
     lc_clear_error();
@@ -67,7 +78,7 @@ lc_status lc_hub_open(lc_hub **out, const lc_hub_options *opt)
     pthread_mutex_init(&hub->runs_mu, NULL);
     hub->active = o.all_ranks || process_rank() == 0;
 
-    const char *root = env_or(o.root, "LIGHTC_ROOT", "./runs");
+    const char *root = o.root && *o.root ? o.root : lc_default_root();
     if (!hub->active) {
         hub->root = strdup(root);
         *out = hub;
@@ -75,18 +86,18 @@ lc_status lc_hub_open(lc_hub **out, const lc_hub_options *opt)
     }
     if (lc_make_dirs(root) != 0) {
         int e = errno;
-        free(hub);
+        lc_hub_free(hub);
         return lc_fail(LC_ERR_IO, "cannot create run root '%s': %s; choose a writable --root or set LIGHTC_ROOT",
                        root, strerror(e));
     }
     char abs[PATH_MAX];
     if (!realpath(root, abs)) {
         int e = errno;
-        free(hub);
+        lc_hub_free(hub);
         return lc_fail(LC_ERR_IO, "cannot resolve run root '%s': %s", root, strerror(e));
     }
     if (access(abs, W_OK) != 0) {
-        free(hub);
+        lc_hub_free(hub);
         return lc_fail(LC_ERR_IO, "run root '%s' is not writable; choose a writable --root or set LIGHTC_ROOT", abs);
     }
     hub->root = strdup(abs);
@@ -103,10 +114,11 @@ lc_status lc_hub_open(lc_hub **out, const lc_hub_options *opt)
         return lc_fail(LC_ERR_NOMEM, "lc_hub_open: cannot allocate the event queue");
     }
     char err[LC_ERRLEN];
-    const char *spec = env_or(o.loggers, "LIGHTC_LOGGERS", DEFAULT_LOGGERS);
-    if (lc_sinks_open(hub, spec, err, sizeof err) != 0) {
+    const char *spec = env_or(o.loggers, "LIGHTC_LOGGERS", LC_DEFAULT_LOGGERS);
+    lc_status st = lc_sinks_open(hub, spec, err, sizeof err);
+    if (st != LC_OK) {
         lc_hub_close(hub, 0);
-        return lc_fail(LC_ERR_INVALID, "%s", err);
+        return lc_fail(st, "%s", err);
     }
     if (pthread_create(&hub->dispatcher, NULL, lc_dispatcher_main, hub) != 0) {
         lc_hub_close(hub, 0);
@@ -131,24 +143,12 @@ const char *lc_hub_root(const lc_hub *hub)
     return hub ? hub->root : NULL;
 }
 
-/* ------------------------------------------------------------------------ */
-/* enqueue                                                                   */
-
-lc_status lc_hub_enqueue_one(lc_hub *hub, const lc_event *ev)
+lc_status lc_hub_run_dir(const lc_hub *hub, const char *experiment, const char *name, char *out,
+                         size_t cap)
 {
-    lc_queue *q = &hub->queue;
-    uint64_t pos = 0;
-    while (!lc_queue_reserve(q, 1, &pos)) {
-        if (hub->full_policy == LC_FULL_DROP && ev->kind < LC_EV_RUN_OPEN) {
-            if (ev->run)
-                atomic_fetch_add(&ev->run->dropped, 1);
-            return LC_ERR_FULL;
-        }
-        lc_queue_wait_space(q, 1, 10);
-    }
-    *lc_queue_at(q, pos) = *ev;
-    lc_queue_publish(q, pos);
-    return LC_OK;
+    if (!hub || !out || cap == 0)
+        return lc_fail(LC_ERR_INVALID, "lc_hub_run_dir: hub and out must not be NULL");
+    return lc_run_path(hub->root, experiment, name, out, cap);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -160,8 +160,10 @@ static void request_unref(lc_request *req)
         free(req);
 }
 
-void lc_request_complete(lc_hub *hub, lc_request *req, int status, const char *err)
+void lc_request_complete(lc_hub *hub, lc_request *req, lc_status status, const char *err)
 {
+    if (!req)
+        return;
     pthread_mutex_lock(&hub->ctl_mu);
     req->status = status;
     if (err)
@@ -172,39 +174,54 @@ void lc_request_complete(lc_hub *hub, lc_request *req, int status, const char *e
     request_unref(req);
 }
 
-int lc_hub_request(lc_hub *hub, uint16_t kind, lc_run_info *run, uint32_t timeout_ms, char *err,
-                   size_t errlen)
+/* Wait on ctl_cond until deadline (0: without limit). 0, or ETIMEDOUT. */
+static int ctl_wait(lc_hub *hub, uint64_t deadline)
+{
+    if (!deadline) {
+        pthread_cond_wait(&hub->ctl_cond, &hub->ctl_mu);
+        return 0;
+    }
+    uint64_t now = lc_mono_ms();
+    if (now >= deadline)
+        return ETIMEDOUT;
+    struct timespec ts = lc_mono_deadline((uint32_t)(deadline - now));
+    return pthread_cond_timedwait(&hub->ctl_cond, &hub->ctl_mu, &ts) == ETIMEDOUT ? ETIMEDOUT : 0;
+}
+
+lc_status lc_hub_request(lc_hub *hub, uint16_t kind, lc_run_info *run, uint64_t deadline, char *err,
+                         size_t errlen)
 {
     lc_request *req = calloc(1, sizeof *req);
     if (!req) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return LC_ERR_NOMEM;
     }
     atomic_init(&req->refs, 2);
     lc_event ev = {.run = run, .kind = kind, .payload = req};
-    lc_hub_enqueue_one(hub, &ev);
+    if (lc_hub_enqueue(hub, &ev, 1, NULL, NULL, deadline) != LC_OK) {
+        free(req);
+        snprintf(err, errlen, "timed out: the queue stayed full (the dispatcher is busy in a sink)");
+        return LC_ERR_TIMEOUT;
+    }
     lc_queue_kick(&hub->queue);
 
-    struct timespec deadline = lc_mono_deadline(timeout_ms);
-    int rc = 0;
+    lc_status st = LC_OK;
     pthread_mutex_lock(&hub->ctl_mu);
     while (!req->done) {
-        if (timeout_ms == 0) {
-            pthread_cond_wait(&hub->ctl_cond, &hub->ctl_mu);
-        } else if (pthread_cond_timedwait(&hub->ctl_cond, &hub->ctl_mu, &deadline) == ETIMEDOUT) {
-            rc = -2;
+        if (ctl_wait(hub, deadline) == ETIMEDOUT) {
+            st = LC_ERR_TIMEOUT;
             break;
         }
     }
-    if (rc == 0 && req->status != 0) {
-        rc = -1;
+    if (st == LC_OK && req->status != LC_OK) {
+        st = req->status;
         snprintf(err, errlen, "%s", req->err);
     }
     pthread_mutex_unlock(&hub->ctl_mu);
-    if (rc == -2)
-        snprintf(err, errlen, "timed out after %u ms waiting for the sinks", timeout_ms);
+    if (st == LC_ERR_TIMEOUT)
+        snprintf(err, errlen, "timed out waiting for the sinks (the request stays queued)");
     request_unref(req);
-    return rc;
+    return st;
 }
 
 lc_status lc_hub_flush(lc_hub *hub, uint32_t timeout_ms)
@@ -215,40 +232,33 @@ lc_status lc_hub_flush(lc_hub *hub, uint32_t timeout_ms)
     if (!hub->active)
         return LC_OK;
     char err[LC_ERRLEN];
-    int rc = lc_hub_request(hub, LC_EV_FLUSH, NULL, timeout_ms, err, sizeof err);
-    if (rc == -2)
-        return lc_fail(LC_ERR_TIMEOUT, "lc_hub_flush: %s (the flush continues in the background)", err);
-    if (rc != 0)
-        return lc_fail(LC_ERR_IO, "lc_hub_flush: %s", err);
+    lc_status st = lc_hub_request(hub, LC_EV_FLUSH, NULL, lc_deadline_after(timeout_ms), err,
+                                  sizeof err);
+    if (st == LC_ERR_TIMEOUT)
+        return lc_fail(st, "lc_hub_flush: %s after %u ms (the flush continues in the background)",
+                       err, timeout_ms);
+    if (st != LC_OK)
+        return lc_fail(st, "lc_hub_flush: %s", err);
     return LC_OK;
 }
 
-lc_status lc_hub_close(lc_hub *hub, uint32_t timeout_ms)
+/* ------------------------------------------------------------------------ */
+/* close                                                                     */
+
+static _Atomic int orphans;
+
+int lc_hub_orphans(void)
 {
-    if (!hub)
-        return LC_OK;
-    lc_status st = LC_OK;
-    atomic_store(&hub->closing, 1);
-    if (hub->handle_signals)
-        lc_signals_unregister(hub);
-    /* finish live runs */
-    for (;;) {
-        pthread_mutex_lock(&hub->runs_mu);
+    return atomic_load(&orphans);
+}
+
+void lc_hub_free(lc_hub *hub)
+{
+    int orphaned = hub->orphaned;
+    while (hub->runs) { /* only after a failed close: never finished */
         lc_run *r = hub->runs;
-        pthread_mutex_unlock(&hub->runs_mu);
-        if (!r)
-            break;
-        if (lc_run_finish(r, LC_RUN_FINISHED) != LC_OK)
-            st = LC_ERR_IO;
-    }
-    if (hub->dispatcher_running) {
-        char err[LC_ERRLEN];
-        if (lc_hub_request(hub, LC_EV_FLUSH, NULL, timeout_ms, err, sizeof err) != 0)
-            st = lc_fail(LC_ERR_TIMEOUT, "lc_hub_close: %s", err);
-        lc_event stop = {.kind = LC_EV_STOP};
-        lc_hub_enqueue_one(hub, &stop);
-        lc_queue_kick(&hub->queue);
-        pthread_join(hub->dispatcher, NULL);
+        hub->runs = r->next;
+        lc_run_free(r);
     }
     while (hub->ended) {
         lc_run *r = hub->ended;
@@ -265,5 +275,86 @@ lc_status lc_hub_close(lc_hub *hub, uint32_t timeout_ms)
     free(hub->console_keys);
     free(hub->root);
     free(hub);
-    return st;
+    if (orphaned)
+        atomic_fetch_sub(&orphans, 1);
+}
+
+static const char *const entry_names[] = {
+    [LC_SINK_IDLE] = "", [LC_SINK_OPEN_RUN] = "open_run", [LC_SINK_WRITE_BATCH] = "write_batch",
+    [LC_SINK_FLUSH] = "flush", [LC_SINK_FINISH_RUN] = "finish_run",
+    [LC_SINK_REPAIR] = "resume repair",
+};
+
+/* What is left undone, for the timeout message (ctl_mu held, so the
+ * dispatcher cannot free anything meanwhile). */
+static void undone_report(lc_hub *hub, uint32_t timeout_ms, char *out, size_t cap)
+{
+    size_t n = 0;
+#define PUT(...)                                                                             \
+    do {                                                                                     \
+        int w_ = snprintf(out + n, n < cap ? cap - n : 0, __VA_ARGS__);                     \
+        n += w_ > 0 ? (size_t)w_ : 0;                                                        \
+    } while (0)
+    PUT("lc_hub_close: timed out after %u ms; not finished:", timeout_ms);
+    int runs = 0;
+    pthread_mutex_lock(&hub->runs_mu);
+    for (lc_run *r = hub->ended; r; r = r->next) {
+        if (atomic_load(&r->finished))
+            continue;
+        PUT("%s run %s/%s (%.8s)", runs++ ? "," : "", r->info.experiment, r->info.name, r->info.id);
+    }
+    pthread_mutex_unlock(&hub->runs_mu);
+    if (!runs)
+        PUT(" no run (the sinks' final flush and close)");
+    int busy = atomic_load(&hub->busy_sink), entry = atomic_load(&hub->busy_entry);
+    if (busy > 0 && busy <= hub->nsinks && entry > 0 && entry <= LC_SINK_REPAIR)
+        PUT("; the dispatcher is inside the %s sink's %s", hub->sinks[busy - 1].vt->name,
+            entry_names[entry]);
+    else
+        PUT("; the dispatcher is still draining the queue");
+    PUT(". It finishes in the background and frees the hub; what the index has committed is "
+        "kept, and a run whose process ends first shows as crashed");
+#undef PUT
+    if (n >= cap && cap > 1)
+        out[cap - 2] = '~'; /* mark the cut */
+}
+
+lc_status lc_hub_close(lc_hub *hub, uint32_t timeout_ms)
+{
+    lc_clear_error();
+    if (!hub)
+        return LC_OK;
+    atomic_store(&hub->closing, 1);
+    if (hub->handle_signals)
+        lc_signals_unregister(hub);
+    if (!hub->dispatcher_running) { /* a no-op hub, or a failed open */
+        lc_hub_free(hub);
+        return LC_OK;
+    }
+    uint64_t deadline = lc_deadline_after(timeout_ms);
+    char first[LC_ERRLEN] = "";
+    /* End every live run: each finish is queued even after the deadline
+       (then without waiting), so the dispatcher finishes them all. */
+    lc_status st = lc_run_end_all(hub, LC_RUN_FINISHED, deadline, first, sizeof first);
+    atomic_store(&hub->stop, 1);
+    lc_queue_kick(&hub->queue);
+
+    pthread_mutex_lock(&hub->ctl_mu);
+    while (!hub->dispatcher_done && ctl_wait(hub, deadline) != ETIMEDOUT)
+        ;
+    if (!hub->dispatcher_done) {
+        char msg[1024];
+        undone_report(hub, timeout_ms, msg, sizeof msg);
+        hub->orphaned = 1;
+        atomic_fetch_add(&orphans, 1);
+        pthread_mutex_unlock(&hub->ctl_mu);
+        pthread_detach(hub->dispatcher);
+        return lc_fail(LC_ERR_TIMEOUT, "%s", msg);
+    }
+    pthread_mutex_unlock(&hub->ctl_mu);
+    pthread_join(hub->dispatcher, NULL);
+    lc_hub_free(hub);
+    if (st != LC_OK)
+        return lc_fail(st, "lc_hub_close: %s", first);
+    return LC_OK;
 }

@@ -1,13 +1,51 @@
 /*
- * loggers/keys.c — key normalisation (MLflow's rules) and name validation.
+ * loggers/bus/keys.c — key normalisation (MLflow's rules), name
+ * validation, and the key table a run's tags are named in (sink.h).
  */
 #include "keys.h"
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lightc/hub.h"
+#include "sink.h"
+
+/* ---- the key table --------------------------------------------------------- */
+
+int lc_key_table_set(lc_key_table *t, uint32_t tag, const char *key)
+{
+    if (tag == 0 || tag > LC_TAG_MAX || !key)
+        return -1;
+    char ***chunk = &t->chunk[(tag - 1) / LC_TAG_CHUNK];
+    if (!*chunk && !(*chunk = calloc(LC_TAG_CHUNK, sizeof **chunk)))
+        return -1;
+    char **slot = &(*chunk)[(tag - 1) % LC_TAG_CHUNK];
+    if (*slot)
+        return strcmp(*slot, key) == 0 ? 0 : -1; /* a name never changes */
+    if (!(*slot = strdup(key)))
+        return -1;
+    /* publish after the name is stored: readers check tag <= n (acquire) */
+    if (tag > t->n)
+        __atomic_store_n(&t->n, tag, __ATOMIC_RELEASE);
+    return 0;
+}
+
+void lc_key_table_free(lc_key_table *t)
+{
+    for (int c = 0; c < LC_TAG_CHUNKS; c++) {
+        if (!t->chunk[c])
+            continue;
+        for (int i = 0; i < LC_TAG_CHUNK; i++)
+            free(t->chunk[c][i]);
+        free(t->chunk[c]);
+        t->chunk[c] = NULL;
+    }
+    t->n = 0;
+}
+
+/* ---- normalisation ------------------------------------------------------------ */
 
 unsigned lc_hash32(const char *s, size_t n)
 {

@@ -1,5 +1,5 @@
 /*
- * loggers/keys.h — key normalisation and name validation.
+ * loggers/bus/keys.h — key normalisation and name validation.
  *
  * Metric, param and tag keys are normalised once, when interned, to MLflow's
  * rules (the strictest backend): bytes outside [A-Za-z0-9_ ./:-] become
@@ -10,6 +10,9 @@
  *
  * Experiment and run names become directory names, so they are validated,
  * not normalised: a bad name is an error that says which characters work.
+ *
+ * (The table of a run's interned keys, lc_key_table, is declared in sink.h
+ * because sinks read it; it is defined in keys.c.)
  */
 #ifndef LC_KEYS_H
 #define LC_KEYS_H

@@ -1,10 +1,11 @@
 /*
- * loggers/log_calls.c — the log calls: turn a caller's data into events.
+ * loggers/bus/log_calls.c — the log calls: turn a caller's data into events.
  *
- * Scalars are the hot path: reserve slots, store a few words, publish. No
- * lock, no malloc, no syscall (the wall clock is the vDSO's coarse clock).
- * Everything else copies its data into one malloc'd payload block that the
- * dispatcher frees after the sinks have seen it.
+ * Every call ends in lc_hub_enqueue (hub_internal.h), the one way into the
+ * queue. Scalars are the hot path: reserve slots, store a few words,
+ * publish. No lock, no malloc, no syscall (the wall clock is the vDSO's
+ * coarse clock). Everything else copies its data into one malloc'd payload
+ * block that the dispatcher frees after the sinks have seen it.
  */
 #include <limits.h>
 #include <math.h>
@@ -18,6 +19,7 @@
 #include "shared/histogram.h"
 #include "hub_internal.h"
 #include "keys.h"
+#include "redact.h"
 
 /* ------------------------------------------------------------------------ */
 /* scalars                                                                   */
@@ -25,36 +27,17 @@
 static inline lc_status put_scalars(lc_run *run, int64_t step, size_t n, const lc_tag *tags,
                                     const double *values, double wall)
 {
-    lc_hub *hub = run->hub;
-    lc_queue *q = &hub->queue;
-    uint64_t pos = 0;
-    while (__builtin_expect(!lc_queue_reserve(q, (uint32_t)n, &pos), 0)) {
-        if (hub->full_policy == LC_FULL_DROP) {
-            atomic_fetch_add_explicit(&run->info.dropped, n, memory_order_relaxed);
-            return LC_ERR_FULL;
-        }
-        lc_queue_wait_space(q, (uint32_t)n, 10);
-    }
-    for (size_t i = 0; i < n; i++) {
-        lc_event *ev = lc_queue_at(q, pos + i);
-        ev->run = &run->info;
-        ev->step = step;
-        ev->value = values[i];
-        ev->wall_time = wall;
-        ev->payload = NULL;
-        ev->tag = tags[i];
-        ev->kind = LC_EV_SCALAR;
-        ev->flags = i + 1 == n ? LC_EV_RECORD_END : 0;
-    }
-    for (size_t i = 0; i < n; i++)
-        lc_queue_publish(q, pos + i);
+    lc_event ev = {.run = &run->info, .step = step, .wall_time = wall, .kind = LC_EV_SCALAR};
+    lc_status st = lc_hub_enqueue(run->hub, &ev, (uint32_t)n, tags, values, 0);
+    if (__builtin_expect(st != LC_OK, 0))
+        return st; /* dropped and counted (drop mode) */
     atomic_fetch_add_explicit(&run->info.logged, n, memory_order_relaxed);
     return LC_OK;
 }
 
 static inline int tag_ok(const lc_run *run, lc_tag tag)
 {
-    return tag != 0 && tag <= __atomic_load_n(&run->ntags, __ATOMIC_ACQUIRE);
+    return tag != 0 && tag <= __atomic_load_n(&run->info.keys.n, __ATOMIC_ACQUIRE);
 }
 
 lc_status lc_run_log_scalar(lc_run *run, lc_tag tag, double value, int64_t step)
@@ -120,11 +103,9 @@ static lc_status put_payload(lc_run *run, uint16_t kind, void *payload, int64_t 
 {
     lc_event ev = {.run = &run->info, .kind = kind, .payload = payload, .step = step,
                    .wall_time = lc_wall_coarse(), .flags = LC_EV_RECORD_END};
-    lc_status st = lc_hub_enqueue_one(run->hub, &ev);
+    lc_status st = lc_hub_enqueue(run->hub, &ev, 1, NULL, NULL, 0);
     if (st != LC_OK) {
         lc_event_free_payload(run->hub, &ev);
-        if (kind == LC_EV_PARAM)
-            free(payload);
         return lc_fail(st, "queue full: event dropped and counted (drop mode)");
     }
     return LC_OK;
@@ -153,10 +134,26 @@ static lc_status put_param(lc_run *run, const char *key, lc_param_type type, con
     int changed;
     if (norm_key(run, "param", key, norm, &changed) != 0)
         return LC_ERR_INVALID;
+    /* Secrets never leave the process (bus/redact.h): a secret-looking
+       key's value, of any type, becomes the string "***". */
+    int redacted;
+    char *safe = lc_redact_value(key, text, &redacted);
+    if (!safe)
+        return lc_fail(LC_ERR_NOMEM, "out of memory");
+    if (redacted) {
+        text = safe;
+        if (type != LC_PARAM_STR && strcmp(safe, LC_REDACTED) == 0) {
+            type = LC_PARAM_STR;
+            i = 0;
+            d = 0;
+        }
+    }
     size_t kl = strlen(norm) + 1, ol = strlen(key) + 1, tl = strlen(text) + 1;
     lc_param_payload *p = malloc(sizeof *p + kl + ol + tl);
-    if (!p)
+    if (!p) {
+        free(safe);
         return lc_fail(LC_ERR_NOMEM, "out of memory");
+    }
     p->type = type;
     p->key_changed = changed;
     p->key = (char *)(p + 1);
@@ -165,6 +162,7 @@ static lc_status put_param(lc_run *run, const char *key, lc_param_type type, con
     memcpy(p->key, norm, kl);
     memcpy(p->original, key, ol);
     memcpy(p->text, text, tl);
+    free(safe);
     p->i = i;
     p->d = d;
     return put_payload(run, LC_EV_PARAM, p, 0);
@@ -275,18 +273,35 @@ static lc_status put_key_text(lc_run *run, uint16_t kind, const char *fn, const 
     if (!text)
         return lc_fail(LC_ERR_INVALID, "%s: the value of '%s' is NULL", fn, key ? key : "");
     char norm[LC_KEY_MAX + 1];
-    if (norm_key(run, kind == LC_EV_TAG ? "tag" : "text", key, norm, NULL) != 0)
+    int changed = 0;
+    if (norm_key(run, kind == LC_EV_TAG ? "tag" : "text", key, norm, &changed) != 0)
         return LC_ERR_INVALID;
-    size_t kl = strlen(norm) + 1, tl = strlen(text) + 1;
+    /* A tag's value has its secrets redacted and is made valid UTF-8
+       (bus/redact.h); its original key is kept when normalising changed
+       it, like a metric's. */
+    char *safe = NULL;
+    if (kind == LC_EV_TAG) {
+        if (!(safe = lc_redact_value(key, text, NULL)))
+            return lc_fail(LC_ERR_NOMEM, "out of memory");
+        text = safe;
+    } else {
+        changed = 0;
+    }
+    size_t kl = strlen(norm) + 1, tl = strlen(text) + 1, ol = changed ? strlen(key) + 1 : 0;
     size_t head = kind == LC_EV_TAG ? sizeof(lc_kv_payload) : sizeof(lc_text_payload);
-    char *block = malloc(head + kl + tl);
-    if (!block)
+    char *block = malloc(head + kl + tl + ol);
+    if (!block) {
+        free(safe);
         return lc_fail(LC_ERR_NOMEM, "out of memory");
-    char *k = block + head, *t = k + kl;
+    }
+    char *k = block + head, *t = k + kl, *o = changed ? t + tl : NULL;
     memcpy(k, norm, kl);
     memcpy(t, text, tl);
+    if (o)
+        memcpy(o, key, ol);
+    free(safe);
     if (kind == LC_EV_TAG)
-        *(lc_kv_payload *)block = (lc_kv_payload){.key = k, .value = t};
+        *(lc_kv_payload *)block = (lc_kv_payload){.key = k, .value = t, .original = o};
     else
         *(lc_text_payload *)block = (lc_text_payload){.key = k, .text = t};
     return put_payload(run, kind, block, step);
@@ -319,7 +334,9 @@ static lc_status put_histogram(lc_run *run, const char *key, lc_histogram *h, si
     return put_payload(run, LC_EV_HISTOGRAM, h, step);
 }
 
-lc_status lc_run_log_histogram_f32(lc_run *run, const char *key, const float *values, size_t n, int64_t step)
+/* Both element types: f32 != 0 picks values as float, else as double. */
+static lc_status log_histogram(lc_run *run, const char *key, const void *values, int f32, size_t n,
+                               int64_t step)
 {
     if (!run || atomic_load_explicit(&run->noop, memory_order_relaxed))
         return run ? LC_OK : lc_fail(LC_ERR_INVALID, "lc_run_log_histogram: run is NULL");
@@ -328,19 +345,18 @@ lc_status lc_run_log_histogram_f32(lc_run *run, const char *key, const float *va
     char norm[LC_KEY_MAX + 1];
     if (norm_key(run, "histogram", key, norm, NULL) != 0)
         return LC_ERR_INVALID;
-    return put_histogram(run, norm, lc_histogram_from_f32(norm, values, n), n, step);
+    lc_histogram *h = f32 ? lc_histogram_from_f32(norm, values, n) : lc_histogram_from_f64(norm, values, n);
+    return put_histogram(run, norm, h, n, step);
+}
+
+lc_status lc_run_log_histogram_f32(lc_run *run, const char *key, const float *values, size_t n, int64_t step)
+{
+    return log_histogram(run, key, values, 1, n, step);
 }
 
 lc_status lc_run_log_histogram_f64(lc_run *run, const char *key, const double *values, size_t n, int64_t step)
 {
-    if (!run || atomic_load_explicit(&run->noop, memory_order_relaxed))
-        return run ? LC_OK : lc_fail(LC_ERR_INVALID, "lc_run_log_histogram: run is NULL");
-    if (!values && n)
-        return lc_fail(LC_ERR_INVALID, "lc_run_log_histogram: values is NULL");
-    char norm[LC_KEY_MAX + 1];
-    if (norm_key(run, "histogram", key, norm, NULL) != 0)
-        return LC_ERR_INVALID;
-    return put_histogram(run, norm, lc_histogram_from_f64(norm, values, n), n, step);
+    return log_histogram(run, key, values, 0, n, step);
 }
 
 lc_status lc_run_log_image(lc_run *run, const char *key, const uint8_t *pixels, uint32_t width,

@@ -1,8 +1,8 @@
 /*
- * loggers/provenance.c — what is recorded with every run about where it
+ * loggers/bus/provenance.c — what is recorded with every run about where it
  * ran: host, pid, process start time, boot id (for crash detection), argv,
  * working directory, and the git commit and dirty flag when started inside
- * a git work tree.
+ * a git work tree. Secrets in argv are redacted (redact.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +10,12 @@
 #include <unistd.h>
 
 #include "hub_internal.h"
+#include "redact.h"
 #include "index/index_schema.h"
 
+/* The command line, space-joined, with the values of secret-looking
+ * arguments and URL passwords replaced by "***" (redact.h): argv is kept
+ * for provenance, and `--api-key sk-...` must not reach any backend. */
 static char *read_cmdline(void)
 {
     FILE *f = fopen("/proc/self/cmdline", "rb");
@@ -22,11 +26,8 @@ static char *read_cmdline(void)
     fclose(f);
     while (n > 0 && buf[n - 1] == 0)
         n--;
-    for (size_t i = 0; i < n; i++)
-        if (buf[i] == 0)
-            buf[i] = ' ';
     buf[n] = 0;
-    return strdup(buf);
+    return lc_redact_cmdline(buf, n);
 }
 
 /* Run a git command in the current directory; first output line or "". */

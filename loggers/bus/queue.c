@@ -1,5 +1,5 @@
 /*
- * loggers/queue.c — the slow paths of the event queue: setup, sleeping and
+ * loggers/bus/queue.c — the slow paths of the event queue: setup, sleeping and
  * waking. The fast paths (reserve, publish, peek) are inline in queue.h.
  */
 #include "queue.h"
@@ -51,13 +51,22 @@ void lc_queue_destroy(lc_queue *q)
     q->slots = NULL;
 }
 
+/* Wake one or all sleepers on c, under the queue's lock (a sleeper checks
+   its condition under the same lock, so no wake-up is lost). */
+static void wake(lc_queue *q, pthread_cond_t *c, int all)
+{
+    pthread_mutex_lock(&q->mu);
+    if (all)
+        pthread_cond_broadcast(c);
+    else
+        pthread_cond_signal(c);
+    pthread_mutex_unlock(&q->mu);
+}
+
 void lc_queue_kick(lc_queue *q)
 {
-    if (atomic_load_explicit(&q->consumer_asleep, memory_order_acquire)) {
-        pthread_mutex_lock(&q->mu);
-        pthread_cond_signal(&q->data);
-        pthread_mutex_unlock(&q->mu);
-    }
+    if (atomic_load_explicit(&q->consumer_asleep, memory_order_acquire))
+        wake(q, &q->data, 0);
 }
 
 void lc_queue_wait_space(lc_queue *q, uint32_t n, uint32_t timeout_ms)
@@ -80,11 +89,8 @@ void lc_queue_release(lc_queue *q, uint64_t upto)
     for (; t < upto; t++)
         atomic_store_explicit(&q->slots[t & q->mask].seq, t + q->capacity, memory_order_release);
     atomic_store_explicit(&q->tail, upto, memory_order_release);
-    if (atomic_load(&q->waiters) > 0) {
-        pthread_mutex_lock(&q->mu);
-        pthread_cond_broadcast(&q->space);
-        pthread_mutex_unlock(&q->mu);
-    }
+    if (atomic_load(&q->waiters) > 0)
+        wake(q, &q->space, 1);
 }
 
 void lc_queue_sleep(lc_queue *q, uint64_t pos, uint32_t timeout_ms)
@@ -98,9 +104,4 @@ void lc_queue_sleep(lc_queue *q, uint64_t pos, uint32_t timeout_ms)
         pthread_cond_timedwait(&q->data, &q->mu, &ts);
     atomic_store(&q->consumer_asleep, 0);
     pthread_mutex_unlock(&q->mu);
-}
-
-uint64_t lc_queue_depth(lc_queue *q)
-{
-    return atomic_load(&q->head) - atomic_load(&q->tail);
 }

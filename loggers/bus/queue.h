@@ -1,5 +1,5 @@
 /*
- * loggers/queue.h — the bounded multi-producer, single-consumer event queue.
+ * loggers/bus/queue.h — the bounded multi-producer, single-consumer event queue.
  *
  * A ring of cache-line slots, each with a sequence word (Vyukov's bounded
  * queue). A producer reserves n consecutive slots with one compare-and-swap
@@ -102,8 +102,5 @@ void lc_queue_release(lc_queue *q, uint64_t upto);
 /* Consumer side: sleep until kicked or timeout_ms passes, unless the slot
  * at pos is already published. */
 void lc_queue_sleep(lc_queue *q, uint64_t pos, uint32_t timeout_ms);
-
-/* Number of events queued and not yet released (approximate). */
-uint64_t lc_queue_depth(lc_queue *q);
 
 #endif /* LC_QUEUE_H */

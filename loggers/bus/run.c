@@ -1,5 +1,5 @@
 /*
- * loggers/run.c — a run's life: start (validate names, make the run
+ * loggers/bus/run.c — a run's life: start (validate names, make the run
  * directory, keep the run id there, collect provenance, open the run in
  * every sink), key interning, and finish (status, counters, report).
  */
@@ -14,9 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "common/status.h"
 #include "hub_internal.h"
 #include "keys.h"
+#include "redact.h"
 
 #define RUN_ID_FILE ".lightc_run_id"
 
@@ -37,12 +39,22 @@ static void new_run_id(char out[33])
         snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
-static int read_run_id(const char *dir, char out[33])
+/* <dir>/.lightc_run_id into path; -1 if it does not fit. */
+static int run_id_path(const char *dir, char path[PATH_MAX])
+{
+    return snprintf(path, PATH_MAX, "%s/%s", dir, RUN_ID_FILE) < PATH_MAX ? 0 : -1;
+}
+
+/* fopen <dir>/.lightc_run_id, or NULL. */
+static FILE *run_id_open(const char *dir, const char *mode)
 {
     char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", dir, RUN_ID_FILE) >= (int)sizeof path)
-        return -1;
-    FILE *f = fopen(path, "r");
+    return run_id_path(dir, path) == 0 ? fopen(path, mode) : NULL;
+}
+
+static int read_run_id(const char *dir, char out[33])
+{
+    FILE *f = run_id_open(dir, "r");
     if (!f)
         return -1;
     char buf[64] = "";
@@ -57,10 +69,7 @@ static int read_run_id(const char *dir, char out[33])
 
 static int write_run_id(const char *dir, const char *id)
 {
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", dir, RUN_ID_FILE) >= (int)sizeof path)
-        return -1;
-    FILE *f = fopen(path, "w");
+    FILE *f = run_id_open(dir, "w");
     if (!f)
         return -1;
     int ok = fprintf(f, "%s\n", id) > 0;
@@ -85,6 +94,22 @@ static int next_version(const char *expdir)
     }
     closedir(d);
     return best + 1;
+}
+
+lc_status lc_run_path(const char *root, const char *experiment, const char *name, char *out,
+                      size_t cap)
+{
+    if (!experiment || !*experiment)
+        experiment = LC_DEFAULT_EXPERIMENT;
+    char msg[512];
+    if (lc_validate_name(experiment, "experiment", msg, sizeof msg) != 0 ||
+        (name && lc_validate_name(name, "run name", msg, sizeof msg) != 0))
+        return lc_fail(LC_ERR_INVALID, "%s", msg);
+    int n = name ? snprintf(out, cap, "%s/%s/%s", root, experiment, name)
+                 : snprintf(out, cap, "%s/%s", root, experiment);
+    if (n < 0 || (size_t)n >= cap)
+        return lc_fail(LC_ERR_INVALID, "run directory path under '%s' is too long", root);
+    return LC_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -113,8 +138,51 @@ static lc_run *dummy_run(lc_hub *hub)
     return run;
 }
 
+static void free_tags(char **kv, char **orig)
+{
+    size_t pairs = 0;
+    if (kv) {
+        for (size_t i = 0; kv[i]; i++)
+            free(kv[i]);
+        for (; kv[2 * pairs]; pairs++)
+            ;
+        free(kv);
+    }
+    if (orig) {
+        for (size_t i = 0; i < pairs; i++)
+            free(orig[i]);
+        free(orig);
+    }
+}
+
+/* Append a pair to kv[*k..]: the key normalised like every key (its
+ * original kept in orig when that changed it), the value with secrets
+ * redacted and made valid UTF-8 (redact.h). */
+static lc_status add_tag(char **kv, char **orig, size_t *k, const char *key, const char *value)
+{
+    char norm[LC_KEY_MAX + 1];
+    int changed = lc_normalize_key(key, norm, sizeof norm);
+    if (changed < 0)
+        return lc_fail(LC_ERR_INVALID, "run tags: key '%.80s' is empty after normalisation; use "
+                       "letters, digits, '_', '-', '.', ' ', ':' and '/' between non-empty segments",
+                       key);
+    char *nk = strdup(norm), *v = lc_redact_value(key, value, NULL);
+    char *o = changed ? strdup(key) : NULL;
+    if (!nk || !v || (changed && !o)) {
+        free(nk);
+        free(v);
+        free(o);
+        return lc_fail(LC_ERR_NOMEM, "out of memory");
+    }
+    orig[*k / 2] = o;
+    kv[(*k)++] = nk;
+    kv[(*k)++] = v;
+    return LC_OK;
+}
+
 /* Build the tag list: the user's pairs, then provenance. */
-static char **build_tags(const char *const *user, const lc_provenance *p, lc_status *st)
+static char **build_tags(const char *const *user, const lc_provenance *p, char ***orig_out,
+                         lc_status *st)
 {
     size_t nu = 0;
     if (user) {
@@ -127,33 +195,36 @@ static char **build_tags(const char *const *user, const lc_provenance *p, lc_sta
         }
     }
     char **kv = calloc(nu + 2 * 10 + 1, sizeof *kv);
-    if (!kv) {
+    char **orig = calloc(nu / 2 + 10, sizeof *orig);
+    if (!kv || !orig) {
+        free(kv);
+        free(orig);
         *st = lc_fail(LC_ERR_NOMEM, "out of memory");
         return NULL;
     }
+    char pid[32];
+    snprintf(pid, sizeof pid, "%lld", (long long)p->pid);
+    const char *prov[] = {
+        "lightc.host", p->host,
+        "lightc.pid", pid,
+        "lightc.argv", p->argv ? p->argv : "",
+        "lightc.version", LC_VERSION_STRING,
+        "lightc.cwd", p->cwd,
+        p->git_commit[0] ? "lightc.git.commit" : NULL, p->git_commit,
+        "lightc.git.dirty", p->git_dirty > 0 ? "true" : "false",
+        NULL,
+    };
     size_t k = 0;
-    for (size_t i = 0; i < nu; i++)
-        kv[k++] = strdup(user[i]);
-    char num[32];
-    kv[k++] = strdup("lightc.host");
-    kv[k++] = strdup(p->host);
-    kv[k++] = strdup("lightc.pid");
-    snprintf(num, sizeof num, "%lld", (long long)p->pid);
-    kv[k++] = strdup(num);
-    kv[k++] = strdup("lightc.argv");
-    kv[k++] = strdup(p->argv ? p->argv : "");
-    kv[k++] = strdup("lightc.version");
-    kv[k++] = strdup(LC_VERSION_STRING);
-    kv[k++] = strdup("lightc.cwd");
-    kv[k++] = strdup(p->cwd);
-    if (p->git_commit[0]) {
-        kv[k++] = strdup("lightc.git.commit");
-        kv[k++] = strdup(p->git_commit);
-        kv[k++] = strdup("lightc.git.dirty");
-        kv[k++] = strdup(p->git_dirty > 0 ? "true" : "false");
-    }
-    kv[k] = NULL;
     *st = LC_OK;
+    for (size_t i = 0; i < nu && *st == LC_OK; i += 2)
+        *st = add_tag(kv, orig, &k, user[i], user[i + 1]);
+    for (size_t i = 0; prov[i] && *st == LC_OK; i += 2)
+        *st = add_tag(kv, orig, &k, prov[i], prov[i + 1]);
+    if (*st != LC_OK) {
+        free_tags(kv, orig);
+        return NULL;
+    }
+    *orig_out = orig;
     return kv;
 }
 
@@ -172,16 +243,13 @@ lc_status lc_run_start(lc_hub *hub, const lc_run_options *opt, lc_run **out)
         *out = dummy_run(hub);
         return *out ? LC_OK : lc_fail(LC_ERR_NOMEM, "out of memory");
     }
-    const char *experiment = o.experiment && *o.experiment ? o.experiment : "default";
-    char msg[512];
-    if (lc_validate_name(experiment, "experiment", msg, sizeof msg) != 0)
-        return lc_fail(LC_ERR_INVALID, "%s", msg);
-    if (o.name && lc_validate_name(o.name, "run name", msg, sizeof msg) != 0)
-        return lc_fail(LC_ERR_INVALID, "%s", msg);
-
+    const char *experiment = o.experiment && *o.experiment ? o.experiment : LC_DEFAULT_EXPERIMENT;
     char expdir[PATH_MAX], dir[PATH_MAX], name[256];
-    if (snprintf(expdir, sizeof expdir, "%s/%s", hub->root, experiment) >= (int)sizeof expdir)
-        return lc_fail(LC_ERR_INVALID, "experiment directory path under '%s' is too long", hub->root);
+    lc_status st = lc_run_path(hub->root, experiment, NULL, expdir, sizeof expdir);
+    if (st == LC_OK && o.name)
+        st = lc_run_path(hub->root, experiment, o.name, dir, sizeof dir);
+    if (st != LC_OK)
+        return st;
     if (lc_make_dirs(expdir) != 0)
         return lc_fail(LC_ERR_IO, "cannot create '%s': %s; choose a writable --root", expdir, strerror(errno));
 
@@ -192,9 +260,9 @@ lc_status lc_run_start(lc_hub *hub, const lc_run_options *opt, lc_run **out)
             snprintf(name, sizeof name, "%s", o.name);
         else
             snprintf(name, sizeof name, "version_%d", next_version(expdir) + attempt);
-        if (snprintf(dir, sizeof dir, "%s/%s", expdir, name) >= (int)sizeof dir)
-            return lc_fail(LC_ERR_INVALID, "run directory path under '%s' is too long", expdir);
-        if (mkdir(dir, 0755) == 0)
+        if (!o.name && (st = lc_run_path(hub->root, experiment, name, dir, sizeof dir)) != LC_OK)
+            return st;
+        if (mkdir(dir, LC_DIR_MODE) == 0)
             break;
         if (errno != EEXIST)
             return lc_fail(LC_ERR_IO, "cannot create run directory '%s': %s; choose a writable --root",
@@ -232,8 +300,7 @@ lc_status lc_run_start(lc_hub *hub, const lc_run_options *opt, lc_run **out)
     run->dir = strdup(dir);
     lc_provenance prov;
     lc_provenance_collect(&prov);
-    lc_status st;
-    run->tag_kv = build_tags(o.tags, &prov, &st);
+    run->tag_kv = build_tags(o.tags, &prov, &run->tag_orig, &st);
     if (!run->tag_kv) {
         lc_provenance_free(&prov);
         lc_run_free(run);
@@ -251,26 +318,25 @@ lc_status lc_run_start(lc_hub *hub, const lc_run_options *opt, lc_run **out)
     ri->restart = o.resume && o.discard_after && o.resume_step < 0;
     ri->status = LC_RUN_RUNNING;
     ri->tags = (const char *const *)run->tag_kv;
+    ri->tag_originals = (const char *const *)run->tag_orig;
     ri->host = xstrdup(prov.host);
     ri->boot_id = xstrdup(prov.boot_id);
     ri->pid = prov.pid;
     ri->proc_start = prov.proc_start;
-    ri->owner = run;
     lc_provenance_free(&prov);
 
     char err[LC_ERRLEN];
-    int rc = lc_hub_request(hub, LC_EV_RUN_OPEN, ri, 0, err, sizeof err);
-    if (rc != 0) {
+    st = lc_hub_request(hub, LC_EV_RUN_OPEN, ri, 0, err, sizeof err);
+    if (st != LC_OK) {
         if (!existed) {
             /* nothing of the run stays behind */
             char p[PATH_MAX];
-            if (snprintf(p, sizeof p, "%s/%s", dir, RUN_ID_FILE) < (int)sizeof p)
+            if (run_id_path(dir, p) == 0)
                 unlink(p);
             rmdir(dir);
         }
         lc_run_free(run);
-        lc_status code = strstr(err, "already exists") ? LC_ERR_EXISTS : LC_ERR_IO;
-        return lc_fail(code, "%s", err);
+        return lc_fail(st, "%s", err); /* the failing sink's code, as it gave it */
     }
     if (ri->restart)
         fprintf(stderr, "lightc: run %s/%s started over: %llu points of its earlier attempt "
@@ -369,16 +435,7 @@ static int map_put(lc_run *run, const char *s, uint32_t tag)
 
 const char *lc_run_tag_key(const lc_run *run, lc_tag tag)
 {
-    if (!run || tag == 0 || tag > __atomic_load_n(&run->ntags, __ATOMIC_ACQUIRE))
-        return NULL;
-    uint32_t i = tag - 1;
-    char **chunk = run->names[i / LC_TAG_CHUNK];
-    return chunk ? chunk[i % LC_TAG_CHUNK] : NULL;
-}
-
-const char *lc_run_info_key(const lc_run_info *ri, uint32_t tag)
-{
-    return ri ? lc_run_tag_key(ri->owner, tag) : NULL;
+    return run ? lc_key_table_get(&run->info.keys, tag) : NULL;
 }
 
 /* Queue an LC_EV_KEY announcing tag -> key (original kept for the map). */
@@ -395,13 +452,7 @@ static void announce_key(lc_run *run, uint32_t tag, const char *key, const char 
     memcpy(p->original, original, ol);
     lc_event ev = {.run = &run->info, .kind = LC_EV_KEY, .tag = tag, .payload = p,
                    .wall_time = lc_wall_coarse()};
-    /* control-like: never dropped, or scalars would reference an unknown tag */
-    lc_queue *q = &run->hub->queue;
-    uint64_t pos = 0;
-    while (!lc_queue_reserve(q, 1, &pos))
-        lc_queue_wait_space(q, 1, 10);
-    *lc_queue_at(q, pos) = ev;
-    lc_queue_publish(q, pos);
+    lc_hub_enqueue(run->hub, &ev, 1, NULL, NULL, 0); /* a key is never dropped */
 }
 
 lc_tag lc_run_tag(lc_run *run, const char *key)
@@ -431,32 +482,21 @@ lc_tag lc_run_tag(lc_run *run, const char *key)
     size_t nlen = strlen(norm);
     tag = changed ? map_find(run, norm, nlen, lc_hash32(norm, nlen)) : 0;
     if (!tag) {
-        if (run->ntags >= LC_TAG_CHUNK * LC_TAG_CHUNKS) {
+        if (run->info.keys.n >= LC_TAG_MAX) {
             pthread_mutex_unlock(&run->intern_mu);
             lc_fail(LC_ERR_INVALID, "too many distinct metric keys in run %s (limit %d)", run->info.id,
-                    LC_TAG_CHUNK * LC_TAG_CHUNKS);
+                    LC_TAG_MAX);
             return 0;
         }
-        uint32_t i = run->ntags;
-        char ***chunk = &run->names[i / LC_TAG_CHUNK];
-        if (!*chunk && !(*chunk = calloc(LC_TAG_CHUNK, sizeof(char *)))) {
+        tag = run->info.keys.n + 1;
+        /* the name is published with the tag (readers check tag <= n) */
+        if (map_put(run, norm, tag) != 0 || lc_key_table_set(&run->info.keys, tag, norm) != 0) {
             pthread_mutex_unlock(&run->intern_mu);
             lc_fail(LC_ERR_NOMEM, "out of memory");
             return 0;
         }
-        (*chunk)[i % LC_TAG_CHUNK] = strdup(norm);
-        tag = i + 1;
-        if (map_put(run, norm, tag) != 0) {
-            pthread_mutex_unlock(&run->intern_mu);
-            lc_fail(LC_ERR_NOMEM, "out of memory");
-            return 0;
-        }
-        /* publish the count after the name is stored (readers check tag <= ntags) */
-        __atomic_store_n(&run->ntags, tag, __ATOMIC_RELEASE);
-        announce_key(run, tag, norm, key, changed);
-    } else {
-        announce_key(run, tag, norm, key, changed);
     }
+    announce_key(run, tag, norm, key, changed);
     if (changed)
         map_put(run, key, tag);
     pthread_mutex_unlock(&run->intern_mu);
@@ -473,19 +513,8 @@ void lc_run_free(lc_run *run)
     for (uint32_t i = 0; i < run->map_cap; i++)
         free(run->map[i].str);
     free(run->map);
-    for (int c = 0; c < LC_TAG_CHUNKS && run->names[c]; c++) {
-        for (int i = 0; i < LC_TAG_CHUNK; i++)
-            free(run->names[c][i]);
-        free(run->names[c]);
-    }
-    for (size_t i = 0; i < run->params.n; i++)
-        free(run->params.items[i]);
-    free(run->params.items);
-    if (run->tag_kv) {
-        for (size_t i = 0; run->tag_kv[i]; i++)
-            free(run->tag_kv[i]);
-        free(run->tag_kv);
-    }
+    lc_key_table_free(&run->info.keys);
+    free_tags(run->tag_kv, run->tag_orig);
     free((char *)run->info.host);
     free((char *)run->info.boot_id);
     free(run->experiment);
@@ -519,7 +548,7 @@ static int unlink_run(lc_run **list, lc_run *run)
     return 1;
 }
 
-lc_status lc_run_end(lc_run *run, lc_run_status status)
+lc_status lc_run_end(lc_run *run, lc_run_status status, uint64_t deadline)
 {
     lc_hub *hub = run->hub;
     pthread_mutex_lock(&hub->runs_mu);
@@ -536,11 +565,35 @@ lc_status lc_run_end(lc_run *run, lc_run_status status)
         return lc_fail(LC_ERR_STATE, "lc_run_finish: run is not live (finished twice?)");
     atomic_store(&run->noop, 1);
     char err[LC_ERRLEN];
-    int rc = lc_hub_request(hub, LC_EV_RUN_FINISH, &run->info, 0, err, sizeof err);
+    lc_status st = lc_hub_request(hub, LC_EV_RUN_FINISH, &run->info, deadline, err, sizeof err);
+    if (st == LC_ERR_TIMEOUT)
+        return lc_fail(st, "lc_run_finish: %s", err); /* the dispatcher finishes it later */
     report_counters(run, status);
-    if (rc != 0)
-        return lc_fail(LC_ERR_IO, "lc_run_finish: %s", err);
+    if (st != LC_OK)
+        return lc_fail(st, "lc_run_finish: %s", err);
     return LC_OK;
+}
+
+lc_status lc_run_end_all(lc_hub *hub, lc_run_status status, uint64_t deadline, char *first,
+                         size_t firstlen)
+{
+    lc_status st = LC_OK;
+    for (;;) {
+        pthread_mutex_lock(&hub->runs_mu);
+        lc_run *r = hub->runs;
+        pthread_mutex_unlock(&hub->runs_mu);
+        if (!r)
+            break;
+        lc_status rs = lc_run_end(r, status, deadline);
+        if (rs == LC_ERR_STATE)
+            break; /* not live after all: never spin on it */
+        if (rs != LC_OK && rs != LC_ERR_TIMEOUT && st == LC_OK) {
+            st = rs;
+            if (first && firstlen)
+                snprintf(first, firstlen, "%s", lc_errmsg());
+        }
+    }
+    return st;
 }
 
 lc_status lc_run_finish(lc_run *run, lc_run_status status)
@@ -564,7 +617,7 @@ lc_status lc_run_finish(lc_run *run, lc_run_status status)
        first lets the dispatcher pass any event that was being logged into
        it when it ended, before its memory goes. */
     if (!already_ended) {
-        st = lc_run_end(run, status);
+        st = lc_run_end(run, status, 0);
     } else {
         char err[LC_ERRLEN];
         lc_hub_request(hub, LC_EV_FLUSH, NULL, 0, err, sizeof err);

@@ -1,5 +1,5 @@
 /*
- * loggers/signals.c — opt-in SIGINT/SIGTERM handling.
+ * loggers/bus/signals.c — opt-in SIGINT/SIGTERM handling.
  *
  * The handler only writes the signal number to a self-pipe (async-signal
  * safe). A watcher thread reads it, finishes every live run of every
@@ -86,17 +86,13 @@ static void *watch(void *arg)
     uint32_t ms = env ? (uint32_t)atoi(env) : 5000;
     fprintf(stderr, "\nlightc: %s received, finishing runs as killed (flush up to %u ms)\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM", ms);
+    uint64_t deadline = lc_deadline_after(ms);
     pthread_mutex_lock(&reg_mu);
     for (lc_hub *h = registered; h; h = h->next_signal) {
-        for (;;) {
-            pthread_mutex_lock(&h->runs_mu);
-            lc_run *r = h->runs;
-            pthread_mutex_unlock(&h->runs_mu);
-            if (!r)
-                break;
-            lc_run_end(r, LC_RUN_KILLED); /* not freed: other threads may still log into it */
-        }
-        lc_hub_flush(h, ms);
+        /* ended, not freed: other threads may still log into them */
+        lc_run_end_all(h, LC_RUN_KILLED, deadline, NULL, 0);
+        uint64_t now = lc_mono_ms();
+        lc_hub_flush(h, !deadline ? 0 : deadline > now ? (uint32_t)(deadline - now) : 1);
     }
     pthread_mutex_unlock(&reg_mu);
     restore_handlers();

@@ -1,5 +1,5 @@
 /*
- * loggers/console.c — the console sink: training progress on stdout.
+ * loggers/console/console.c — the console sink: training progress on stdout.
  *
  * On a terminal, one live line redrawn with '\r' at most 10 times a second:
  *
@@ -22,7 +22,9 @@
  * - $LIGHTC_CONSOLE = tty | plain | off overrides the terminal test.
  *
  * The dispatcher only stores numbers per scalar; text is made only when a
- * line is printed.
+ * line is printed. Key names are the hub's (lc_run_info_key); a tag is
+ * looked up once, when its first value arrives, to spot "epoch" and the
+ * chosen keys.
  */
 #include "console.h"
 #include "common/clock.h"
@@ -36,7 +38,6 @@
 #include <unistd.h>
 
 #include "shared/number_format.h"
-#include "shared/tag_names.h"
 
 #define CON_RECENT 6
 #define CON_RATE_SAMPLE_S 1.0
@@ -44,7 +45,6 @@
 
 typedef struct con_run {
     lc_run_info *info;
-    lc_tag_names names;
     double *last;            /* tag -> last value */
     unsigned char *has;      /* tag -> has a value */
     uint32_t cap;
@@ -196,16 +196,16 @@ static void con_update_rate(con_run *r)
     r->sample_step = r->step;
 }
 
-static int con_cmp_names(const void *a, const void *b, void *names)
+static int con_cmp_names(const void *a, const void *b, void *info)
 {
-    const char *x = lc_tag_names_get(names, *(const uint32_t *)a);
-    const char *y = lc_tag_names_get(names, *(const uint32_t *)b);
+    const char *x = lc_run_info_key(info, *(const uint32_t *)a);
+    const char *y = lc_run_info_key(info, *(const uint32_t *)b);
     return strcmp(x ? x : "", y ? y : "");
 }
 
 static void con_metric(con_sink *c, con_run *r, uint32_t tag, int *first)
 {
-    const char *name = lc_tag_names_get(&r->names, tag);
+    const char *name = lc_run_info_key(r->info, tag);
     if (!name || tag >= r->cap || !r->has[tag])
         return;
     con_puts(c, *first ? " | " : " ");
@@ -226,7 +226,7 @@ static void con_metrics(con_sink *c, con_run *r)
     }
     uint32_t shown[CON_RECENT];
     memcpy(shown, r->recent, sizeof shown);
-    qsort_r(shown, (size_t)r->nrecent, sizeof *shown, con_cmp_names, &r->names);
+    qsort_r(shown, (size_t)r->nrecent, sizeof *shown, con_cmp_names, r->info);
     for (int i = 0; i < r->nrecent; i++)
         con_metric(c, r, shown[i], &first);
 }
@@ -309,23 +309,22 @@ static void con_print_plain(con_sink *c, con_run *r)
 
 static void con_run_free(con_run *r)
 {
-    lc_tag_names_free(&r->names);
     free(r->last);
     free(r->has);
     free(r->chosen);
     free(r);
 }
 
-static int con_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
+static lc_status con_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
 {
     con_sink *c = s->state;
     if (c->mode == LC_CONSOLE_OFF)
-        return 0;
+        return LC_OK;
     con_run *r = calloc(1, sizeof *r);
     if (!r || (c->nkeys && !(r->chosen = calloc(c->nkeys, sizeof *r->chosen)))) {
         free(r);
         snprintf(err, errlen, "console: out of memory");
-        return -1;
+        return LC_ERR_NOMEM;
     }
     r->info = run;
     r->total = -1;
@@ -335,12 +334,14 @@ static int con_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
     r->next = c->runs;
     c->runs = r;
     run->sink_state[s->index] = r;
-    return 0;
+    return LC_OK;
 }
 
-static void con_key(con_sink *c, con_run *r, uint32_t tag, const char *key)
+/* A tag's first value: is it "epoch", or one of the chosen keys? */
+static void con_key(con_sink *c, con_run *r, uint32_t tag)
 {
-    if (!key || lc_tag_names_set(&r->names, tag, key) != 0)
+    const char *key = lc_run_info_key(r->info, tag);
+    if (!key)
         return;
     if (strcmp(key, "epoch") == 0)
         r->epoch_tag = tag;
@@ -349,10 +350,12 @@ static void con_key(con_sink *c, con_run *r, uint32_t tag, const char *key)
             r->chosen[i] = tag;
 }
 
-static void con_scalar(con_run *r, const lc_event *ev)
+static void con_scalar(con_sink *c, con_run *r, const lc_event *ev)
 {
     if (con_grow(r, ev->tag) != 0)
         return;
+    if (!r->has[ev->tag])
+        con_key(c, r, ev->tag);
     r->last[ev->tag] = ev->value;
     r->has[ev->tag] = 1;
     if (ev->tag != r->epoch_tag && (r->nrecent == 0 || r->recent[0] != ev->tag)) {
@@ -378,13 +381,13 @@ static void con_scalar(con_run *r, const lc_event *ev)
     r->updated = 1;
 }
 
-static int con_write_batch(lc_sink *s, const lc_batch *b, char *err, size_t errlen)
+static lc_status con_write_batch(lc_sink *s, const lc_event_batch *b, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
     con_sink *c = s->state;
     if (c->mode == LC_CONSOLE_OFF)
-        return 0;
+        return LC_OK;
     con_run *newest = NULL;
     for (size_t i = 0; i < b->count; i++) {
         const lc_event *ev = &b->events[i];
@@ -392,13 +395,8 @@ static int con_write_batch(lc_sink *s, const lc_batch *b, char *err, size_t errl
         if (!r)
             continue;
         switch (ev->kind) {
-        case LC_EV_KEY: {
-            const lc_key_payload *kp = ev->payload;
-            con_key(c, r, ev->tag, kp ? kp->key : NULL);
-            break;
-        }
         case LC_EV_SCALAR:
-            con_scalar(r, ev);
+            con_scalar(c, r, ev);
             newest = r;
             break;
         case LC_EV_TAG: {
@@ -419,7 +417,7 @@ static int con_write_batch(lc_sink *s, const lc_batch *b, char *err, size_t errl
             r->last_print_ms = now;
             r->updated = 0;
         }
-        return 0;
+        return LC_OK;
     }
     for (con_run *r = c->runs; r; r = r->next) {
         if (r->updated && (r->last_print_ms < 0 || now - r->last_print_ms >= c->interval_ms)) {
@@ -428,27 +426,27 @@ static int con_write_batch(lc_sink *s, const lc_batch *b, char *err, size_t errl
             r->updated = 0;
         }
     }
-    return 0;
+    return LC_OK;
 }
 
-static int con_flush(lc_sink *s, char *err, size_t errlen)
+static lc_status con_flush(lc_sink *s, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
     con_sink *c = s->state;
     if (c->mode != LC_CONSOLE_OFF)
         fflush(c->out);
-    return 0;
+    return LC_OK;
 }
 
-static int con_finish_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
+static lc_status con_finish_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
     con_sink *c = s->state;
     con_run *r = run->sink_state[s->index];
     if (c->mode == LC_CONSOLE_OFF || !r)
-        return 0;
+        return LC_OK;
     c->line_len = 0;
     con_name(c, run);
     con_puts(c, " ");
@@ -493,7 +491,7 @@ static int con_finish_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen
         c->live = NULL;
     run->sink_state[s->index] = NULL;
     con_run_free(r);
-    return 0;
+    return LC_OK;
 }
 
 static void con_close(lc_sink *s)
@@ -559,11 +557,11 @@ static int con_split_keys(con_sink *c, const char *spec)
     return 0;
 }
 
-static int con_mode_from_env(lc_console_mode *mode, char *err, size_t errlen)
+static lc_status con_mode_from_env(lc_console_mode *mode, char *err, size_t errlen)
 {
     const char *v = getenv("LIGHTC_CONSOLE");
     if (!v || !*v || strcmp(v, "auto") == 0)
-        return 0;
+        return LC_OK;
     if (strcmp(v, "tty") == 0)
         *mode = LC_CONSOLE_TTY;
     else if (strcmp(v, "plain") == 0)
@@ -572,13 +570,13 @@ static int con_mode_from_env(lc_console_mode *mode, char *err, size_t errlen)
         *mode = LC_CONSOLE_OFF;
     else {
         snprintf(err, errlen, "console: LIGHTC_CONSOLE=%s: use tty, plain, off or auto", v);
-        return -1;
+        return LC_ERR_INVALID;
     }
-    return 0;
+    return LC_OK;
 }
 
-int lc_sink_console_new_opts(const lc_sink_config *cfg, const lc_console_options *opt,
-                             lc_sink *out, char *err, size_t errlen)
+lc_status lc_sink_console_new_opts(const lc_sink_config *cfg, const lc_console_options *opt,
+                                   lc_sink *out, char *err, size_t errlen)
 {
     lc_console_options o = {.out = NULL, .mode = LC_CONSOLE_AUTO, .interval_ms = -1};
     if (opt)
@@ -587,14 +585,15 @@ int lc_sink_console_new_opts(const lc_sink_config *cfg, const lc_console_options
         o.out = stdout;
     if (o.mode == LC_CONSOLE_AUTO) {
         lc_console_mode m = LC_CONSOLE_AUTO;
-        if (con_mode_from_env(&m, err, errlen) != 0)
-            return -1;
+        lc_status st = con_mode_from_env(&m, err, errlen);
+        if (st != LC_OK)
+            return st;
         o.mode = m != LC_CONSOLE_AUTO ? m : isatty(fileno(o.out)) ? LC_CONSOLE_TTY : LC_CONSOLE_PLAIN;
     }
     con_sink *c = calloc(1, sizeof *c);
     if (!c) {
         snprintf(err, errlen, "console: out of memory");
-        return -1;
+        return LC_ERR_NOMEM;
     }
     c->out = o.out;
     c->mode = o.mode;
@@ -607,12 +606,12 @@ int lc_sink_console_new_opts(const lc_sink_config *cfg, const lc_console_options
     if (con_split_keys(c, cfg ? cfg->console_keys : NULL) != 0) {
         con_close(out);
         snprintf(err, errlen, "console: out of memory");
-        return -1;
+        return LC_ERR_NOMEM;
     }
-    return 0;
+    return LC_OK;
 }
 
-int lc_sink_console_new(const lc_sink_config *cfg, lc_sink *out, char *err, size_t errlen)
+lc_status lc_sink_console_new(const lc_sink_config *cfg, lc_sink *out, char *err, size_t errlen)
 {
     return lc_sink_console_new_opts(cfg, NULL, out, err, errlen);
 }

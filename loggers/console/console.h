@@ -1,5 +1,5 @@
 /*
- * loggers/console.h — the console sink's knobs, for tests and embedders.
+ * loggers/console/console.h — the console sink's knobs, for tests and embedders.
  *
  * lc_sink_console_new (sink.h) writes to stdout and decides the style from
  * $LIGHTC_CONSOLE (tty | plain | off), else from isatty(stdout).
@@ -32,8 +32,9 @@ typedef struct lc_console_options {
 } lc_console_options;
 
 /* As lc_sink_console_new with explicit options (opt may be NULL).
- * Returns 0, or -1 with err (e.g. a bad $LIGHTC_CONSOLE). */
-int lc_sink_console_new_opts(const lc_sink_config *cfg, const lc_console_options *opt,
-                             lc_sink *out, char *err, size_t errlen);
+ * Returns LC_OK, or an error code with err (LC_ERR_INVALID for a bad
+ * $LIGHTC_CONSOLE). */
+lc_status lc_sink_console_new_opts(const lc_sink_config *cfg, const lc_console_options *opt,
+                                   lc_sink *out, char *err, size_t errlen);
 
 #endif /* LC_CONSOLE_H */

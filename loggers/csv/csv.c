@@ -1,5 +1,5 @@
 /*
- * loggers/csv.c — the CSV sink: <run dir>/metrics.csv in the shape of
+ * loggers/csv/csv.c — the CSV sink: <run dir>/metrics.csv in the shape of
  * Lightning's CSVLogger.
  *
  * - One row per committed record (the scalars of one lc_run_log_scalars
@@ -20,14 +20,18 @@
  *   are cut first (one rewrite), as is a torn last line. Without resume, or
  *   when the run starts over (run->restart), an existing file is replaced. A run that never logs a scalar leaves no
  *   (empty) metrics.csv behind.
- * - Failures (disk full, a file in the way) return -1 with a message naming
- *   the file. A failed append is cut back off the file (ftruncate), so the
+ * - Failures (disk full, a file in the way) return LC_ERR_IO (LC_ERR_NOMEM
+ *   when memory runs out) with a message naming the file. A failed append is cut back off the file (ftruncate), so the
  *   file only ever holds whole batches; when a batch fails for one run
  *   after succeeding for another, the sink keeps a copy of the batch and,
  *   when the hub retries that same batch, skips the runs already written.
  *   So a retried batch never duplicates rows.
- * - A scalar whose tag never got a key (LC_EV_KEY) is skipped, and so is a
- *   metric named "step" (the step column wins, as in Lightning).
+ * - Column names are the hub's interned keys (lc_run_info_key). A scalar
+ *   whose tag has no name there is skipped, and so is a metric named "step"
+ *   (the step column wins, as in Lightning).
+ * - hparams.yaml (when the hub makes this sink its writer, cfg->hparams_yaml;
+ *   see bus/sinks.c): the run's params are kept (csv/hparams_yaml.h) and the
+ *   file is rewritten at the end of each batch that changed them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,11 +41,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "csv_file.h"
-#include "shared/number_format.h"
 #include "bus/sink.h"
 #include "common/fs.h"
-#include "shared/tag_names.h"
+#include "csv_file.h"
+#include "hparams_yaml.h"
+#include "shared/number_format.h"
 
 /* col_of_tag values besides a column index */
 #define CSV_UNRESOLVED (-1) /* not looked up in the header yet */
@@ -65,7 +69,7 @@ typedef struct csv_run {
     off_t size;              /* bytes of whole batches in the file */
     int dirty;               /* written since the last fdatasync */
 
-    lc_tag_names names;
+    lc_hparams params;       /* for hparams.yaml (when this sink writes it) */
     int32_t *col_of_tag;     /* tag -> column index or CSV_* */
     uint32_t col_cap;
     char **cols;             /* the header, sorted by strcmp */
@@ -88,6 +92,7 @@ typedef struct csv_run {
 } csv_run;
 
 typedef struct csv_sink {
+    int hparams_yaml;        /* this sink writes hparams.yaml */
     csv_run *runs;
     char *buf;               /* one run's bytes for one batch */
     size_t buf_cap;
@@ -192,7 +197,7 @@ static void csv_run_free(csv_run *r)
     if (r->fd >= 0)
         close(r->fd);
     free(r->path);
-    lc_tag_names_free(&r->names);
+    lc_hparams_free(&r->params);
     free(r->col_of_tag);
     csv_free_cols(r->cols, r->ncols);
     free(r->cells);
@@ -247,18 +252,18 @@ static int csv_resume(csv_run *r, char *err, size_t errlen)
     return 1;
 }
 
-static int csv_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
+static lc_status csv_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
 {
     csv_sink *cs = s->state;
     if (!run->dir || !*run->dir) {
         snprintf(err, errlen, "csv: run has no directory");
-        return -1;
+        return LC_ERR_INVALID;
     }
     csv_run *r = calloc(1, sizeof *r);
     if (!r || asprintf(&r->path, "%s/metrics.csv", run->dir) < 0) {
         free(r);
         snprintf(err, errlen, "csv: out of memory");
-        return -1;
+        return LC_ERR_NOMEM;
     }
     r->info = run;
     r->fd = -1;
@@ -287,10 +292,10 @@ static int csv_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
     r->next = cs->runs;
     cs->runs = r;
     run->sink_state[s->index] = r;
-    return 0;
+    return LC_OK;
 fail:
     csv_run_free(r);
-    return -1;
+    return LC_ERR_IO;
 }
 
 static void csv_unlink_run(csv_sink *cs, csv_run *r)
@@ -303,16 +308,22 @@ static void csv_unlink_run(csv_sink *cs, csv_run *r)
     }
 }
 
-static int csv_finish_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
+static lc_status csv_finish_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
 {
     csv_sink *cs = s->state;
     csv_run *r = run->sink_state[s->index];
     if (!r)
-        return 0;
-    int rc = 0;
+        return LC_OK;
+    lc_status rc = LC_OK;
     if (r->fd >= 0 && r->dirty && fdatasync(r->fd) != 0) {
         snprintf(err, errlen, "csv: cannot sync %s: %s", r->path, strerror(errno));
-        rc = -1;
+        rc = LC_ERR_IO;
+    }
+    /* a save that failed in a batch gets its last chance */
+    char e[LC_ERRLEN];
+    if (lc_hparams_save(&r->params, run->dir, e, sizeof e) != 0 && rc == LC_OK) {
+        snprintf(err, errlen, "csv: %s", e);
+        rc = LC_ERR_IO;
     }
     if (r->size == 0)
         unlink(r->path); /* no rows: leave no empty file behind */
@@ -324,18 +335,9 @@ static int csv_finish_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen
 
 /* ---- taking a batch ---------------------------------------------------------- */
 
-/* Phase 1 for one event: names, cells, rows. */
+/* Phase 1 for one event: cells, rows. */
 static int csv_take(csv_run *r, const lc_event *ev)
 {
-    if (ev->kind == LC_EV_KEY) {
-        const lc_key_payload *kp = ev->payload;
-        if (kp && kp->key && lc_tag_names_set(&r->names, ev->tag, kp->key) != 0)
-            return -1;
-        /* a re-sent key may name a tag differently: look it up again */
-        if (ev->tag < r->col_cap)
-            r->col_of_tag[ev->tag] = CSV_UNRESOLVED;
-        return 0;
-    }
     if (ev->kind != LC_EV_SCALAR)
         return 0;
     if (csv_grow((void **)&r->cells, &r->cells_cap, r->ncells + 1, sizeof *r->cells) != 0)
@@ -368,7 +370,7 @@ static int32_t csv_resolve(csv_run *r, uint32_t tag, char ***added, size_t *nadd
     int32_t c = r->col_of_tag[tag];
     if (c != CSV_UNRESOLVED)
         return c;
-    const char *name = lc_tag_names_get(&r->names, tag);
+    const char *name = lc_run_info_key(r->info, tag);
     if (!name || strcmp(name, "step") == 0) {
         c = CSV_SKIP;
     } else {
@@ -444,6 +446,26 @@ static int csv_reserve(csv_sink *cs, size_t need)
     return csv_grow((void **)&cs->buf, &cs->buf_cap, need, 1);
 }
 
+/* A new (empty) file starts with the header line: put it at the start of
+ * the sink's buffer and set *len. 0, or -1 when out of memory. */
+static int csv_put_header(csv_sink *cs, const csv_run *r, size_t *len)
+{
+    size_t need = 1;
+    for (size_t i = 0; i < r->ncols; i++)
+        need += 2 * strlen(r->cols[i]) + 4;
+    if (csv_reserve(cs, need) != 0)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < r->ncols; i++) {
+        if (i > 0)
+            cs->buf[n++] = ',';
+        n += lc_csv_quote(r->cols[i], cs->buf + n);
+    }
+    cs->buf[n++] = '\n';
+    *len = n;
+    return 0;
+}
+
 /* Phase 2 for one run: header, bytes, one write. */
 static int csv_commit(csv_sink *cs, csv_run *r, char *err, size_t errlen)
 {
@@ -486,19 +508,8 @@ static int csv_commit(csv_sink *cs, csv_run *r, char *err, size_t errlen)
         goto nomem;
 
     size_t len = 0;
-    if (r->size == 0) {
-        size_t need = 1;
-        for (size_t i = 0; i < r->ncols; i++)
-            need += 2 * strlen(r->cols[i]) + 4;
-        if (csv_reserve(cs, need) != 0)
-            goto nomem;
-        for (size_t i = 0; i < r->ncols; i++) {
-            if (i > 0)
-                cs->buf[len++] = ',';
-            len += lc_csv_quote(r->cols[i], cs->buf + len);
-        }
-        cs->buf[len++] = '\n';
-    }
+    if (r->size == 0 && csv_put_header(cs, r, &len) != 0)
+        goto nomem;
     size_t row_max = r->ncols * (LC_DOUBLE_BUFSZ + 1) + 32;
     for (size_t i = 0; i < r->nrows; i++) {
         const csv_row *row = &r->rows[i];
@@ -568,13 +579,44 @@ static void csv_settle(csv_run *r, int ok)
     r->touched = 0;
 }
 
-static int csv_is_retry(const csv_sink *cs, const lc_batch *b)
+static int csv_is_retry(const csv_sink *cs, const lc_event_batch *b)
 {
     return cs->failed && cs->nfailed == b->count &&
            memcmp(cs->failed, b->events, b->count * sizeof *b->events) == 0;
 }
 
-static int csv_write_batch(lc_sink *s, const lc_batch *b, char *err, size_t errlen)
+/* The params of the batch into their runs' sets, and hparams.yaml of the
+ * runs whose set changed. Taking a param again is harmless, so a retried
+ * batch simply runs this again. */
+static lc_status csv_params(lc_sink *s, const lc_event_batch *b, char *err, size_t errlen)
+{
+    int changed = 0;
+    for (size_t i = 0; i < b->count; i++) {
+        const lc_event *ev = &b->events[i];
+        csv_run *r = ev->kind == LC_EV_PARAM && ev->run ? ev->run->sink_state[s->index] : NULL;
+        if (!r)
+            continue;
+        if (lc_hparams_set(&r->params, ev->payload) != 0) {
+            snprintf(err, errlen, "csv: out of memory keeping params for hparams.yaml");
+            return LC_ERR_NOMEM;
+        }
+        changed = 1;
+    }
+    if (!changed)
+        return LC_OK;
+    csv_sink *cs = s->state;
+    lc_status st = LC_OK;
+    for (csv_run *r = cs->runs; r; r = r->next) {
+        char e[LC_ERRLEN];
+        if (lc_hparams_save(&r->params, r->info->dir, e, sizeof e) != 0 && st == LC_OK) {
+            snprintf(err, errlen, "csv: %s", e);
+            st = LC_ERR_IO;
+        }
+    }
+    return st;
+}
+
+static lc_status csv_write_batch(lc_sink *s, const lc_event_batch *b, char *err, size_t errlen)
 {
     csv_sink *cs = s->state;
     int retry = csv_is_retry(cs, b);
@@ -591,7 +633,7 @@ static int csv_write_batch(lc_sink *s, const lc_batch *b, char *err, size_t errl
     int failed = 0;
     for (size_t i = 0; i < b->count; i++) {
         const lc_event *ev = &b->events[i];
-        if (!ev->run || (ev->kind != LC_EV_SCALAR && ev->kind != LC_EV_KEY))
+        if (!ev->run || ev->kind != LC_EV_SCALAR)
             continue;
         csv_run *r = ev->run->sink_state[s->index];
         if (!r || r->done)
@@ -611,7 +653,7 @@ static int csv_write_batch(lc_sink *s, const lc_batch *b, char *err, size_t errl
     if (failed) {
         for (csv_run *r = touched; r; r = r->next_touched)
             csv_settle(r, 0);
-        return -1;
+        return LC_ERR_NOMEM;
     }
 
     /* phase 2: one write per run; a run that fails does not stop the others */
@@ -632,7 +674,7 @@ static int csv_write_batch(lc_sink *s, const lc_batch *b, char *err, size_t errl
         cs->nfailed = 0;
         for (csv_run *r = cs->runs; r; r = r->next)
             r->done = 0;
-        return 0;
+        return cs->hparams_yaml ? csv_params(s, b, err, errlen) : LC_OK;
     }
     if (!retry) { /* remember the batch: its retry must skip the runs done */
         cs->failed = malloc(b->count * sizeof *b->events);
@@ -641,7 +683,7 @@ static int csv_write_batch(lc_sink *s, const lc_batch *b, char *err, size_t errl
             cs->nfailed = b->count;
         }
     }
-    return -1;
+    return LC_ERR_IO;
 }
 
 /* ---- resume repair (sink.h) ---------------------------------------------------- */
@@ -676,21 +718,21 @@ static int csv_have_cmp(const void *a, const void *b)
 /* Append, as rows (one per index record), the points of pts the file does
  * not hold. They are the newest points before a crash in the usual case,
  * so appending keeps the file in step order; rows are never rewritten. */
-static int csv_repair(lc_sink *s, lc_run_info *run, const lc_point *pts, size_t n, uint64_t *added,
-                      char *err, size_t errlen)
+static lc_status csv_repair(lc_sink *s, lc_run_info *run, const lc_point *pts, size_t n,
+                            uint64_t *added, char *err, size_t errlen)
 {
     csv_sink *cs = s->state;
     csv_run *r = run->sink_state[s->index];
     *added = 0;
     if (!r || n == 0)
-        return 0;
+        return LC_OK;
     if (r->fd < 0 && csv_reopen(r, err, errlen) != 0)
-        return -1;
+        return LC_ERR_IO;
     csv_have have = {.r = r};
     unsigned char *miss = calloc(n, 1);
     char **names = NULL;
     size_t nnames = 0, nmiss = 0;
-    int rc = -1;
+    lc_status rc = LC_ERR_IO;
     if (!miss)
         goto nomem;
     if (r->size > 0 && lc_csv_scan_cells(r->path, csv_have_add, &have, err, errlen) != 0)
@@ -720,7 +762,7 @@ static int csv_repair(lc_sink *s, lc_run_info *run, const lc_point *pts, size_t 
         }
     }
     if (nmiss == 0) {
-        rc = 0;
+        rc = LC_OK;
         goto done;
     }
     if (nnames && csv_grow_header(r, names, nnames, err, errlen) != 0)
@@ -729,19 +771,8 @@ static int csv_repair(lc_sink *s, lc_run_info *run, const lc_point *pts, size_t 
         goto nomem;
 
     size_t len = 0;
-    if (r->size == 0) {
-        size_t need = 1;
-        for (size_t i = 0; i < r->ncols; i++)
-            need += 2 * strlen(r->cols[i]) + 4;
-        if (csv_reserve(cs, need) != 0)
-            goto nomem;
-        for (size_t i = 0; i < r->ncols; i++) {
-            if (i > 0)
-                cs->buf[len++] = ',';
-            len += lc_csv_quote(r->cols[i], cs->buf + len);
-        }
-        cs->buf[len++] = '\n';
-    }
+    if (r->size == 0 && csv_put_header(cs, r, &len) != 0)
+        goto nomem;
     size_t row_max = r->ncols * (LC_DOUBLE_BUFSZ + 1) + 32;
     for (size_t i = 0; i < n;) {
         if (!miss[i]) {
@@ -793,10 +824,11 @@ static int csv_repair(lc_sink *s, lc_run_info *run, const lc_point *pts, size_t 
     }
     r->size += (off_t)len;
     r->dirty = 1;
-    rc = 0;
+    rc = LC_OK;
     goto done;
 nomem:
     snprintf(err, errlen, "csv: out of memory");
+    rc = LC_ERR_NOMEM;
     *added = 0;
 done:
     free(have.v);
@@ -807,17 +839,17 @@ done:
 
 /* ---- flush / close ------------------------------------------------------------- */
 
-static int csv_flush(lc_sink *s, char *err, size_t errlen)
+static lc_status csv_flush(lc_sink *s, char *err, size_t errlen)
 {
     csv_sink *cs = s->state;
-    int rc = 0;
+    lc_status rc = LC_OK;
     for (csv_run *r = cs->runs; r; r = r->next) {
         if (r->fd < 0 || !r->dirty)
             continue;
         if (fdatasync(r->fd) != 0) {
-            if (rc == 0)
+            if (rc == LC_OK)
                 snprintf(err, errlen, "csv: cannot sync %s: %s", r->path, strerror(errno));
-            rc = -1;
+            rc = LC_ERR_IO;
             continue;
         }
         r->dirty = 0;
@@ -855,15 +887,15 @@ static const lc_sink_vtable csv_vtable = {
     .repair = csv_repair,
 };
 
-int lc_sink_csv_new(const lc_sink_config *cfg, lc_sink *out, char *err, size_t errlen)
+lc_status lc_sink_csv_new(const lc_sink_config *cfg, lc_sink *out, char *err, size_t errlen)
 {
-    (void)cfg;
     csv_sink *cs = calloc(1, sizeof *cs);
     if (!cs) {
         snprintf(err, errlen, "csv: out of memory");
-        return -1;
+        return LC_ERR_NOMEM;
     }
+    cs->hparams_yaml = cfg && cfg->hparams_yaml;
     out->vt = &csv_vtable; /* out->index is the hub's */
     out->state = cs;
-    return 0;
+    return LC_OK;
 }

@@ -1,5 +1,5 @@
 /*
- * loggers/csv_file.c — reading and rewriting metrics.csv (see csv_file.h).
+ * loggers/csv/csv_file.c — reading and rewriting metrics.csv (see csv_file.h).
  *
  * A rewrite streams the old file line by line: each line is cut into raw
  * field spans (quotes kept, nothing allocated per line) and the spans are

@@ -1,5 +1,5 @@
 /*
- * loggers/csv_file.h — reading and rewriting metrics.csv (the CSV sink's
+ * loggers/csv/csv_file.h — reading and rewriting metrics.csv (the CSV sink's
  * slow paths: a new column, a resumed run).
  *
  * The file is RFC 4180 CSV: a header of column names, then one line per

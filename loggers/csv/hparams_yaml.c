@@ -1,12 +1,13 @@
 /*
- * loggers/hparams_yaml.c — hparams.yaml, byte for byte as PyYAML's
+ * loggers/csv/hparams_yaml.c — hparams.yaml, byte for byte as PyYAML's
  * yaml.dump(dict) writes it (see hparams_yaml.h for the rules).
  *
  * Sections: the nested tree built from the flat '/' keys; the scalar
  * analysis and style choice (plain, 'single', "double"), following
  * PyYAML's emitter (analyze_scalar, choose_scalar_style) and its YAML 1.1
  * implicit resolvers; the writers, which also fold long values at column
- * 80 like PyYAML's; the file write (temp + rename).
+ * 80 like PyYAML's; the file write (temp + rename); the param set a sink
+ * keeps per run.
  */
 #include "hparams_yaml.h"
 
@@ -715,4 +716,80 @@ done:
     free(path);
     free(tmp);
     return rc;
+}
+
+/* ---- the param set ---------------------------------------------------------------- */
+
+static lc_param_payload *hy_param_copy(const lc_param_payload *p)
+{
+    const char *orig = p->original ? p->original : p->key;
+    const char *text = p->text ? p->text : "";
+    size_t kl = strlen(p->key) + 1, ol = strlen(orig) + 1, tl = strlen(text) + 1;
+    lc_param_payload *c = malloc(sizeof *c + kl + ol + tl);
+    if (!c)
+        return NULL;
+    *c = *p;
+    c->key = (char *)(c + 1);
+    c->original = c->key + kl;
+    c->text = c->original + ol;
+    memcpy(c->key, p->key, kl);
+    memcpy(c->original, orig, ol);
+    memcpy(c->text, text, tl);
+    return c;
+}
+
+static int hy_param_same(const lc_param_payload *a, const lc_param_payload *b)
+{
+    return a->type == b->type && a->i == b->i &&
+           (a->d == b->d || (isnan(a->d) && isnan(b->d))) && strcmp(a->text, b->text) == 0;
+}
+
+int lc_hparams_set(lc_hparams *h, const lc_param_payload *p)
+{
+    if (!p || !p->key)
+        return 0;
+    size_t i = 0;
+    while (i < h->n && strcmp(h->items[i]->key, p->key) != 0)
+        i++;
+    if (i < h->n && hy_param_same(h->items[i], p))
+        return 0; /* the same again (a retried batch): nothing to rewrite */
+    lc_param_payload *c = hy_param_copy(p);
+    if (!c)
+        return -1;
+    if (i == h->n) {
+        if (h->n == h->cap) {
+            size_t cap = h->cap ? h->cap * 2 : 16;
+            lc_param_payload **items = realloc(h->items, cap * sizeof *items);
+            if (!items) {
+                free(c);
+                return -1;
+            }
+            h->items = items;
+            h->cap = cap;
+        }
+        h->items[h->n++] = c;
+    } else {
+        free(h->items[i]);
+        h->items[i] = c;
+    }
+    h->dirty = 1;
+    return 0;
+}
+
+int lc_hparams_save(lc_hparams *h, const char *dir, char *err, size_t errlen)
+{
+    if (!h->dirty)
+        return 0;
+    if (lc_hparams_yaml_write(dir, (const lc_param_payload *const *)h->items, h->n, err, errlen) != 0)
+        return -1;
+    h->dirty = 0;
+    return 0;
+}
+
+void lc_hparams_free(lc_hparams *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        free(h->items[i]);
+    free(h->items);
+    memset(h, 0, sizeof *h);
 }

@@ -1,5 +1,5 @@
 /*
- * loggers/index_crash.c — find runs whose process died without finishing.
+ * loggers/index/index_crash.c — find runs whose process died without finishing.
  *
  * A run row records the host, pid, boot id and process start time of the
  * process that writes it. A 'running' row of this host is stale when the

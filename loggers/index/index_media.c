@@ -1,5 +1,5 @@
 /*
- * loggers/index_media.c — encoding of media rows for the run index: the
+ * loggers/index/index_media.c — encoding of media rows for the run index: the
  * histogram blob (little-endian doubles, see index_media.h) and the meta
  * JSON of histograms, images and artifacts (cJSON).
  */

@@ -1,5 +1,5 @@
 /*
- * loggers/index_media.h — how the run index stores non-scalar events
+ * loggers/index/index_media.h — how the run index stores non-scalar events
  * (media rows): the histogram blob layout and the meta JSON of each kind.
  *
  * Histogram blob (media.data, kind 'histogram'): nbuckets little-endian

@@ -1,5 +1,5 @@
 /*
- * loggers/index_schema.c — the SQLite run index: open, schema migrations,
+ * loggers/index/index_schema.c — the SQLite run index: open, schema migrations,
  * busy-retrying transactions, and the network file system guard.
  *
  * The schema lives in a table of forward-only migration steps; step i takes
@@ -21,9 +21,39 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------------ */
 /* Schema: migration steps                                                  */
+
+/* The stable interface: plain SQL views keyed by the run uuid. The same
+ * text in every step that (re)creates them; a later step that changes a
+ * view appends columns only (docs/index.md). */
+#define INDEX_VIEWS                                                             \
+    "CREATE VIEW runs AS SELECT run_uuid AS run_id, experiment, name, status,"  \
+    "  start_time, end_time, host, pid, dir, degraded FROM run_info;"           \
+    /* CROSS JOIN fixes the loop order: runs outside (few), their points        \
+       found by the run_id prefix of the unique index. Left to itself the       \
+       planner scans every point for "run_id LIKE 'ab12%'". */                  \
+    "CREATE VIEW metrics AS SELECT r.run_uuid AS run_id, k.key AS key,"         \
+    "  p.step AS step, p.value AS value, p.wall_time AS wall_time,"             \
+    "  p.is_nan AS is_nan"                                                      \
+    "  FROM run_info r CROSS JOIN metric_point p ON p.run_id = r.id"            \
+    "  JOIN metric_key k ON k.id = p.key_id;"                                   \
+    "CREATE VIEW params AS SELECT r.run_uuid AS run_id, p.key AS key,"          \
+    "  p.value AS value, p.type AS type"                                        \
+    "  FROM param p JOIN run_info r ON r.id = p.run_id;"                        \
+    "CREATE VIEW tags AS SELECT r.run_uuid AS run_id, t.key AS key,"            \
+    "  t.value AS value FROM tag t JOIN run_info r ON r.id = t.run_id;"
+
+/* SQL: the AUTOINCREMENT sequence of table t continues above the value
+ * of the SQL expression e (NULL: unchanged). The sequence row exists once
+ * a row went in; it is made when none did. */
+#define INDEX_SEQ_AT_LEAST(t, e)                                                \
+    "INSERT INTO sqlite_sequence(name, seq) SELECT '" t "', 0 WHERE NOT EXISTS" \
+    "  (SELECT 1 FROM sqlite_sequence WHERE name = '" t "');"                   \
+    "UPDATE sqlite_sequence SET seq = max(seq, coalesce(" e ", 0))"             \
+    "  WHERE name = '" t "';"
 
 /* Step 0 -> 1 creates everything. Later versions append a step here and
  * bump LC_INDEX_SCHEMA_VERSION; a step never changes once released. */
@@ -107,26 +137,95 @@ static const char *const index_migrations[] = {
     "  last_error TEXT,"
     "  updated REAL,"
     "  PRIMARY KEY(run_id, sink));"
-    /* The stable interface: plain SQL views keyed by the run uuid. */
-    "CREATE VIEW runs AS SELECT run_uuid AS run_id, experiment, name, status,"
-    "  start_time, end_time, host, pid, dir, degraded FROM run_info;"
-    /* CROSS JOIN fixes the loop order: runs outside (few), their points
-       found by the run_id prefix of the unique index. Left to itself the
-       planner scans every point for "run_id LIKE 'ab12%'". */
-    "CREATE VIEW metrics AS SELECT r.run_uuid AS run_id, k.key AS key,"
-    "  p.step AS step, p.value AS value, p.wall_time AS wall_time,"
-    "  p.is_nan AS is_nan"
-    "  FROM run_info r CROSS JOIN metric_point p ON p.run_id = r.id"
-    "  JOIN metric_key k ON k.id = p.key_id;"
-    "CREATE VIEW params AS SELECT r.run_uuid AS run_id, p.key AS key,"
-    "  p.value AS value, p.type AS type"
-    "  FROM param p JOIN run_info r ON r.id = p.run_id;"
-    "CREATE VIEW tags AS SELECT r.run_uuid AS run_id, t.key AS key,"
-    "  t.value AS value FROM tag t JOIN run_info r ON r.id = t.run_id;",
+    INDEX_VIEWS,
+
+    /* 1 -> 2: internal ids are never reused (AUTOINCREMENT), so a run
+       created after `lightc runs rm` never takes a removed run's id (and
+       its orphan rows), and a replaced point always gets an id larger than
+       every earlier one (remote sinks' cursors over metric_point.id never
+       skip a row). SQLite cannot add AUTOINCREMENT to a table, so the four
+       tables with ids are rebuilt: create the new table, copy, drop the
+       old one, rename (the views, which name the tables, are dropped first
+       and made again). Runs with foreign keys off (lc_index_open), so
+       dropping run_info cascades nothing. Points of runs that no longer
+       exist (left by a writer of a removed run) are not copied; every
+       sequence starts above the largest id its table ever held that is
+       still seen anywhere (run ids above those of the orphan rows). */
+    "DROP VIEW runs; DROP VIEW metrics; DROP VIEW params; DROP VIEW tags;"
+    "CREATE TABLE run_info_v2("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  run_uuid TEXT NOT NULL UNIQUE,"
+    "  experiment TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  start_time REAL,"
+    "  end_time REAL,"
+    "  host TEXT,"
+    "  pid INTEGER,"
+    "  boot_id TEXT,"
+    "  proc_start INTEGER,"
+    "  dir TEXT,"
+    "  degraded INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE(experiment, name));"
+    "INSERT INTO run_info_v2(id, run_uuid, experiment, name, status, start_time, end_time,"
+    "  host, pid, boot_id, proc_start, dir, degraded)"
+    "  SELECT id, run_uuid, experiment, name, status, start_time, end_time,"
+    "  host, pid, boot_id, proc_start, dir, degraded FROM run_info;"
+    INDEX_SEQ_AT_LEAST("run_info_v2", "(SELECT max(run_id) FROM metric_point)")
+    INDEX_SEQ_AT_LEAST("run_info_v2", "(SELECT max(run_id) FROM media)")
+    "CREATE TABLE metric_key_v2("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  run_id INTEGER NOT NULL REFERENCES run_info(id) ON DELETE CASCADE,"
+    "  key TEXT NOT NULL,"
+    "  original TEXT,"
+    "  UNIQUE(run_id, key));"
+    "INSERT INTO metric_key_v2(id, run_id, key, original)"
+    "  SELECT id, run_id, key, original FROM metric_key"
+    "  WHERE run_id IN (SELECT id FROM run_info);"
+    "CREATE TABLE metric_point_v2("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  run_id INTEGER NOT NULL,"
+    "  key_id INTEGER NOT NULL,"
+    "  step INTEGER NOT NULL,"
+    "  value REAL,"
+    "  is_nan INTEGER NOT NULL DEFAULT 0,"
+    "  wall_time REAL NOT NULL,"
+    "  rec INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE(run_id, step, key_id));"
+    "INSERT INTO metric_point_v2(id, run_id, key_id, step, value, is_nan, wall_time, rec)"
+    "  SELECT id, run_id, key_id, step, value, is_nan, wall_time, rec FROM metric_point"
+    "  WHERE run_id IN (SELECT id FROM run_info) ORDER BY id;"
+    "CREATE TABLE media_v2("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  run_id INTEGER NOT NULL REFERENCES run_info(id) ON DELETE CASCADE,"
+    "  kind TEXT NOT NULL,"
+    "  key TEXT,"
+    "  step INTEGER,"
+    "  wall_time REAL,"
+    "  data BLOB,"
+    "  path TEXT,"
+    "  meta TEXT);"
+    "INSERT INTO media_v2(id, run_id, kind, key, step, wall_time, data, path, meta)"
+    "  SELECT id, run_id, kind, key, step, wall_time, data, path, meta FROM media"
+    "  WHERE run_id IN (SELECT id FROM run_info) ORDER BY id;"
+    INDEX_SEQ_AT_LEAST("metric_key_v2", "(SELECT max(id) FROM metric_key)")
+    INDEX_SEQ_AT_LEAST("metric_point_v2", "(SELECT max(id) FROM metric_point)")
+    INDEX_SEQ_AT_LEAST("media_v2", "(SELECT max(id) FROM media)")
+    "DROP TABLE run_info; ALTER TABLE run_info_v2 RENAME TO run_info;"
+    "DROP TABLE metric_key; ALTER TABLE metric_key_v2 RENAME TO metric_key;"
+    "DROP TABLE metric_point; ALTER TABLE metric_point_v2 RENAME TO metric_point;"
+    "DROP TABLE media; ALTER TABLE media_v2 RENAME TO media;"
+    "CREATE INDEX media_run_step ON media(run_id, step);"
+    INDEX_VIEWS,
 };
 
 _Static_assert(sizeof index_migrations / sizeof index_migrations[0] == LC_INDEX_SCHEMA_VERSION,
                "one migration step per schema version");
+
+const char *lc_index_migration_sql(int from)
+{
+    return from >= 0 && from < LC_INDEX_SCHEMA_VERSION ? index_migrations[from] : NULL;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Errors and busy retry                                                    */
@@ -226,25 +325,37 @@ int lc_index_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
     return index_exec_retry(db, sql, "cannot update", err, errlen);
 }
 
-int lc_index_begin(sqlite3 *db, char *err, size_t errlen)
+lc_status lc_index_status(sqlite3 *db)
+{
+    if (!db)
+        return LC_ERR_NOMEM;
+    int rc = sqlite3_extended_errcode(db);
+    if (index_is_busy(rc))
+        return LC_ERR_BUSY;
+    return (rc & 0xff) == SQLITE_NOMEM ? LC_ERR_NOMEM : LC_ERR_IO;
+}
+
+lc_status lc_index_begin(sqlite3 *db, char *err, size_t errlen)
 {
     if (index_exec_retry(db, "BEGIN IMMEDIATE", "cannot lock", err, errlen) == 0)
-        return 0;
+        return LC_OK;
+    lc_status st = lc_index_status(db);
     /* Name the usual cause of a lock held past the timeout. */
-    if (index_is_busy(sqlite3_errcode(db)) && err && errlen)
+    if (st == LC_ERR_BUSY && err && errlen)
         snprintf(err, errlen,
                  "sqlite: %s stayed locked by another process for %.1f s; is a "
                  "long query or a stuck writer holding it?",
                  index_file(db), lc_index_busy_ms() / 1000.0);
-    return -1;
+    return st;
 }
 
-int lc_index_commit(sqlite3 *db, char *err, size_t errlen)
+lc_status lc_index_commit(sqlite3 *db, char *err, size_t errlen)
 {
     if (index_exec_retry(db, "COMMIT", "cannot write to", err, errlen) == 0)
-        return 0;
+        return LC_OK;
+    lc_status st = lc_index_status(db); /* before the rollback resets it */
     lc_index_rollback(db);
-    return -1;
+    return st;
 }
 
 void lc_index_rollback(sqlite3 *db)
@@ -406,6 +517,69 @@ static int index_open_fail(sqlite3 *db, const char *path, char *err, size_t errl
     return -1;
 }
 
+/* "file:" URI of path (absolute paths as file:///...), with the characters
+ * a URI gives a meaning to percent-encoded, and query appended. NULL when
+ * out of memory. sqlite3_free() it. */
+static char *index_uri(const char *path, const char *query)
+{
+    sqlite3_str *u = sqlite3_str_new(NULL);
+    sqlite3_str_appendall(u, path[0] == '/' ? "file://" : "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#' || *p <= ' ' || *p >= 0x7f)
+            sqlite3_str_appendf(u, "%%%02X", *p);
+        else
+            sqlite3_str_appendchar(u, 1, (char)*p);
+    }
+    sqlite3_str_appendf(u, "?%s", query);
+    return sqlite3_str_finish(u);
+}
+
+/* Open index.db for reading. A root whose directory cannot be written (a
+ * read-only mount, an archive unpacked without write permission) leaves
+ * SQLite no place for the -shm file a WAL database needs, so a plain
+ * read-only open fails with "unable to open database file". If such a
+ * root was closed cleanly (no -wal file with content), index.db alone
+ * holds everything and is opened immutable: no locks, no -shm. With a
+ * -wal file, index.db alone may be behind or half-checkpointed, so the
+ * plain read-only open is tried and its failure explained. */
+static int index_open_readonly(const char *root, const char *path, sqlite3 **out, char *err,
+                               size_t errlen)
+{
+    char wal[4200];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    struct stat st;
+    int has_wal = stat(wal, &st) == 0 && st.st_size > 0;
+    int dir_writable = access(root, W_OK) == 0;
+    int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+    sqlite3 *db = NULL;
+    int rc;
+    if (!dir_writable && !has_wal) {
+        char *uri = index_uri(path, "immutable=1");
+        if (!uri) {
+            snprintf(err, errlen, "sqlite: cannot open %s: out of memory", path);
+            return -1;
+        }
+        rc = sqlite3_open_v2(uri, &db, flags | SQLITE_OPEN_URI, NULL);
+        sqlite3_free(uri);
+    } else {
+        rc = sqlite3_open_v2(path, &db, flags, NULL);
+    }
+    if (rc != SQLITE_OK)
+        return index_open_fail(db, path, err, errlen);
+    /* Opening is lazy: the first read is what meets a missing -shm. */
+    int version;
+    if (!dir_writable && has_wal && index_user_version(db, &version) != 0) {
+        snprintf(err, errlen, "sqlite: cannot read %s: %s; the run root %s is read-only and "
+                 "%s holds changes not yet copied into index.db (the writer did not close "
+                 "cleanly, or is still running); copy the root somewhere writable and read "
+                 "it there", path, sqlite3_errmsg(db), root, wal);
+        sqlite3_close(db);
+        return -1;
+    }
+    *out = db;
+    return 0;
+}
+
 int lc_index_open(const char *root, int readonly, sqlite3 **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -429,6 +603,13 @@ int lc_index_open(const char *root, int readonly, sqlite3 **out, char *err, size
     } else if (lc_make_dirs(root) != 0) {
         snprintf(err, errlen, "sqlite: cannot create the run root %s: %s", root, strerror(errno));
         return -1;
+    } else if (access(root, W_OK) != 0) {
+        /* SQLite would say "unable to open database file" (it cannot make
+           the -wal and -shm files next to index.db). */
+        snprintf(err, errlen, "sqlite: the run root %s is read-only (%s): lightc can read it "
+                 "(runs ls/show/compare/export) but cannot log or delete runs in it; use a "
+                 "writable --root, or copy the root somewhere writable", root, strerror(errno));
+        return -1;
     }
 
     struct statfs sfs;
@@ -437,10 +618,13 @@ int lc_index_open(const char *root, int readonly, sqlite3 **out, char *err, size
         return -1;
 
     sqlite3 *db = NULL;
-    int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK)
+    if (readonly) {
+        if (index_open_readonly(root, path, &db, err, errlen) != 0)
+            return -1;
+    } else if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                              SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         return index_open_fail(db, path, err, errlen);
+    }
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, lc_index_busy_ms());
 
@@ -462,7 +646,10 @@ int lc_index_open(const char *root, int readonly, sqlite3 **out, char *err, size
     }
 
     if (readonly) {
-        if (version < LC_INDEX_SCHEMA_VERSION) {
+        /* Readers need the views, which every version since the first has
+           (their columns only grow), so an older index is read as it is:
+           a read-only archive cannot be migrated. */
+        if (version < LC_INDEX_SCHEMA_MIN_READ) {
             snprintf(err, errlen, "sqlite: %s has schema version %d, not %d: %s", path, version,
                      LC_INDEX_SCHEMA_VERSION,
                      version == 0 ? "it is not a lightc run index (or is empty)"
@@ -475,12 +662,15 @@ int lc_index_open(const char *root, int readonly, sqlite3 **out, char *err, size
     }
 
     /* synchronous=NORMAL is durable against process crashes in WAL mode
-       (a power loss may lose the last transactions, never corrupt). */
+       (a power loss may lose the last transactions, never corrupt).
+       Foreign keys go on only after migrating: a step that rebuilds a
+       table drops the old one, which must not cascade to its children. */
     if (index_set_wal(db, err, errlen) != 0 ||
-        lc_index_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+        lc_index_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;"
                           "PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;",
                       err, errlen) != 0 ||
-        (version < LC_INDEX_SCHEMA_VERSION && index_migrate(db, err, errlen) != 0)) {
+        (version < LC_INDEX_SCHEMA_VERSION && index_migrate(db, err, errlen) != 0) ||
+        lc_index_exec(db, "PRAGMA foreign_keys=ON;", err, errlen) != 0) {
         sqlite3_close(db);
         return -1;
     }

@@ -1,12 +1,14 @@
 /*
- * loggers/index_schema.h — the SQLite run index: schema, migrations, open.
+ * loggers/index/index_schema.h — the SQLite run index: schema, migrations, open.
  *
  * Shared by the sqlite sink (writer) and the lightc CLI (reader, sync).
  * The schema is documented in docs/index.md. Tables are private and may
  * change between versions; the views runs, metrics, params, tags are the
  * stable interface users query with sqlite3.
  *
- * Schema version 1 (PRAGMA user_version = 1):
+ * Schema version 2 (PRAGMA user_version = 2). Version 1 had the same
+ * tables and views; version 2 makes every internal id AUTOINCREMENT, so no
+ * id is ever reused (a removed run's id, a replaced point's id):
  *
  *   run_info(id INTEGER PK, run_uuid TEXT UNIQUE, experiment, name, status,
  *            start_time REAL, end_time REAL, host, pid, boot_id, proc_start,
@@ -41,16 +43,28 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
-#define LC_INDEX_SCHEMA_VERSION 1
+#include "lightc/status.h"
+
+#define LC_INDEX_SCHEMA_VERSION 2
+/* The oldest version readers accept as it is (the views are the same). */
+#define LC_INDEX_SCHEMA_MIN_READ 1
 #define LC_INDEX_FILE "index.db"
 
 /* Open (creating if needed) <root>/index.db, refuse network file systems
  * where WAL is unsafe, set WAL, busy timeout, foreign keys, and migrate the
- * schema forward to LC_INDEX_SCHEMA_VERSION. readonly: open without
- * creating or migrating (the CLI's read verbs); a database newer than this
- * library is refused with an error naming the versions.
+ * schema forward to LC_INDEX_SCHEMA_VERSION; a root that cannot be written
+ * is refused with an error saying so. readonly: open without creating or
+ * migrating (the CLI's read verbs), also on a read-only root (a cleanly
+ * closed index is then opened immutable, see docs/index.md); versions
+ * LC_INDEX_SCHEMA_MIN_READ.. are read as they are. A database newer than
+ * this library is refused with an error naming the versions.
  * Returns 0, or -1 with err filled. */
 int lc_index_open(const char *root, int readonly, sqlite3 **out, char *err, size_t errlen);
+
+/* The SQL of migration step 'from' (version from -> from + 1), or NULL
+ * outside 0..LC_INDEX_SCHEMA_VERSION-1. Steps never change once released,
+ * so tests build an index of an older version with them. */
+const char *lc_index_migration_sql(int from);
 
 /* Execute SQL text (several statements allowed), retrying on SQLITE_BUSY
  * for up to the busy timeout. Returns 0, or -1 with err. */
@@ -74,11 +88,18 @@ int lc_index_busy_ms(void);
 int lc_index_step(sqlite3_stmt *st);
 
 /* BEGIN IMMEDIATE (with busy retry) / COMMIT (with busy retry) / ROLLBACK
- * (only if a transaction is open; never fails). begin and commit return 0,
- * or -1 with err naming the database file and sqlite's error. */
-int lc_index_begin(sqlite3 *db, char *err, size_t errlen);
-int lc_index_commit(sqlite3 *db, char *err, size_t errlen);
+ * (only if a transaction is open; never fails). begin and commit return
+ * LC_OK, or with err naming the database file and sqlite's error:
+ * LC_ERR_BUSY when another connection held the lock past the busy timeout,
+ * LC_ERR_NOMEM, or LC_ERR_IO. A failed commit is rolled back. */
+lc_status lc_index_begin(sqlite3 *db, char *err, size_t errlen);
+lc_status lc_index_commit(sqlite3 *db, char *err, size_t errlen);
 void lc_index_rollback(sqlite3 *db);
+
+/* The lc_status for db's current error (its last failing call):
+ * LC_ERR_BUSY for SQLITE_BUSY / SQLITE_LOCKED (a lock held past the busy
+ * timeout), LC_ERR_NOMEM for SQLITE_NOMEM (or no db), else LC_ERR_IO. */
+lc_status lc_index_status(sqlite3 *db);
 
 /* Format "sqlite: <what> <file>: <sqlite error>[ (<errno text>)]" into err
  * from db's current error. Returns -1, for 'return lc_index_fail(...)'. */

@@ -1,5 +1,5 @@
 /*
- * loggers/sqlite_index.c — the "sqlite" sink: writes every event into the
+ * loggers/index/sqlite_index.c — the "sqlite" sink: writes every event into the
  * run index <root>/index.db (schema in index_schema.h, docs/index.md).
  *
  * One transaction per batch (BEGIN IMMEDIATE ... COMMIT, retried while
@@ -18,17 +18,30 @@
  * new id (the delivery order remote sinks' cursors follow) and counts in
  * run->replaced. Checking in order keeps the sequential meaning even when
  * one chunk holds the same (key, step) twice.
+ *
+ * A run removed from the index while its writer still runs (`lightc runs
+ * rm --force`): each batch transaction first checks, under the write lock,
+ * that the rows of the runs it touches still exist. A run found gone is
+ * reported once on stderr and its later events are dropped (scalars
+ * counted in 'dropped'), never inserted as orphans; finish_run then fails
+ * with the same message. Ids are never reused (schema version 2), so a
+ * later run cannot take the removed run's id.
+ *
+ * Errors: every entry returns an lc_status taken from SQLite's own code
+ * (lc_index_status): LC_ERR_BUSY when another process held the write lock
+ * past the busy timeout, LC_ERR_EXISTS for a run that exists and is not
+ * resumed, LC_ERR_NOMEM, else LC_ERR_IO.
  */
+#include "bus/sink.h"
+#include "common/clock.h"
 #include "index_media.h"
 #include "index_schema.h"
-#include "bus/sink.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 
 /* ------------------------------------------------------------------------ */
 /* State                                                                     */
@@ -55,6 +68,7 @@ enum {
     SQ_PARAM,
     SQ_TAG,
     SQ_MEDIA,
+    SQ_RUN_ALIVE,
     SQ_NSTMT
 };
 
@@ -74,14 +88,18 @@ static const char *const sq_sql[SQ_NSTMT] = {
                " ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value",
     [SQ_MEDIA] = "INSERT INTO media(run_id, kind, key, step, wall_time, data, path, meta)"
                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    /* by id alone: ids are never reused, and a resumed row may keep an
+       older uuid than the resuming run's */
+    [SQ_RUN_ALIVE] = "SELECT 1 FROM run_info WHERE id = ?1",
 };
 
-/* A metric key of a run, by tag. id 0: not (or no longer) resolved to a
- * metric_key row in the database — resolved again before the next use. */
+/* A metric key of a run, by tag: its metric_key row. id 0: not (or no
+ * longer) resolved to a row in the database — resolved again before the
+ * next use. The key's name is the hub's (lc_run_info_key); the key as the
+ * user gave it comes with the LC_EV_KEY event and is kept for key_map. */
 typedef struct sq_key {
     int64_t id;
-    char *key;
-    char *original;
+    char *original;           /* NULL: no LC_EV_KEY seen for this tag */
     int changed;
 } sq_key;
 
@@ -91,8 +109,10 @@ typedef struct sq_run {
     sq_key *keys;             /* by tag (small dense integers from 1) */
     uint32_t nkeys;
     int64_t rec, rec_committed;
-    uint64_t replaced_pending, rejected_pending;
+    uint64_t replaced_pending, rejected_pending, dropped_pending;
     uint64_t discarded;       /* points of earlier attempts deleted at open */
+    uint64_t checked;         /* the transaction that last found the row there */
+    int gone;                 /* the row was removed (lightc runs rm): drop */
     struct sq_run *next;
 } sq_run;
 
@@ -111,14 +131,9 @@ typedef struct sq_sink {
     sq_run *runs;             /* open runs */
     sq_point chunk[SQ_CHUNK];
     int nchunk;
+    uint64_t txn;             /* numbers this sink's transactions */
 } sq_sink;
 
-static double sq_now(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (double)tv.tv_sec + tv.tv_usec * 1e-6;
-}
 
 static void sq_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
@@ -140,10 +155,8 @@ static void sq_run_free(sq_run *r)
 {
     if (!r)
         return;
-    for (uint32_t i = 0; i < r->nkeys; i++) {
-        free(r->keys[i].key);
+    for (uint32_t i = 0; i < r->nkeys; i++)
         free(r->keys[i].original);
-    }
     free(r->keys);
     free(r);
 }
@@ -166,7 +179,11 @@ static void sq_batch_committed(sq_sink *sq)
             atomic_fetch_add(&r->info->replaced, r->replaced_pending);
         if (r->rejected_pending)
             atomic_fetch_add(&r->info->rejected, r->rejected_pending);
-        r->replaced_pending = r->rejected_pending = 0;
+        if (r->dropped_pending) {
+            atomic_fetch_add(&r->info->dropped, r->dropped_pending);
+            atomic_store(&r->info->degraded, 1);
+        }
+        r->replaced_pending = r->rejected_pending = r->dropped_pending = 0;
     }
 }
 
@@ -176,10 +193,42 @@ static void sq_batch_rolled_back(sq_sink *sq)
 {
     for (sq_run *r = sq->runs; r; r = r->next) {
         r->rec = r->rec_committed;
-        r->replaced_pending = r->rejected_pending = 0;
+        r->replaced_pending = r->rejected_pending = r->dropped_pending = 0;
         for (uint32_t i = 0; i < r->nkeys; i++)
             r->keys[i].id = 0;
     }
+}
+
+/* What a writer of a removed run is told. */
+static void sq_gone_message(const sq_run *r, char *buf, size_t len)
+{
+    snprintf(buf, len, "sqlite: run %s (%s/%s) was removed from the index (lightc runs rm); "
+             "its later points are dropped", r->info->id, r->info->experiment, r->info->name);
+}
+
+/* Inside a transaction (so under the write lock): is the run's row still
+ * there? Once per run and transaction. A run found gone stays gone (the
+ * removal was committed by another process) and is reported once. Returns
+ * 0, or -1 when the check itself failed. */
+static int sq_run_check(sq_sink *sq, sq_run *r)
+{
+    if (r->gone || r->checked == sq->txn)
+        return 0;
+    sqlite3_stmt *st = sq->st[SQ_RUN_ALIVE];
+    sqlite3_bind_int64(st, 1, r->row);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW) {
+        r->checked = sq->txn;
+        return 0;
+    }
+    if (rc != SQLITE_DONE)
+        return -1;
+    r->gone = 1;
+    char msg[LC_ERRLEN];
+    sq_gone_message(r, msg, sizeof msg);
+    fprintf(stderr, "lightc: %s\n", msg);
+    return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -197,31 +246,32 @@ static int sq_key_map(sq_sink *sq, sq_run *r, const char *original, const char *
     return sq_run_stmt(map);
 }
 
-static int sq_key_resolve(sq_sink *sq, sq_run *r, sq_key *k)
+static int sq_key_resolve(sq_sink *sq, sq_run *r, sq_key *k, const char *key)
 {
     sqlite3_stmt *ins = sq->st[SQ_KEY_INSERT], *get = sq->st[SQ_KEY_GET];
     sqlite3_bind_int64(ins, 1, r->row);
-    sq_bind_text(ins, 2, k->key);
+    sq_bind_text(ins, 2, key);
     sq_bind_text(ins, 3, k->original);
     if (sq_run_stmt(ins) != 0)
         return -1;
     sqlite3_bind_int64(get, 1, r->row);
-    sq_bind_text(get, 2, k->key);
+    sq_bind_text(get, 2, key);
     int rc = sqlite3_step(get);
     if (rc == SQLITE_ROW)
         k->id = sqlite3_column_int64(get, 0);
     sqlite3_reset(get);
     if (rc != SQLITE_ROW)
         return -1;
-    return k->changed ? sq_key_map(sq, r, k->original, k->key, "metric") : 0;
+    return k->changed ? sq_key_map(sq, r, k->original, key, "metric") : 0;
 }
 
 static int sq_on_key(sq_sink *sq, sq_run *r, const lc_event *e)
 {
     const lc_key_payload *p = e->payload;
+    const char *key = lc_run_info_key(r->info, e->tag);
     /* Tags are small dense integers; a huge one is a bug upstream, not a
        reason to allocate gigabytes. */
-    if (!p || !p->key || e->tag == 0 || e->tag > SQ_MAX_TAG) {
+    if (!p || !key || e->tag > SQ_MAX_TAG) {
         r->rejected_pending++;
         return 0;
     }
@@ -237,22 +287,16 @@ static int sq_on_key(sq_sink *sq, sq_run *r, const lc_event *e)
         r->nkeys = n;
     }
     sq_key *k = &r->keys[e->tag];
-    if (!k->key || strcmp(k->key, p->key) != 0) {
-        const char *orig = p->original ? p->original : p->key;
-        char *key = strdup(p->key), *original = strdup(orig);
-        if (!key || !original) {
-            free(key);
-            free(original);
+    const char *orig = p->original ? p->original : key;
+    if (!k->original || strcmp(k->original, orig) != 0) {
+        char *original = strdup(orig);
+        if (!original)
             return -1;
-        }
-        free(k->key);
         free(k->original);
-        k->key = key;
         k->original = original;
-        k->id = 0;
     }
     k->changed = p->changed;
-    return sq_key_resolve(sq, r, k);
+    return sq_key_resolve(sq, r, k, key);
 }
 
 /* Bind point p as the row starting at parameter base+1. */
@@ -361,13 +405,14 @@ static int sq_chunk_flush(sq_sink *sq)
 static int sq_on_scalar(sq_sink *sq, sq_run *r, const lc_event *e)
 {
     sq_key *k = e->tag < r->nkeys ? &r->keys[e->tag] : NULL;
-    if (!k || !k->key) {
+    const char *key = lc_run_info_key(r->info, e->tag);
+    if (!k || !k->original || !key) {
         /* No KEY event was ever seen for this tag: nothing to file it
            under. Counted, not fatal, so later batches still go in. */
         r->rejected_pending++;
         return 0;
     }
-    if (k->id == 0 && sq_key_resolve(sq, r, k) != 0)
+    if (k->id == 0 && sq_key_resolve(sq, r, k, key) != 0)
         return -1;
     sq_point *p = &sq->chunk[sq->nchunk++];
     p->run = r;
@@ -429,7 +474,9 @@ static int sq_on_tag(sq_sink *sq, sq_run *r, const lc_event *e)
     sqlite3_bind_int64(st, 1, r->row);
     sq_bind_text(st, 2, p->key);
     sq_bind_text(st, 3, p->value);
-    return sq_run_stmt(st);
+    if (sq_run_stmt(st) != 0)
+        return -1;
+    return p->original ? sq_key_map(sq, r, p->original, p->key, "tag") : 0;
 }
 
 /* One media row. data/meta may be NULL; data_is_text stores data as TEXT
@@ -531,13 +578,15 @@ static int sq_on_media(sq_sink *sq, sq_run *r, const lc_event *e)
 /* ------------------------------------------------------------------------ */
 /* Vtable                                                                    */
 
-static int sq_write_batch(lc_sink *s, const lc_batch *batch, char *err, size_t errlen)
+static lc_status sq_write_batch(lc_sink *s, const lc_event_batch *batch, char *err, size_t errlen)
 {
     sq_sink *sq = s->state;
     if (!batch || batch->count == 0)
-        return 0;
-    if (lc_index_begin(sq->db, err, errlen) != 0)
-        return -1;
+        return LC_OK;
+    lc_status st = lc_index_begin(sq->db, err, errlen);
+    if (st != LC_OK)
+        return st;
+    sq->txn++;
     sq->nchunk = 0;
     for (size_t i = 0; i < batch->count; i++) {
         const lc_event *e = &batch->events[i];
@@ -546,6 +595,13 @@ static int sq_write_batch(lc_sink *s, const lc_batch *batch, char *err, size_t e
         sq_run *r = e->run ? e->run->sink_state[s->index] : NULL;
         if (!r)
             continue;
+        if (sq_run_check(sq, r) != 0)
+            goto fail;
+        if (r->gone) {
+            if (e->kind == LC_EV_SCALAR)
+                r->dropped_pending++;
+            continue;
+        }
         int rc = 0;
         /* Points go in before any other event, in log order. */
         if (e->kind != LC_EV_SCALAR && sq->nchunk)
@@ -570,22 +626,25 @@ static int sq_write_batch(lc_sink *s, const lc_batch *batch, char *err, size_t e
     }
     if (sq_chunk_flush(sq) != 0)
         goto fail;
-    if (lc_index_commit(sq->db, err, errlen) != 0) {
+    if ((st = lc_index_commit(sq->db, err, errlen)) != LC_OK) {
         sq_batch_rolled_back(sq);
-        return -1;
+        return st;
     }
     sq_batch_committed(sq);
-    return 0;
+    return LC_OK;
 
 fail:
     sq->nchunk = 0;
-    if (sqlite3_errcode(sq->db) == SQLITE_OK)
+    if (sqlite3_errcode(sq->db) == SQLITE_OK) {
         snprintf(err, errlen, "sqlite: out of memory while writing to %s", sq->path);
-    else
+        st = LC_ERR_NOMEM;
+    } else {
         lc_index_fail(sq->db, "cannot write to", err, errlen);
+        st = lc_index_status(sq->db);
+    }
     lc_index_rollback(sq->db);
     sq_batch_rolled_back(sq);
-    return -1;
+    return st;
 }
 
 /* dir relative to root when it lies under it. */
@@ -609,8 +668,10 @@ static sqlite3_stmt *sq_prepare(sq_sink *sq, const char *sql)
     return st;
 }
 
-/* Inside open_run's transaction: find or create the run's row. */
-static int sq_open_row(sq_sink *sq, lc_run_info *run, sq_run *r, char *err, size_t errlen)
+/* Inside open_run's transaction: find or create the run's row. 0, or -1
+ * with err; *exists_err is set when the run exists and is not resumed. */
+static int sq_open_row(sq_sink *sq, lc_run_info *run, sq_run *r, int *exists_err, char *err,
+                       size_t errlen)
 {
     sqlite3_stmt *st = sq_prepare(sq, "SELECT id FROM run_info WHERE experiment = ?1 AND name = ?2");
     if (!st)
@@ -626,6 +687,7 @@ static int sq_open_row(sq_sink *sq, lc_run_info *run, sq_run *r, char *err, size
         return lc_index_fail(sq->db, "cannot read", err, errlen);
 
     if (exists && !run->resume) {
+        *exists_err = 1;
         snprintf(err, errlen,
                  "run '%s/%s' already exists in %s; pass --resume (lc_run_options.resume) "
                  "to continue it, or choose another --name",
@@ -642,7 +704,7 @@ static int sq_open_row(sq_sink *sq, lc_run_info *run, sq_run *r, char *err, size
         sq_bind_text(st, 1, run->id);
         sq_bind_text(st, 2, run->experiment);
         sq_bind_text(st, 3, run->name);
-        sqlite3_bind_double(st, 4, run->start_time > 0 ? run->start_time : sq_now());
+        sqlite3_bind_double(st, 4, run->start_time > 0 ? run->start_time : lc_wall_now());
         sq_bind_text(st, 5, run->host);
         sqlite3_bind_int64(st, 6, run->pid);
         sq_bind_text(st, 7, run->boot_id);
@@ -726,12 +788,12 @@ static int sq_open_row(sq_sink *sq, lc_run_info *run, sq_run *r, char *err, size
     return rc == SQLITE_ROW ? 0 : lc_index_fail(sq->db, "cannot read", err, errlen);
 }
 
-static int sq_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
+static lc_status sq_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
 {
     sq_sink *sq = s->state;
     if (!run->experiment || !run->name) {
         snprintf(err, errlen, "sqlite: a run needs an experiment and a name");
-        return -1;
+        return LC_ERR_INVALID;
     }
     /* Opened again (the hub retrying): start from a clean state. */
     sq_run *old = run->sink_state[s->index];
@@ -743,39 +805,46 @@ static int sq_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
     sq_run *r = calloc(1, sizeof *r);
     if (!r) {
         snprintf(err, errlen, "sqlite: out of memory");
-        return -1;
+        return LC_ERR_NOMEM;
     }
     r->info = run;
-    if (lc_index_begin(sq->db, err, errlen) != 0) {
+    lc_status st = lc_index_begin(sq->db, err, errlen);
+    if (st != LC_OK) {
         free(r);
-        return -1;
+        return st;
     }
-    if (sq_open_row(sq, run, r, err, errlen) != 0)
+    int exists_err = 0;
+    if (sq_open_row(sq, run, r, &exists_err, err, errlen) != 0) {
+        st = exists_err ? LC_ERR_EXISTS : lc_index_status(sq->db);
         goto fail;
-    for (const char *const *t = run->tags; t && t[0] && t[1]; t += 2) {
-        sqlite3_stmt *st = sq->st[SQ_TAG];
-        sqlite3_bind_int64(st, 1, r->row);
-        sq_bind_text(st, 2, t[0]);
-        sq_bind_text(st, 3, t[1]);
-        if (sq_run_stmt(st) != 0) {
+    }
+    for (size_t i = 0; run->tags && run->tags[i] && run->tags[i + 1]; i += 2) {
+        sqlite3_stmt *stmt = sq->st[SQ_TAG];
+        sqlite3_bind_int64(stmt, 1, r->row);
+        sq_bind_text(stmt, 2, run->tags[i]);
+        sq_bind_text(stmt, 3, run->tags[i + 1]);
+        const char *orig = run->tag_originals ? run->tag_originals[i / 2] : NULL;
+        if (sq_run_stmt(stmt) != 0 ||
+            (orig && sq_key_map(sq, r, orig, run->tags[i], "tag") != 0)) {
             lc_index_fail(sq->db, "cannot write the run's tags to", err, errlen);
+            st = lc_index_status(sq->db);
             goto fail;
         }
     }
-    if (lc_index_commit(sq->db, err, errlen) != 0) {
+    if ((st = lc_index_commit(sq->db, err, errlen)) != LC_OK) {
         free(r);
-        return -1;
+        return st;
     }
     if (r->discarded)
         atomic_fetch_add(&run->discarded, r->discarded);
     r->next = sq->runs;
     sq->runs = r;
     run->sink_state[s->index] = r;
-    return 0;
+    return LC_OK;
 fail:
     lc_index_rollback(sq->db);
     free(r);
-    return -1;
+    return st;
 }
 
 static int sq_finish_rows(sq_sink *sq, lc_run_info *run, sq_run *r)
@@ -786,7 +855,7 @@ static int sq_finish_rows(sq_sink *sq, lc_run_info *run, sq_run *r)
         return -1;
     sqlite3_bind_int64(st, 1, r->row);
     sqlite3_bind_text(st, 2, lc_run_status_name(run->status), -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, run->end_time > 0 ? run->end_time : sq_now());
+    sqlite3_bind_double(st, 3, run->end_time > 0 ? run->end_time : lc_wall_now());
     sqlite3_bind_int(st, 4, atomic_load(&run->degraded) ? 1 : 0);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
@@ -828,8 +897,8 @@ static int sq_finish_rows(sq_sink *sq, lc_run_info *run, sq_run *r)
                         " updated = excluded.updated");
     if (!st)
         return -1;
-    int n = run->nsinks < 0 ? 0 : run->nsinks > 8 ? 8 : run->nsinks;
-    double now = sq_now();
+    int n = run->nsinks < 0 ? 0 : run->nsinks > LC_MAX_SINKS ? LC_MAX_SINKS : run->nsinks;
+    double now = lc_wall_now();
     for (int i = 0; i < n; i++) {
         if (!run->sinks[i].name)
             continue;
@@ -848,28 +917,40 @@ static int sq_finish_rows(sq_sink *sq, lc_run_info *run, sq_run *r)
     return 0;
 }
 
-static int sq_finish_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
+static lc_status sq_finish_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
 {
     sq_sink *sq = s->state;
     sq_run *r = run->sink_state[s->index];
     if (!r)
-        return 0; /* never opened here: nothing to finish */
-    if (lc_index_begin(sq->db, err, errlen) != 0)
-        return -1;
+        return LC_OK; /* never opened here: nothing to finish */
+    lc_status st = lc_index_begin(sq->db, err, errlen);
+    if (st != LC_OK)
+        return st;
+    sq->txn++;
+    if (sq_run_check(sq, r) == 0 && r->gone) {
+        /* Nothing to record it in: say so, and forget the run. */
+        lc_index_rollback(sq->db);
+        sq_gone_message(r, err, errlen);
+        sq_run_unlink(sq, r);
+        sq_run_free(r);
+        run->sink_state[s->index] = NULL;
+        return LC_ERR_NOT_FOUND;
+    }
     if (sq_finish_rows(sq, run, r) != 0) {
         lc_index_fail(sq->db, "cannot finish the run in", err, errlen);
+        st = lc_index_status(sq->db);
         lc_index_rollback(sq->db);
-        return -1; /* state kept: the hub may call finish_run again */
+        return st; /* state kept: the hub may call finish_run again */
     }
-    if (lc_index_commit(sq->db, err, errlen) != 0)
-        return -1;
+    if ((st = lc_index_commit(sq->db, err, errlen)) != LC_OK)
+        return st;
     sq_run_unlink(sq, r);
     sq_run_free(r);
     run->sink_state[s->index] = NULL;
-    return 0;
+    return LC_OK;
 }
 
-static int sq_flush(lc_sink *s, char *err, size_t errlen)
+static lc_status sq_flush(lc_sink *s, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
@@ -878,26 +959,29 @@ static int sq_flush(lc_sink *s, char *err, size_t errlen)
        WAL back into the database without waiting for readers, so the WAL
        stays small; if it cannot run now, the next one will. */
     sqlite3_wal_checkpoint_v2(sq->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    return 0;
+    return LC_OK;
 }
 
 /* The run's points with step <= max_step, record by record (resume repair:
  * the index is the source of truth). One malloc'd block: the points, then
  * their keys. */
-static int sq_read_points(lc_sink *s, lc_run_info *run, int64_t max_step, lc_point **out,
-                          size_t *nout, char *err, size_t errlen)
+static lc_status sq_read_points(lc_sink *s, lc_run_info *run, int64_t max_step, lc_point **out,
+                                size_t *nout, char *err, size_t errlen)
 {
     sq_sink *sq = s->state;
     sq_run *r = run->sink_state[s->index];
     *out = NULL;
     *nout = 0;
     if (!r)
-        return 0; /* never opened here */
+        return LC_OK; /* never opened here */
     sqlite3_stmt *st = sq_prepare(sq, "SELECT k.key, p.step, p.value, p.is_nan, p.wall_time, p.rec"
                                       " FROM metric_point p JOIN metric_key k ON k.id = p.key_id"
                                       " WHERE p.run_id = ?1 AND p.step <= ?2 ORDER BY p.rec, p.id");
-    if (!st)
-        return lc_index_fail(sq->db, "cannot read", err, errlen);
+    if (!st) {
+        lc_index_fail(sq->db, "cannot read", err, errlen);
+        return lc_index_status(sq->db);
+    }
+    lc_status status = LC_ERR_NOMEM;
     size_t n = 0, cap = 0, text = 0, tcap = 0;
     lc_point *pts = NULL;
     char *keys = NULL;
@@ -941,6 +1025,7 @@ static int sq_read_points(lc_sink *s, lc_run_info *run, int64_t max_step, lc_poi
     st = NULL;
     if (rc != SQLITE_DONE) {
         lc_index_fail(sq->db, "cannot read", err, errlen);
+        status = lc_index_status(sq->db);
         goto fail;
     }
     if (n) {
@@ -960,7 +1045,7 @@ static int sq_read_points(lc_sink *s, lc_run_info *run, int64_t max_step, lc_poi
     free(pts);
     free(keys);
     free(koff);
-    return 0;
+    return LC_OK;
 nomem:
     snprintf(err, errlen, "sqlite: out of memory reading the run's points from %s", sq->path);
 fail:
@@ -968,7 +1053,7 @@ fail:
     free(pts);
     free(keys);
     free(koff);
-    return -1;
+    return status;
 }
 
 static void sq_close(lc_sink *s)
@@ -1002,11 +1087,12 @@ static const lc_sink_vtable sq_vtable = {
     .read_points = sq_read_points,
 };
 
-int lc_sink_sqlite_new(const lc_sink_config *cfg, lc_sink *out, char *err, size_t errlen)
+lc_status lc_sink_sqlite_new(const lc_sink_config *cfg, lc_sink *out, char *err, size_t errlen)
 {
+    lc_status st = LC_ERR_NOMEM;
     if (!cfg || !cfg->root || !*cfg->root) {
         snprintf(err, errlen, "sqlite: no run root given");
-        return -1;
+        return LC_ERR_INVALID;
     }
     sq_sink *sq = calloc(1, sizeof *sq);
     if (!sq)
@@ -1017,8 +1103,10 @@ int lc_sink_sqlite_new(const lc_sink_config *cfg, lc_sink *out, char *err, size_
     if (!sq->root || !sq->path)
         goto nomem;
     snprintf(sq->path, n, "%s/%s", cfg->root, LC_INDEX_FILE);
-    if (lc_index_open(cfg->root, 0, &sq->db, err, errlen) != 0)
+    if (lc_index_open(cfg->root, 0, &sq->db, err, errlen) != 0) {
+        st = LC_ERR_IO;
         goto fail;
+    }
     /* The chunk insert: SQ_POINT_COLS + SQ_CHUNK rows of placeholders. */
     char chunk_sql[sizeof SQ_POINT_COLS + SQ_CHUNK * sizeof "," SQ_POINT_ROW];
     size_t off = (size_t)snprintf(chunk_sql, sizeof chunk_sql, "%s", SQ_POINT_COLS);
@@ -1030,12 +1118,13 @@ int lc_sink_sqlite_new(const lc_sink_config *cfg, lc_sink *out, char *err, size_
         if (sqlite3_prepare_v3(sq->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &sq->st[i],
                                NULL) != SQLITE_OK) {
             lc_index_fail(sq->db, "cannot prepare statements for", err, errlen);
+            st = lc_index_status(sq->db);
             goto fail;
         }
     }
     out->vt = &sq_vtable;
     out->state = sq;
-    return 0;
+    return LC_OK;
 nomem:
     snprintf(err, errlen, "sqlite: out of memory");
 fail:
@@ -1047,5 +1136,5 @@ fail:
         free(sq->path);
         free(sq);
     }
-    return -1;
+    return st;
 }

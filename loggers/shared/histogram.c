@@ -1,5 +1,5 @@
 /*
- * loggers/histogram.c — O(1)-per-value bucketing on TensorBoard's default
+ * loggers/shared/histogram.c — O(1)-per-value bucketing on TensorBoard's default
  * ladder (see histogram.h for the ladder and the bucket rule).
  *
  * Runs on the caller's (training) thread, so the per-value work is a few
@@ -227,7 +227,8 @@ static lc_histogram *hist_finish(const char *key, const hist_acc *h)
     return out;
 }
 
-lc_histogram *lc_histogram_from_f64(const char *key, const double *v, size_t n)
+/* Both element types: f32 != 0 reads v as float, else as double. */
+static lc_histogram *hist_from(const char *key, const void *v, int f32, size_t n)
 {
     if (!v && n)
         return NULL;
@@ -236,23 +237,18 @@ lc_histogram *lc_histogram_from_f64(const char *key, const double *v, size_t n)
     if (!h)
         return NULL;
     for (size_t i = 0; i < n; i++)
-        hist_add(h, v[i]);
+        hist_add(h, f32 ? (double)((const float *)v)[i] : ((const double *)v)[i]);
     lc_histogram *out = hist_finish(key, h);
     free(h);
     return out;
 }
 
+lc_histogram *lc_histogram_from_f64(const char *key, const double *v, size_t n)
+{
+    return hist_from(key, v, 0, n);
+}
+
 lc_histogram *lc_histogram_from_f32(const char *key, const float *v, size_t n)
 {
-    if (!v && n)
-        return NULL;
-    pthread_once(&hist_once, hist_init);
-    hist_acc *h = calloc(1, sizeof *h);
-    if (!h)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        hist_add(h, (double)v[i]);
-    lc_histogram *out = hist_finish(key, h);
-    free(h);
-    return out;
+    return hist_from(key, v, 1, n);
 }

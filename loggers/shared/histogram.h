@@ -1,5 +1,5 @@
 /*
- * loggers/histogram.h — bucketing raw values on TensorBoard's default ladder.
+ * loggers/shared/histogram.h — bucketing raw values on TensorBoard's default ladder.
  *
  * The ladder is the one TensorFlow's C++ Histogram, PyTorch and tensorboardX
  * use by default: v = 1e-12, multiplied by 1.1 (in double) while v < 1e20,

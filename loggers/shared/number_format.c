@@ -1,5 +1,5 @@
 /*
- * loggers/number_format.c — shortest round-trip text for doubles (see
+ * loggers/shared/number_format.c — shortest round-trip text for doubles (see
  * number_format.h for the output rules).
  *
  * Digits: Schubfach (Giulietti 2020). For v = c * 2^q the rounding interval

@@ -1,5 +1,5 @@
 /*
- * loggers/number_format.h — doubles as short text that reads back exactly.
+ * loggers/shared/number_format.h — doubles as short text that reads back exactly.
  *
  * lc_format_double writes what Python's repr(float) writes, so metrics.csv,
  * hparams.yaml and JSON payloads show the same text Lightning would:

@@ -1,5 +1,5 @@
 /*
- * loggers/png_encode.c — libpng into a memory buffer (see png_encode.h).
+ * loggers/tensorboard/png_encode.c — libpng into a memory buffer (see png_encode.h).
  *
  * libpng reports errors by longjmp from its error callback; the callback
  * keeps libpng's text so the caller gets it, and everything that must

@@ -1,5 +1,5 @@
 /*
- * loggers/png_encode.h — encode 8-bit pixel buffers as PNG in memory.
+ * loggers/tensorboard/png_encode.h — encode 8-bit pixel buffers as PNG in memory.
  *
  * Used by the TensorBoard sink for image summaries (TensorBoard, PyTorch and
  * tensorboardX all store images as PNG). Built on libpng; the result is one

@@ -1,5 +1,5 @@
 /*
- * loggers/tb_encode.c — TensorBoard Event records with protobuf-c (see
+ * loggers/tensorboard/tb_encode.c — TensorBoard Event records with protobuf-c (see
  * tb_encode.h).
  *
  * Messages are built on the stack from the generated structs, sized with

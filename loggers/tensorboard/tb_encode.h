@@ -1,5 +1,5 @@
 /*
- * loggers/tb_encode.h — TensorBoard Event records, built with protobuf-c.
+ * loggers/tensorboard/tb_encode.h — TensorBoard Event records, built with protobuf-c.
  *
  * Each function serialises one tensorboard.Event (proto/event.proto) and
  * appends it, TFRecord-framed, to a buffer. They know the TensorBoard

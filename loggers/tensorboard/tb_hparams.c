@@ -1,5 +1,5 @@
 /*
- * loggers/tb_hparams.c — a run's hyperparameters for the HParams plugin
+ * loggers/tensorboard/tb_hparams.c — a run's hyperparameters for the HParams plugin
  * (see tb_hparams.h for the type mapping).
  */
 #include "tb_hparams.h"

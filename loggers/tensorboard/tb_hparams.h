@@ -1,5 +1,5 @@
 /*
- * loggers/tb_hparams.h — the hyperparameters of one run, as the HParams
+ * loggers/tensorboard/tb_hparams.h — the hyperparameters of one run, as the HParams
  * plugin will see them.
  *
  * lightc params are typed (string, int, double, bool); the plugin's values

@@ -1,7 +1,8 @@
 /*
- * loggers/tb_resume.c — drop hparams session records from a resumed run's
- * older events files, keeping their hyperparameters; and read which scalar
- * points those files show, for the resume repair (see tb_resume.h).
+ * loggers/tensorboard/tb_resume.c — drop hparams session records from a
+ * resumed run's older events files, keeping their hyperparameters; and read
+ * which scalar points those files show, for the resume repair (see
+ * tb_resume.h).
  */
 #include "tb_resume.h"
 
@@ -76,12 +77,13 @@ static int tbr_write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* Scan one file; rewrite it if it holds session records. */
-static int tbr_file(const char *dir, const char *name, lc_tb_params *inherit, int *rewritten,
-                    char *err, size_t errlen)
+/* Map dir/name read-only (its full path into path). 1 with *data, *len
+ * set (munmap when done), 0 for an empty or non-regular file (nothing to
+ * read), -1 with err. */
+static int tbr_map(const char *dir, const char *name, char *path, size_t pathlen, uint8_t **data,
+                   size_t *len, char *err, size_t errlen)
 {
-    char path[4096], tmp[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(path, pathlen, "%s/%s", dir, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "tensorboard: cannot read %s: %s", path, strerror(errno));
@@ -92,13 +94,26 @@ static int tbr_file(const char *dir, const char *name, lc_tb_params *inherit, in
         close(fd);
         return 0;
     }
-    size_t len = (size_t)st.st_size;
-    uint8_t *data = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    *len = (size_t)st.st_size;
+    *data = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
-    if (data == MAP_FAILED) {
+    if (*data == MAP_FAILED) {
         snprintf(err, errlen, "tensorboard: cannot map %s: %s", path, strerror(errno));
         return -1;
     }
+    return 1;
+}
+
+/* Scan one file; rewrite it if it holds session records. */
+static int tbr_file(const char *dir, const char *name, lc_tb_params *inherit, int *rewritten,
+                    char *err, size_t errlen)
+{
+    char path[4096], tmp[4096];
+    size_t len;
+    uint8_t *data;
+    int mrc = tbr_map(dir, name, path, sizeof path, &data, &len, err, errlen);
+    if (mrc <= 0)
+        return mrc;
 
     tbr_range *drop = NULL;
     size_t ndrop = 0, cap = 0, off = 0;
@@ -335,24 +350,11 @@ static int tps_file(const char *dir, const char *name, int64_t max_step, lc_tb_p
                     char *err, size_t errlen)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "tensorboard: cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size == 0) {
-        close(fd);
-        return 0;
-    }
-    size_t len = (size_t)st.st_size;
-    uint8_t *data = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (data == MAP_FAILED) {
-        snprintf(err, errlen, "tensorboard: cannot map %s: %s", path, strerror(errno));
-        return -1;
-    }
+    size_t len;
+    uint8_t *data;
+    int mrc = tbr_map(dir, name, path, sizeof path, &data, &len, err, errlen);
+    if (mrc <= 0)
+        return mrc;
     size_t off = 0;
     const uint8_t *p;
     size_t plen;

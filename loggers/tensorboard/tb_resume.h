@@ -1,5 +1,5 @@
 /*
- * loggers/tb_resume.h — preparing a run directory for a resumed run.
+ * loggers/tensorboard/tb_resume.h — preparing a run directory for a resumed run.
  *
  * The HParams plugin reads only the FIRST session_start_info and the FIRST
  * session_end_info of a run (metadata counts on the first value of a tag),

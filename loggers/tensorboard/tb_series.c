@@ -1,5 +1,5 @@
 /*
- * loggers/tb_series.c — key -> TensorBoard tag per run (see tb_series.h).
+ * loggers/tensorboard/tb_series.c — key -> TensorBoard tag per run (see tb_series.h).
  */
 #include "tb_series.h"
 

@@ -1,5 +1,5 @@
 /*
- * loggers/tb_series.h — which TensorBoard tag each lightc key is written
+ * loggers/tensorboard/tb_series.h — which TensorBoard tag each lightc key is written
  * under, per run.
  *
  * TensorBoard keeps one time series per (run, tag), typed by the metadata of

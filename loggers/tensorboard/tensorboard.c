@@ -1,5 +1,5 @@
 /*
- * loggers/tensorboard.c — the "tensorboard" sink: tfevents files that
+ * loggers/tensorboard/tensorboard.c — the "tensorboard" sink: tfevents files that
  * `tensorboard --logdir <root>` reads, one run per <root>/<experiment>/<name>.
  *
  * Per run and process, one file
@@ -26,13 +26,18 @@
  * (finished: SUCCESS; failed, killed, crashed: FAILURE). No experiment
  * record is written: TensorBoard then derives the experiment from every
  * run, so all runs share one HPARAMS table. Tags and artifacts are not
- * written.
+ * written. Scalar tags are named by the hub's interned keys
+ * (lc_run_info_key), looked up once per tag.
+ *
+ * hparams.yaml: written by this sink (csv/hparams_yaml.h) only when the hub
+ * makes it the writer (cfg->hparams_yaml: tensorboard without csv; see
+ * bus/sinks.c), at the end of each batch that changed the params.
  *
  * Failure (a full disk): the partial write is truncated away, so the file
  * always ends on a complete record; the records stay in memory and go out
  * at the next flush (up to 64 MiB, beyond which they are dropped and
- * counted); the call returns -1 with the reason. A batch retried by the
- * hub after a failure is recognised, so no record is written twice.
+ * counted); the call returns LC_ERR_IO with the reason. A batch retried by
+ * the hub after a failure is recognised, so no record is written twice.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -52,6 +57,7 @@
 #include "bus/sink.h"
 #include "common/clock.h"
 #include "common/fs.h"
+#include "csv/hparams_yaml.h"
 #include "png_encode.h"
 #include "tb_encode.h"
 #include "tb_hparams.h"
@@ -76,6 +82,7 @@ typedef struct tb_run {
     uint32_t file_gen;       /* bumped when buffered records are dropped */
     lc_tb_series_table *series;
     lc_tb_params params;
+    lc_hparams yaml;         /* params for hparams.yaml (when this sink writes it) */
     int hp_pending;          /* params waiting for a session_start_info */
     int hp_written;          /* a session_start_info was written (or buffered) */
     int hp_in_buf;           /* ... and it is still in buf, at hp_off */
@@ -87,6 +94,7 @@ typedef struct tb_run {
 
 typedef struct tb_sink {
     uint32_t flush_ms;
+    int hparams_yaml;        /* this sink writes hparams.yaml */
     tb_run *runs;
     char host[128];
     long pid;
@@ -138,7 +146,7 @@ static int tb_status(lc_run_status s)
 
 static tb_run *tb_run_of(const lc_sink *s, const lc_run_info *run)
 {
-    if (!run || s->index < 0 || s->index >= 8)
+    if (!run || s->index < 0 || s->index >= LC_MAX_SINKS)
         return NULL;
     return run->sink_state[s->index];
 }
@@ -226,10 +234,12 @@ static int tb_put_start_info(tb_run *r)
 /* ---------------------------------------------------------------------- */
 /* events                                                                  */
 
-static int tb_nomem(char *err, size_t errlen)
+/* Returns LC_ERR_NOMEM (nonzero, so it also serves the helpers' "-1 on
+ * failure" tests). */
+static lc_status tb_nomem(char *err, size_t errlen)
 {
     snprintf(err, errlen, "tensorboard: out of memory");
-    return -1;
+    return LC_ERR_NOMEM;
 }
 
 static int tb_text(tb_run *r, const lc_event *e, char *err, size_t errlen)
@@ -293,20 +303,15 @@ static int tb_image(tb_run *r, const lc_event *e, char *err, size_t errlen)
 }
 
 /* One non-scalar event. 0, or -1 (out of memory / encoder failure). */
-static int tb_event(tb_run *r, const lc_event *e, char *err, size_t errlen)
+static int tb_event(tb_sink *t, tb_run *r, const lc_event *e, char *err, size_t errlen)
 {
     switch (e->kind) {
-    case LC_EV_KEY: {
-        const lc_key_payload *k = e->payload;
-        if (k && lc_tb_series_bind(r->series, e->tag, k->key))
-            return tb_nomem(err, errlen);
-        return 0;
-    }
     case LC_EV_PARAM: {
         const lc_param_payload *p = e->payload;
         if (!p)
             return 0;
-        if (lc_tb_params_set_payload(&r->params, p))
+        if (lc_tb_params_set_payload(&r->params, p) ||
+            (t->hparams_yaml && lc_hparams_set(&r->yaml, p)))
             return tb_nomem(err, errlen);
         if (r->hp_written && !r->hp_in_buf)
             r->late_params++; /* TensorBoard keeps the first start info only */
@@ -343,9 +348,15 @@ static size_t tb_scalars(tb_sink *t, tb_run *r, const lc_event *ev, size_t i, si
                       x->step != first->step || x->wall_time != first->wall_time))
             break;
         lc_tb_series *se = lc_tb_series_of_tag(r->series, x->tag);
-        if (!se) {
-            r->skipped++; /* no LC_EV_KEY for this tag: cannot name it */
-            continue;
+        if (!se) { /* the tag's first value: bind it to its key */
+            const char *key = lc_run_info_key(r->info, x->tag);
+            if (!key) {
+                r->skipped++; /* the hub never named this tag */
+                continue;
+            }
+            if (lc_tb_series_bind(r->series, x->tag, key) ||
+                !(se = lc_tb_series_of_tag(r->series, x->tag)))
+                return (size_t)-1;
         }
         if (!se->tpl.bytes && lc_tb_scalar_tpl_init(&se->tpl, se->tag))
             fast = 0; /* out of memory, or an unexpected layout: slow path */
@@ -361,11 +372,12 @@ static size_t tb_scalars(tb_sink *t, tb_run *r, const lc_event *ev, size_t i, si
     return j;
 }
 
-static int tb_write_batch(lc_sink *s, const lc_batch *batch, char *err, size_t errlen)
+static lc_status tb_write_batch(lc_sink *s, const lc_event_batch *batch, char *err, size_t errlen)
 {
     tb_sink *t = s->state;
     const lc_event *ev = batch->events;
     size_t count = batch->count, i = 0;
+    lc_status st = LC_OK;
 
     if (t->retry_valid && t->retry_events == ev && t->retry_count == count && count &&
         memcmp(&t->retry_first, &ev[0], sizeof ev[0]) == 0 &&
@@ -382,42 +394,48 @@ static int tb_write_batch(lc_sink *s, const lc_batch *batch, char *err, size_t e
         }
         if (e->kind == LC_EV_SCALAR) {
             if (r->hp_pending && tb_put_start_info(r)) {
-                tb_nomem(err, errlen);
+                st = tb_nomem(err, errlen);
                 goto failed;
             }
             size_t next = tb_scalars(t, r, ev, i, count);
             if (next == (size_t)-1) {
-                tb_nomem(err, errlen);
+                st = tb_nomem(err, errlen);
                 goto failed;
             }
             i = next;
             continue;
         }
-        if (tb_event(r, e, err, errlen))
+        if (tb_event(t, r, e, err, errlen)) {
+            st = LC_ERR_NOMEM; /* encoders fail only for memory */
             goto failed;
+        }
         i++;
     }
 
-    /* Write the runs whose interval is up (or whose buffer is large). */
+    /* Write the runs whose interval is up (or whose buffer is large), and
+       hparams.yaml where the params changed. */
     uint64_t now = lc_mono_ms();
-    int rc = 0;
     for (tb_run *r = t->runs; r; r = r->next) {
+        char e2[LC_ERRLEN];
+        if (lc_hparams_save(&r->yaml, r->info->dir, e2, sizeof e2) && st == LC_OK) {
+            snprintf(err, errlen, "tensorboard: %s", e2);
+            st = LC_ERR_IO;
+        }
         if (r->buf.len == 0)
             continue;
         if (r->buf.len >= TB_WRITE_AT || now - r->last_write_ms >= t->flush_ms) {
-            char e2[LC_ERRLEN];
             if (tb_write(r, e2, sizeof e2)) {
-                if (!rc)
+                if (st == LC_OK)
                     snprintf(err, errlen, "%s", e2);
-                rc = -1;
+                st = LC_ERR_IO;
             }
         }
     }
-    if (rc) {
-        i = count; /* everything is taken (buffered); only the write failed */
+    if (st != LC_OK) {
+        i = count; /* everything is taken (buffered); only a write failed */
         goto failed;
     }
-    return 0;
+    return LC_OK;
 
 failed:
     if (count) {
@@ -428,7 +446,7 @@ failed:
         t->retry_first = ev[0];
         t->retry_last = ev[count - 1];
     }
-    return -1;
+    return st;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -444,6 +462,7 @@ static void tb_run_free(tb_run *r)
     lc_tfr_free(&r->buf);
     lc_tb_series_free(r->series);
     lc_tb_params_free(&r->params);
+    lc_hparams_free(&r->yaml);
     free(r);
 }
 
@@ -451,7 +470,7 @@ static void tb_run_free(tb_run *r)
    already there, so readers that go by name order read it last. */
 static int tb_create_file(tb_sink *t, tb_run *r, const char *after, char *err, size_t errlen)
 {
-    long secs = (long)time(NULL);
+    long secs = (long)lc_wall_now();
     long prev;
     if (after && *after && sscanf(after, "events.out.tfevents.%ld", &prev) == 1 && prev >= secs)
         secs = prev + 1;
@@ -503,23 +522,23 @@ static int tb_remove_old_files(const char *dir, char *err, size_t errlen)
     return rc;
 }
 
-static int tb_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
+static lc_status tb_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
 {
     tb_sink *t = s->state;
-    if (s->index < 0 || s->index >= 8) {
+    if (s->index < 0 || s->index >= LC_MAX_SINKS) {
         snprintf(err, errlen, "tensorboard: sink index %d out of range", s->index);
-        return -1;
+        return LC_ERR_INVALID;
     }
     if (run->sink_state[s->index])
-        return 0; /* already open */
+        return LC_OK; /* already open */
     if (!run->dir || !*run->dir) {
         snprintf(err, errlen, "tensorboard: run has no directory");
-        return -1;
+        return LC_ERR_INVALID;
     }
     if (lc_make_dirs(run->dir) != 0) {
         snprintf(err, errlen, "tensorboard: cannot create directory %s: %s", run->dir,
                  strerror(errno));
-        return -1;
+        return LC_ERR_IO;
     }
     tb_run *r = calloc(1, sizeof *r);
     if (!r)
@@ -536,18 +555,18 @@ static int tb_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
     if (run->restart) {
         if (tb_remove_old_files(run->dir, err, errlen)) {
             tb_run_free(r);
-            return -1;
+            return LC_ERR_IO;
         }
     } else if (run->resume) {
         if (lc_tb_resume_scan(run->dir, &r->params, &ri, err, errlen)) {
             tb_run_free(r);
-            return -1;
+            return LC_ERR_IO;
         }
         r->hp_pending = r->params.n > 0; /* inherited: written with the new ones */
     }
     if (tb_create_file(t, r, ri.last_name, err, errlen)) {
         tb_run_free(r);
-        return -1;
+        return LC_ERR_IO;
     }
     double now = lc_wall_now();
     int rc = lc_tb_put_file_version(&r->buf, now);
@@ -569,14 +588,14 @@ static int tb_open_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
     if (tb_write(r, err, errlen)) {
         unlink(r->path);
         tb_run_free(r);
-        return -1;
+        return LC_ERR_IO;
     }
     r->next = t->runs;
     if (t->runs)
         t->runs->prev = r;
     t->runs = r;
     run->sink_state[s->index] = r;
-    return 0;
+    return LC_OK;
 }
 
 static void tb_unlink_run(tb_sink *t, tb_run *r)
@@ -590,13 +609,13 @@ static void tb_unlink_run(tb_sink *t, tb_run *r)
     r->prev = r->next = NULL;
 }
 
-static int tb_finish_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
+static lc_status tb_finish_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
 {
     tb_sink *t = s->state;
     tb_run *r = tb_run_of(s, run);
     if (!r)
-        return 0;
-    int rc = 0;
+        return LC_OK;
+    lc_status rc = LC_OK;
     /* Every run becomes an HParams session, with or without params, so the
        dashboard lists all runs with their status and metrics. */
     if ((r->hp_pending || !r->hp_written) && tb_put_start_info(r))
@@ -605,20 +624,25 @@ static int tb_finish_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
     if (!rc && lc_tb_put_hparams_end(&r->buf, end, tb_status(run->status), end))
         rc = tb_nomem(err, errlen);
     if (tb_write(r, err, errlen))
-        rc = -1;
+        rc = LC_ERR_IO;
     if (fdatasync(r->fd) && !rc) {
         snprintf(err, errlen, "tensorboard: cannot sync %s: %s", r->path, strerror(errno));
-        rc = -1;
+        rc = LC_ERR_IO;
     }
     if (close(r->fd) && !rc) {
         snprintf(err, errlen, "tensorboard: cannot close %s: %s", r->path, strerror(errno));
-        rc = -1;
+        rc = LC_ERR_IO;
     }
     r->fd = -1;
+    char e2[LC_ERRLEN];
+    if (lc_hparams_save(&r->yaml, run->dir, e2, sizeof e2) && !rc) {
+        snprintf(err, errlen, "tensorboard: %s", e2);
+        rc = LC_ERR_IO;
+    }
     if (!rc && r->dropped_bytes) {
         snprintf(err, errlen, "tensorboard: %" PRIu64 " bytes of events for %s were dropped "
                  "after writes failed", r->dropped_bytes, r->path);
-        rc = -1;
+        rc = LC_ERR_IO;
     }
     tb_unlink_run(t, r);
     run->sink_state[s->index] = NULL;
@@ -628,13 +652,13 @@ static int tb_finish_run(lc_sink *s, lc_run_info *run, char *err, size_t errlen)
 
 /* Resume repair (sink.h): write the index's points this run's events
  * files do not show. */
-static int tb_repair(lc_sink *s, lc_run_info *run, const lc_point *pts, size_t n, uint64_t *added,
-                     char *err, size_t errlen)
+static lc_status tb_repair(lc_sink *s, lc_run_info *run, const lc_point *pts, size_t n,
+                           uint64_t *added, char *err, size_t errlen)
 {
     tb_run *r = tb_run_of(s, run);
     *added = 0;
     if (!r || n == 0)
-        return 0;
+        return LC_OK;
     int64_t upto = INT64_MIN;
     for (size_t i = 0; i < n; i++)
         if (pts[i].step > upto)
@@ -643,9 +667,9 @@ static int tb_repair(lc_sink *s, lc_run_info *run, const lc_point *pts, size_t n
     memset(&have, 0, sizeof have);
     if (lc_tb_resume_points(run->dir, upto, &have, err, errlen)) {
         lc_tb_point_set_free(&have);
-        return -1;
+        return LC_ERR_IO;
     }
-    int rc = 0;
+    lc_status rc = LC_OK;
     for (size_t i = 0; i < n && rc == 0; i++) {
         lc_tb_series *se = lc_tb_series_get(r->series, pts[i].key, LC_TB_KIND_SCALAR);
         if (!se) {
@@ -665,33 +689,32 @@ static int tb_repair(lc_sink *s, lc_run_info *run, const lc_point *pts, size_t n
     lc_tb_point_set_free(&have);
     /* on disk at once: the session start info stays pending for the
        params the run logs next */
-    if (tb_write(r, rc ? NULL : err, rc ? 0 : errlen))
-        rc = -1;
+    if (tb_write(r, rc ? NULL : err, rc ? 0 : errlen) && !rc)
+        rc = LC_ERR_IO;
     return rc;
 }
 
-static int tb_flush(lc_sink *s, char *err, size_t errlen)
+static lc_status tb_flush(lc_sink *s, char *err, size_t errlen)
 {
     tb_sink *t = s->state;
-    int rc = 0;
+    lc_status rc = LC_OK;
     for (tb_run *r = t->runs; r; r = r->next) {
         char e2[LC_ERRLEN];
-        int bad = r->hp_pending && tb_put_start_info(r) ? tb_nomem(e2, sizeof e2) : 0;
-        if (!bad)
-            bad = tb_write(r, e2, sizeof e2);
+        lc_status bad = r->hp_pending && tb_put_start_info(r) ? tb_nomem(e2, sizeof e2) : LC_OK;
+        if (!bad && tb_write(r, e2, sizeof e2))
+            bad = LC_ERR_IO;
         /* flush() means durable (sink.h): a checkpoint relies on it */
         if (!bad && r->unsynced) {
             if (fdatasync(r->fd) == 0) {
                 r->unsynced = 0;
             } else {
                 snprintf(e2, sizeof e2, "tensorboard: cannot sync %s: %s", r->path, strerror(errno));
-                bad = 1;
+                bad = LC_ERR_IO;
             }
         }
-        if (bad) {
-            if (!rc)
-                snprintf(err, errlen, "%s", e2);
-            rc = -1;
+        if (bad && !rc) {
+            snprintf(err, errlen, "%s", e2);
+            rc = bad;
         }
     }
     return rc;
@@ -709,7 +732,7 @@ static void tb_close(lc_sink *s)
         char e2[LC_ERRLEN];
         (void)tb_write(r, e2, sizeof e2);
         tb_unlink_run(t, r);
-        if (r->info && s->index >= 0 && s->index < 8)
+        if (r->info && s->index >= 0 && s->index < LC_MAX_SINKS)
             r->info->sink_state[s->index] = NULL;
         tb_run_free(r);
     }
@@ -752,15 +775,16 @@ static int tb_env_flush_ms(uint32_t *ms, char *err, size_t errlen)
     return 0;
 }
 
-int lc_sink_tensorboard_new(const lc_sink_config *cfg, lc_sink *out, char *err, size_t errlen)
+lc_status lc_sink_tensorboard_new(const lc_sink_config *cfg, lc_sink *out, char *err, size_t errlen)
 {
     uint32_t flush_ms = cfg && cfg->flush_interval_ms ? cfg->flush_interval_ms : TB_DEFAULT_FLUSH_MS;
     if (tb_env_flush_ms(&flush_ms, err, errlen))
-        return -1;
+        return LC_ERR_INVALID;
     tb_sink *t = calloc(1, sizeof *t);
     if (!t)
         return tb_nomem(err, errlen);
     t->flush_ms = flush_ms;
+    t->hparams_yaml = cfg && cfg->hparams_yaml;
     t->pid = (long)getpid();
     if (gethostname(t->host, sizeof t->host - 1) || !t->host[0])
         snprintf(t->host, sizeof t->host, "localhost");
@@ -771,5 +795,5 @@ int lc_sink_tensorboard_new(const lc_sink_config *cfg, lc_sink *out, char *err, 
             *p = '_';
     out->vt = &tb_vtable;
     out->state = t;
-    return 0;
+    return LC_OK;
 }

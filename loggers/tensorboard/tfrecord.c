@@ -1,5 +1,5 @@
 /*
- * loggers/tfrecord.c — TFRecord framing (see tfrecord.h).
+ * loggers/tensorboard/tfrecord.c — TFRecord framing (see tfrecord.h).
  *
  * All integers are little-endian on disk whatever the host order; the
  * length CRC covers the 8 encoded length bytes, not a host integer.

@@ -1,5 +1,5 @@
 /*
- * loggers/tfrecord.h — TFRecord framing: the record format of tfevents files.
+ * loggers/tensorboard/tfrecord.h — TFRecord framing: the record format of tfevents files.
  *
  * One record on disk:
  *

@@ -5,7 +5,8 @@
  *   make_runs --root DIR --experiment E --name N [--steps S] [--lr X]
  *             [--batch B] [--optimizer O] [--nan-at K] [--inf-at K]
  *             [--status finished|failed|killed] [--count C]
- *             [--kill | --hold]
+ *             [--kill | --hold [--after-hold S]] [--loggers SPEC]
+ *             [--tag KEY=VALUE]... [--param KEY=VALUE]... [-- ARGS...]
  *
  * Per run it logs params (lr, batch_size, optimizer, use_amp, model/hidden),
  * tags (seed, note), and metrics: train/loss every step (NaN at --nan-at),
@@ -17,7 +18,11 @@
  * --count C makes C runs named N0..N(C-1). --kill flushes, then dies by
  * SIGKILL with the run still 'running' (the index must later show it as
  * crashed). --hold flushes, prints, then waits for EOF on stdin before
- * finishing (a live run). Exit 0, or 1 with the hub's message.
+ * finishing (a live run); --after-hold S then logs S more steps of
+ * train/loss first. --tag and --param add user tags (at run start) and
+ * string params; --loggers replaces "sqlite,csv"; ARGS after "--" are
+ * ignored (they only show up in the run's lightc.argv). Exit 0, or 1 with
+ * the hub's message.
  */
 #include <getopt.h>
 #include <math.h>
@@ -29,11 +34,30 @@
 
 #include "lightc/hub.h"
 
+#define MR_MAX_KV 16
+
 typedef struct mr_args {
-    const char *root, *experiment, *name, *optimizer, *status;
-    int steps, batch, count, nan_at, inf_at, kill, hold;
+    const char *root, *experiment, *name, *optimizer, *status, *loggers;
+    int steps, batch, count, nan_at, inf_at, kill, hold, after_hold;
     double lr;
+    const char *tags[2 * MR_MAX_KV + 1]; /* key, value, ..., NULL */
+    const char *params[2 * MR_MAX_KV];
+    int ntags, nparams;
 } mr_args;
+
+/* Split a copy of KEY=VALUE into kv[2n], kv[2n+1]. argv itself is left
+ * alone: it is what the run's lightc.argv is read from. */
+static int mr_kv(const char *arg, const char **kv, int *n)
+{
+    const char *eq = strchr(arg, '=');
+    char *key = eq && *n < MR_MAX_KV ? strndup(arg, (size_t)(eq - arg)) : NULL;
+    if (!key)
+        return -1;
+    kv[2 * *n] = key; /* freed at the end of main */
+    kv[2 * *n + 1] = eq + 1;
+    (*n)++;
+    return 0;
+}
 
 static int mr_fail(const char *what)
 {
@@ -52,7 +76,9 @@ static void mr_count(lc_status s, long *points)
 
 static int mr_one(lc_hub *hub, const mr_args *a, const char *name)
 {
-    const char *tags[] = {"seed", "42", NULL};
+    const char *tags[2 * MR_MAX_KV + 3] = {"seed", "42"};
+    for (int i = 0; i < 2 * a->ntags; i++)
+        tags[2 + i] = a->tags[i];
     lc_run_options ro = {.experiment = a->experiment, .name = name, .tags = tags};
     lc_run *run;
     if (lc_run_start(hub, &ro, &run) != LC_OK)
@@ -64,6 +90,9 @@ static int mr_one(lc_hub *hub, const mr_args *a, const char *name)
         lc_run_log_params_json(run, "{\"model\":{\"hidden\":128}}") != LC_OK ||
         lc_run_set_tag(run, "note", "made by make_runs") != LC_OK)
         return mr_fail("logging params");
+    for (int i = 0; i < a->nparams; i++)
+        if (lc_run_log_param_str(run, a->params[2 * i], a->params[2 * i + 1]) != LC_OK)
+            return mr_fail("logging params");
 
     lc_tag loss = lc_run_tag(run, "train/loss");
     lc_tag grad = lc_run_tag(run, "train/grad_norm");
@@ -95,6 +124,10 @@ static int mr_one(lc_hub *hub, const mr_args *a, const char *name)
         char buf[256];
         while (fgets(buf, sizeof buf, stdin)) /* wait for EOF */
             ;
+        for (int s = a->steps; s < a->steps + a->after_hold; s++)
+            mr_count(lc_run_log_scalar(run, loss, 1.0 / (1.0 + s), s), &points);
+        if (a->after_hold && lc_hub_flush(hub, 0) != LC_OK)
+            fprintf(stderr, "make_runs: lc_hub_flush: %s\n", lc_errmsg());
     }
     int st = lc_run_status_parse(a->status);
     if (st < 0) {
@@ -117,7 +150,9 @@ int main(int argc, char **argv)
         {"optimizer", required_argument, NULL, 'o'}, {"nan-at", required_argument, NULL, 'N'},
         {"inf-at", required_argument, NULL, 'I'}, {"status", required_argument, NULL, 'S'},
         {"count", required_argument, NULL, 'c'},  {"kill", no_argument, NULL, 'K'},
-        {"hold", no_argument, NULL, 'H'},         {0}};
+        {"hold", no_argument, NULL, 'H'},         {"after-hold", required_argument, NULL, 'A'},
+        {"loggers", required_argument, NULL, 'L'}, {"tag", required_argument, NULL, 'T'},
+        {"param", required_argument, NULL, 'P'},  {0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -134,6 +169,15 @@ int main(int argc, char **argv)
         case 'c': a.count = atoi(optarg); break;
         case 'K': a.kill = 1; break;
         case 'H': a.hold = 1; break;
+        case 'A': a.after_hold = atoi(optarg); break;
+        case 'L': a.loggers = optarg; break;
+        case 'T':
+        case 'P':
+            if (mr_kv(optarg, c == 'T' ? a.tags : a.params, c == 'T' ? &a.ntags : &a.nparams) != 0) {
+                fprintf(stderr, "make_runs: --tag/--param take KEY=VALUE (at most %d)\n", MR_MAX_KV);
+                return 2;
+            }
+            break;
         default: fprintf(stderr, "make_runs: bad arguments (see the comment in make_runs.c)\n"); return 2;
         }
     }
@@ -141,7 +185,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "make_runs: --root is required\n");
         return 2;
     }
-    lc_hub_options ho = {.root = a.root, .loggers = "sqlite,csv"};
+    lc_hub_options ho = {.root = a.root, .loggers = a.loggers ? a.loggers : "sqlite,csv"};
     lc_hub *hub;
     if (lc_hub_open(&hub, &ho) != LC_OK)
         return mr_fail("lc_hub_open");
@@ -157,5 +201,9 @@ int main(int argc, char **argv)
     }
     if (lc_hub_close(hub, 0) != LC_OK && rc == 0)
         rc = mr_fail("lc_hub_close");
+    for (int i = 0; i < a.ntags; i++)
+        free((char *)a.tags[2 * i]);
+    for (int i = 0; i < a.nparams; i++)
+        free((char *)a.params[2 * i]);
     return rc;
 }
