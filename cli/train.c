@@ -43,7 +43,8 @@ enum {
     F_ACCEL, F_SEED, F_ROOT, F_EXPERIMENT, F_NAME, F_LOGGERS, F_RESUME, F_BATCH, F_LR,
     F_OPTIMIZER, F_WD, F_MOMENTUM, F_SCHED, F_STEP_SIZE, F_GAMMA, F_HIDDEN, F_ACT, F_DROPOUT,
     F_THREADS, F_HIST, F_DATA, F_VAL_SIZE, F_FAST_DEV, F_MAX_TIME, F_EARLY, F_PATIENCE,
-    F_SAVE_LAST, F_TOP_K, F_GRAD_NORM, F_SAMPLES, F_NO_CKPT, F_NO_SUMMARY, F_HELP
+    F_SAVE_LAST, F_TOP_K, F_GRAD_NORM, F_SAMPLES, F_NO_CKPT, F_NO_SUMMARY, F_DEVICES,
+    F_NO_DEVSTATS, F_HELP
 };
 
 typedef struct train_flag {
@@ -69,7 +70,8 @@ static const train_flag flags[] = {
     {"gradient-clip-algorithm", F_CLIP_ALGO, "ALGO", "norm", "norm | value"},
     {"precision", F_PRECISION, "P", "32-true",
      "32-true, 16-mixed, bf16-mixed, 16-true or bf16-true (aliases 32, 16, bf16)"},
-    {"accelerator", F_ACCEL, "A", "auto", "auto | cpu"},
+    {"accelerator", F_ACCEL, "A", "auto", "auto | cpu | cuda (auto: cuda when a GPU is usable)"},
+    {"devices", F_DEVICES, "N", "1", "devices to train on (more than 1 needs DDP: not yet)"},
     {"seed", F_SEED, "N", "42", "seed of the weights, dropout and data order"},
     {"root", F_ROOT, "DIR", LC_DEFAULT_ROOT, "run root (default_root_dir; also $LIGHTC_ROOT)"},
     {"experiment", F_EXPERIMENT, "NAME", "fashion-mnist", "experiment the run belongs to"},
@@ -101,6 +103,7 @@ static const train_flag flags[] = {
     {"log-samples-per-sec", F_SAMPLES, NULL, "off", "also log perf/samples_per_sec at epoch ends"},
     {"no-checkpoint", F_NO_CKPT, NULL, "", "do not write checkpoints"},
     {"no-model-summary", F_NO_SUMMARY, NULL, "", "do not print the parameter table"},
+    {"no-device-stats", F_NO_DEVSTATS, NULL, "", "on a GPU, do not log device/* figures (DeviceStatsMonitor)"},
     {"help", F_HELP, NULL, "", "show this help"},
 };
 #define NFLAGS (sizeof flags / sizeof flags[0])
@@ -357,6 +360,11 @@ static int parse_args(int argc, char **argv, train_args *a)
             break;
         case F_PRECISION: a->cfg.precision = v; break;
         case F_ACCEL: a->cfg.accelerator = v; break;
+        case F_DEVICES: {
+            bad = parse_i64("devices", v, -1, 1 << 16, &i64);
+            a->cfg.devices = (int)i64;
+            break;
+        }
         case F_SEED:
             bad = parse_i64("seed", v, 0, INT64_MAX, &i64);
             a->cfg.seed = (uint64_t)i64;
@@ -448,6 +456,7 @@ static int parse_args(int argc, char **argv, train_args *a)
         case F_SAMPLES: a->cfg.log_samples_per_sec = 1; break;
         case F_NO_CKPT: a->cfg.enable_checkpointing = 0; break;
         case F_NO_SUMMARY: a->cfg.enable_model_summary = 0; break;
+        case F_NO_DEVSTATS: a->cfg.device_stats_monitor = 0; break;
         default: return CLI_USAGE;
         }
         if (bad)
@@ -656,6 +665,9 @@ int lc_cli_train(int argc, char **argv)
             printf("test/acc %.4f", acc);
         if (lc_trainer_callback_metric(t, "test/loss", &acc) == LC_OK)
             printf("  test/loss %.4f", acc);
+        if (lc_trainer_samples_per_sec(t) > 0)
+            printf("  samples/s %.0f (%s, %s)", lc_trainer_samples_per_sec(t),
+                   lc_trainer_accelerator(t), lc_trainer_precision(t));
         const char *dir = lc_trainer_log_dir(t);
         printf("%s%s%s\n", "", dir[0] ? "  run " : "", dir);
         rc = CLI_OK;

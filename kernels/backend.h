@@ -13,9 +13,13 @@
  *           directly when compute is float32 — the same bits and speed as
  *           calling them by hand — and an emulation of 16-bit compute
  *           otherwise (below).
- *   "cuda"  lc_backend_get(LC_DEVICE_CUDA) is NULL unless a CUDA backend is
- *           compiled in (LC_HAVE_CUDA: lc_backend_cuda() provides it) or
- *           registered with lc_backend_register. Callers must handle NULL.
+ *   "cuda"  kernels/cuda/backend_cuda.c (when CUDA is compiled in:
+ *           LC_HAVE_CUDA): the same ops over the lc_cuda_* kernels, cuBLAS
+ *           and the caching allocator, on one stream; results the host
+ *           needs (a loss, a norm, the Inf flag) are the only waits.
+ *           lc_backend_get(LC_DEVICE_CUDA) is NULL when CUDA is not
+ *           compiled in and nothing was registered. Callers must handle
+ *           NULL, and init the backend (a GPU may be absent) before use.
  *
  * Conventions every backend keeps (those of kernels.h):
  *  - tensors passed to a backend live on its device (lc_tensor.device);
@@ -23,7 +27,10 @@
  *  - forward(out, in...) / backward(d_in..., d_out, saved...) order;
  *    parameter gradients accumulate (+=), activation gradients are
  *    overwritten; dx may be NULL where no input gradient is needed;
- *  - errors return LC_ERR_INVALID (or NOMEM) with lc_errmsg(); no abort;
+ *  - every op returns an lc_status: LC_ERR_INVALID (or NOMEM) with
+ *    lc_errmsg(); a device fault may surface at a later op; no abort;
+ *  - ops are enqueued in order on one stream per device: a backend is used
+ *    by one thread at a time (the trainer's);
  *  - deterministic: the same inputs give the same bits for any thread count.
  *
  * The compute dtype (first argument of the layer ops) is the precision
@@ -62,9 +69,43 @@ typedef enum lc_act_fn { LC_ACT_FN_RELU = 0, LC_ACT_FN_GELU = 1 } lc_act_fn;
  * never shared between threads. */
 typedef struct lc_workspace lc_workspace;
 
+/* What a backend says about its device without waiting for it (the
+ * DeviceStatsMonitor's figures). */
+typedef struct lc_backend_stats {
+    int has_memory;         /* 1: the mem_* figures are the device's (CUDA) */
+    uint64_t mem_in_use;    /* bytes in live allocations (the caching allocator's) */
+    uint64_t mem_peak;      /* high-water mark of mem_in_use */
+    uint64_t mem_reserved;  /* bytes held from the driver (in use + cached) */
+    uint64_t mem_total;     /* the device's memory */
+    uint64_t gemm_flops;    /* 2*m*n*k of every GEMM the layer ops issued, all
+                               threads, since the process started */
+} lc_backend_stats;
+
+/* A step timer (device events on CUDA, the host clock on the CPU). */
+typedef struct lc_backend_timer lc_backend_timer;
+
+/* A data set resident on the device, batches gathered there. */
+typedef struct lc_device_data lc_device_data;
+
 typedef struct lc_backend {
     const char *name;   /* "cpu", "cuda" */
     lc_device device;
+
+    /* ---- the device -------------------------------------------------------- */
+
+    /* Take a reference to the backend's device, opening it on first use
+     * (the CUDA backend: context, stream, cuBLAS, caching allocator).
+     * index >= 0 names a device; -1 takes the one already open (device 0
+     * if none). Every successful init needs one release; the device is
+     * closed (all its memory freed) when the last reference goes.
+     * LC_ERR_UNSUPPORTED with the reason when the device cannot be used
+     * (no GPU, no driver). Every owner of device memory (a parameter
+     * registry, an optimizer, a Sequential's buffers, a dataloader) holds
+     * a reference while it has any. The CPU's do nothing. */
+    lc_status (*init)(int index);
+    void (*release)(void);
+    /* Wait until every enqueued op has finished; reports a device fault. */
+    lc_status (*sync)(void);
 
     /* ---- memory ---------------------------------------------------------- */
 
@@ -81,6 +122,32 @@ typedef struct lc_backend {
     lc_status (*cast)(lc_tensor *dst, const lc_tensor *src);
     lc_workspace *(*workspace_create)(void);
     void (*workspace_free)(lc_workspace *ws);
+    /* Raw zero-filled memory of this device (bytes 0: *p = NULL, LC_OK) and
+     * its free (NULL is fine). */
+    lc_status (*mem_alloc)(void **p, size_t bytes);
+    void (*mem_free)(void *p);
+    /* bytes from host src to device dst (the host buffer may be reused on
+     * return), from device src to host dst (waits for the device), and
+     * device to device (enqueued). On the CPU all three are memcpy. */
+    lc_status (*upload)(void *dst, const void *src, size_t bytes);
+    lc_status (*download)(void *dst, const void *src, size_t bytes);
+    lc_status (*mem_copy)(void *dst, const void *src, size_t bytes);
+
+    /* ---- data -------------------------------------------------------------- */
+
+    /* Copy n samples of `features` bytes and their n label bytes to the
+     * device once, with the dataloader's 256-entry normalisation table lut
+     * (so gathered values are the CPU dataloader's, bit for bit). */
+    lc_status (*data_create)(lc_device_data **out, const uint8_t *images, const uint8_t *labels,
+                             size_t n, size_t features, const float *lut);
+    void (*data_free)(lc_device_data *d);
+    /* The sample order batches are gathered in: n indices, each < n
+     * (uploaded once per epoch). */
+    lc_status (*data_set_order)(lc_device_data *d, const uint32_t *order, size_t n);
+    /* x[i, :] = lut[images[order[first + i], :]] and y[i] =
+     * labels[order[first + i]] for i < count, into device memory (x: count
+     * * features floats, y: count int32). */
+    lc_status (*data_gather)(lc_device_data *d, size_t first, size_t count, float *x, int32_t *y);
 
     /* ---- layers ------------------------------------------------------------ */
 
@@ -95,35 +162,43 @@ typedef struct lc_backend {
     lc_status (*act_forward)(lc_dtype compute, lc_act_fn fn, lc_tensor *y, const lc_tensor *x);
     lc_status (*act_backward)(lc_dtype compute, lc_act_fn fn, lc_tensor *dx, const lc_tensor *dy,
                               const lc_tensor *x);
-    /* Inverted dropout (dropout.h): masks from rng in element order. */
+    /* Inverted dropout (dropout.h): masks from rng in element order; mask
+     * is n bytes of this device's memory. */
     lc_status (*dropout_forward)(lc_dtype compute, lc_tensor *y, uint8_t *mask, const lc_tensor *x,
                                  float p, int training, lc_rng *rng);
     lc_status (*dropout_backward)(lc_dtype compute, lc_tensor *dx, const lc_tensor *dy,
                                   const uint8_t *mask, float p, int training);
     /* Fused softmax + mean cross-entropy and its backward (softmax_xent.h),
-     * in float32 whatever the compute dtype. */
+     * in float32 whatever the compute dtype. labels: rows int32 in this
+     * device's memory; *loss and *correct (NULL to skip) are host values, so
+     * on a GPU asking for them waits for the device. */
     lc_status (*softmax_xent_forward)(lc_tensor *probs, double *loss, int64_t *correct,
                                       const lc_tensor *logits, const int32_t *labels);
     lc_status (*softmax_xent_backward)(lc_tensor *dlogits, const lc_tensor *probs,
                                        const int32_t *labels, float dloss);
 
     /* ---- flat float32 buffers: parameters, gradients, optimizer state ---- */
+    /* (device memory; the arrays of pointers and lengths are host arrays) */
 
     /* x[0..n) = 0. */
-    void (*zero)(float *x, size_t n);
+    lc_status (*zero)(float *x, size_t n);
     /* Round x[0..n) in place to fmt's values (*-true parameters kept in
      * float32 buffers); F32 does nothing. */
-    void (*round)(lc_dtype fmt, float *x, size_t n);
-    /* Deterministic L2 norm of the concatenation (reduce.h). */
-    double (*l2norm_multi)(const float *const *bufs, const size_t *lens, size_t count);
-    /* clip_grad_norm_ / clip_grad_value_ (optim_kernels.h). */
+    lc_status (*round)(lc_dtype fmt, float *x, size_t n);
+    /* Deterministic L2 norm of the concatenation (reduce.h) into *out (a
+     * host value: waits for the device). */
+    lc_status (*l2norm_multi)(const float *const *bufs, const size_t *lens, size_t count,
+                              double *out);
+    /* clip_grad_norm_ / clip_grad_value_ (optim_kernels.h). total_norm may
+     * be NULL (a GPU then does not wait for the device). */
     lc_status (*clip_grad_norm)(float *const *grads, const size_t *lens, size_t count,
                                 double max_norm, double *total_norm);
     lc_status (*clip_grad_value)(float *const *grads, const size_t *lens, size_t count,
                                  double clip_value);
-    /* GradScaler's fused unscale + Inf/NaN check (loss_scaler.h). */
-    void (*unscale_inf_check)(float *const *grads, const size_t *lens, size_t count,
-                              float inv_scale, int *found_inf);
+    /* GradScaler's fused unscale + Inf/NaN check (loss_scaler.h); *found_inf
+     * is a host value (a GPU waits for the device to give it). */
+    lc_status (*unscale_inf_check)(float *const *grads, const size_t *lens, size_t count,
+                                   float inv_scale, int *found_inf);
     /* Optimizer updates (optim_kernels.h), one buffer at a time. */
     lc_status (*sgd_step)(float *param, const float *grad, float *momentum_buf, size_t n,
                           const lc_sgd_hparams *hp, int64_t step);
@@ -131,10 +206,30 @@ typedef struct lc_backend {
                            const lc_adam_hparams *hp, int64_t step);
     lc_status (*adamw_step)(float *param, const float *grad, float *m, float *v, size_t n,
                             const lc_adam_hparams *hp, int64_t step);
+
+    /* ---- figures (DeviceStatsMonitor) -------------------------------------- */
+
+    /* Memory and GEMM counters; never waits for the device. */
+    lc_status (*stats)(lc_backend_stats *out);
+    /* Step timing: start/stop mark a step on the device's timeline; poll
+     * gives the newest finished step and its milliseconds without waiting
+     * (*ready = 0 when none has finished since it was marked). */
+    lc_status (*timer_create)(lc_backend_timer **out);
+    void (*timer_free)(lc_backend_timer *t);
+    lc_status (*timer_start)(lc_backend_timer *t, int64_t step);
+    lc_status (*timer_stop)(lc_backend_timer *t);
+    lc_status (*timer_poll)(lc_backend_timer *t, int *ready, int64_t *step, double *ms);
 } lc_backend;
 
 /** The CPU backend (always available). */
 const lc_backend *lc_backend_cpu(void);
+
+#ifdef LC_HAVE_CUDA
+/** The CUDA backend (kernels/cuda/backend_cuda.c), when compiled in. Its
+ *  init fails with LC_ERR_UNSUPPORTED and CUDA's reason on a machine
+ *  without a usable GPU. */
+const lc_backend *lc_backend_cuda(void);
+#endif
 
 /** The backend of a device: the CPU one for LC_DEVICE_HOST; for
  *  LC_DEVICE_CUDA the compiled-in or registered CUDA backend, else NULL. */

@@ -188,6 +188,20 @@ lc_status lc_tensor_view_dtype(lc_tensor *t, void *ptr, lc_dtype dtype, int ndim
     return LC_OK;
 }
 
+lc_status lc_tensor_view_on(lc_tensor *t, void *ptr, lc_dtype dtype, lc_device device, int ndim,
+                            const int64_t *shape)
+{
+    if ((unsigned)device >= LC_DEVICE_COUNT) {
+        if (t)
+            memset(t, 0, sizeof *t);
+        return lc_fail(LC_ERR_INVALID, "tensor_view: unknown device %d", (int)device);
+    }
+    lc_status st = lc_tensor_view_dtype(t, ptr, dtype, ndim, shape);
+    if (st == LC_OK)
+        t->device = device;
+    return st;
+}
+
 lc_status lc_tensor_view(lc_tensor *t, float *data, int ndim, const int64_t *shape)
 {
     return lc_tensor_view_dtype(t, data, LC_DTYPE_F32, ndim, shape);

@@ -66,6 +66,11 @@ lc_status lc_tensor_view(lc_tensor *t, float *data, int ndim, const int64_t *sha
 lc_status lc_tensor_view_dtype(lc_tensor *t, void *ptr, lc_dtype dtype, int ndim,
                                const int64_t *shape);
 
+/** A view of memory of any dtype on any device (a backend's buffers; the
+ *  kernels here take host float32 only). */
+lc_status lc_tensor_view_on(lc_tensor *t, void *ptr, lc_dtype dtype, lc_device device, int ndim,
+                            const int64_t *shape);
+
 /** Free an owned buffer and clear t. Safe on NULL, on views and twice. */
 void lc_tensor_free(lc_tensor *t);
 

@@ -7,7 +7,9 @@
  * results so a run on a GPU shows how close the two sides are):
  *   exact          casts (all 65,536 values of each 16-bit format one way;
  *                  ties, boundaries and a million random patterns the
- *                  other), dropout masks / outputs / RNG state, ReLU, bias
+ *                  other; against a value-based reference AND against
+ *                  kernels/half.c, NaNs included), rounding to 16-bit
+ *                  values, dropout masks / outputs / RNG state, ReLU, bias
  *                  add and its gradient, argmax, gathers, unscale, the
  *                  elementwise fp32 ops, determinism of reductions;
  *   1e-12 rel      sum / sum of squares / norm (designed to be exact);
@@ -34,6 +36,7 @@
 #include <string.h>
 
 #include "cuda_ops.h"
+#include "half.h"
 #include "kernels.h"
 
 static lc_cuda_ctx *g_ctx;
@@ -203,8 +206,9 @@ static uint16_t ref_f32_to_f16(float x)
 static float ref_f16_to_f32(uint16_t h)
 {
     int e = (h >> 10) & 0x1f;
-    if (e == 0x1f) /* Inf, or NaN with its payload moved up */
-        return u2f(((uint32_t)(h & 0x8000) << 16) | 0x7f800000u | ((uint32_t)(h & 0x3ff) << 13));
+    if (e == 0x1f) /* Inf, or NaN made quiet with its payload moved up (half.h's rule) */
+        return u2f(((uint32_t)(h & 0x8000) << 16) | 0x7f800000u |
+                   ((h & 0x3ff) ? 0x400000u | ((uint32_t)(h & 0x3ff) << 13) : 0u));
     return (float)ref_f16_value(h);
 }
 
@@ -233,7 +237,8 @@ static uint16_t ref_f32_to_bf16(float x)
 
 static float ref_bf16_to_f32(uint16_t b)
 {
-    return u2f((uint32_t)b << 16);
+    uint32_t u = (uint32_t)b << 16;
+    return u2f((u & 0x7fffffffu) > 0x7f800000u ? u | 0x400000u : u); /* NaN made quiet */
 }
 
 /* ------------------------------------------------------------------------ */
@@ -404,12 +409,16 @@ static void test_casts_from_16bit_exhaustive(void **state)
     for (size_t i = 0; i < n; i++)
         want[i] = ref_f16_to_f32((uint16_t)i);
     check_exact_bytes("fp16 -> fp32 (all 65536)", got, want, n * sizeof(float));
+    lc_f16_to_f32_array(want, h, n); /* the CPU's own conversion, NaNs included */
+    check_exact_bytes("fp16 -> fp32 = kernels/half.c", got, want, n * sizeof(float));
 
     ok(lc_cuda_bf16_to_f32(g_ctx, df, dh, n));
     dev_download(got, df, n * sizeof(float));
     for (size_t i = 0; i < n; i++)
         want[i] = ref_bf16_to_f32((uint16_t)i);
     check_exact_bytes("bf16 -> fp32 (all 65536)", got, want, n * sizeof(float));
+    lc_bf16_to_f32_array(want, h, n);
+    check_exact_bytes("bf16 -> fp32 = kernels/half.c", got, want, n * sizeof(float));
 
     /* Round trips through fp32: every non-NaN pattern comes back unchanged. */
     uint16_t *back = malloc(n * sizeof *back);
@@ -425,14 +434,14 @@ static void test_casts_from_16bit_exhaustive(void **state)
     dev_download(back, db, n * sizeof *back);
     for (size_t i = 0; i < n; i++) {
         uint16_t w = ref_f32_to_bf16(ref_f16_to_f32((uint16_t)i));
-        if (back[i] != w)
+        if (back[i] != w || back[i] != lc_f32_to_bf16(lc_f16_to_f32((uint16_t)i)))
             fail_msg("fp16 0x%04zx -> bf16: got 0x%04x, want 0x%04x", i, back[i], w);
     }
     ok(lc_cuda_bf16_to_f16(g_ctx, db, dh, n));
     dev_download(back, db, n * sizeof *back);
     for (size_t i = 0; i < n; i++) {
         uint16_t w = ref_f32_to_f16(ref_bf16_to_f32((uint16_t)i));
-        if (back[i] != w)
+        if (back[i] != w || back[i] != lc_f32_to_f16(lc_bf16_to_f32((uint16_t)i)))
             fail_msg("bf16 0x%04zx -> fp16: got 0x%04x, want 0x%04x", i, back[i], w);
     }
     printf("  fp16 <-> bf16 (all 65536 each way) bit-exact\n");
@@ -496,6 +505,8 @@ static void test_casts_from_fp32(void **state)
         if (got[i] != want[i])
             fail_msg("fp32 %a (0x%08x) -> fp16: got 0x%04x, want 0x%04x", (double)x[i],
                      f2u(x[i]), got[i], want[i]);
+    lc_f32_to_f16_array(want, x, n); /* kernels/half.c (F16C where present) */
+    check_exact_bytes("fp32 -> fp16 = kernels/half.c", got, want, n * sizeof *got);
     printf("  fp32 -> fp16 (%zu values)    bit-exact\n", n);
 
     ok(lc_cuda_f32_to_bf16(g_ctx, dy, dx, n));
@@ -506,7 +517,29 @@ static void test_casts_from_fp32(void **state)
         if (got[i] != want[i])
             fail_msg("fp32 %a (0x%08x) -> bf16: got 0x%04x, want 0x%04x", (double)x[i],
                      f2u(x[i]), got[i], want[i]);
+    lc_f32_to_bf16_array(want, x, n);
+    check_exact_bytes("fp32 -> bf16 = kernels/half.c", got, want, n * sizeof *got);
     printf("  fp32 -> bf16 (%zu values)    bit-exact\n", n);
+
+    /* lc_cuda_round (16-bit values kept in fp32) = kernels/half.c's lc_round_array */
+    float *rg = host_floats(n), *rw = host_floats(n);
+    float *dr = dev_alloc(n * sizeof(float));
+    const int fmts[2] = {LC_CUDA_F16, LC_CUDA_BF16};
+    for (int k = 0; k < 2; k++) {
+        ok(lc_cuda_round(g_ctx, dr, dx, n, fmts[k]));
+        dev_download(rg, dr, n * sizeof(float));
+        lc_round_array(k ? LC_DTYPE_BF16 : LC_DTYPE_F16, rw, x, n);
+        check_exact_bytes(k ? "round to bf16 = half.c" : "round to fp16 = half.c", rg, rw,
+                          n * sizeof(float));
+    }
+    ok(lc_cuda_copy_device(g_ctx, dr, dx, n * sizeof(float)));
+    ok(lc_cuda_round(g_ctx, dr, dr, n, LC_CUDA_BF16)); /* in place */
+    dev_download(rg, dr, n * sizeof(float));
+    check_exact_bytes("round to bf16 in place", rg, rw, n * sizeof(float));
+    assert_int_equal(lc_cuda_round(g_ctx, dr, dr, n, LC_CUDA_F32), LC_ERR_INVALID);
+    dev_free(dr);
+    free(rg);
+    free(rw);
     dev_free(dx);
     dev_free(dy);
     free(x);

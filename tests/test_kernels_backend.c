@@ -107,6 +107,10 @@ static void test_registry(void **s)
     assert_string_equal(cpu->name, "cpu");
 #ifndef LC_HAVE_CUDA
     assert_null(lc_backend_get(LC_DEVICE_CUDA));
+#else
+    assert_ptr_equal(lc_backend_get(LC_DEVICE_CUDA), lc_backend_cuda());
+    assert_string_equal(lc_backend_cuda()->name, "cuda");
+    assert_int_equal(lc_backend_cuda()->device, LC_DEVICE_CUDA);
 #endif
     lc_backend fake = *cpu;
     fake.name = "fake-cuda";
@@ -120,6 +124,8 @@ static void test_registry(void **s)
     lc_backend_unregister(LC_DEVICE_CUDA);
 #ifndef LC_HAVE_CUDA
     assert_null(lc_backend_get(LC_DEVICE_CUDA));
+#else
+    assert_ptr_equal(lc_backend_get(LC_DEVICE_CUDA), lc_backend_cuda());
 #endif
     assert_null(lc_backend_get((lc_device)7));
 }

@@ -38,6 +38,12 @@
  * exact; a float32 checkpoint loaded into a *-true run is rounded), so a
  * run may resume in another precision; the loss scaler continues only
  * between 16-mixed runs, and a change of precision is warned about.
+ *
+ * Devices: nothing in a checkpoint says where it was written. Parameters
+ * and optimizer state on a GPU are downloaded into these host layouts
+ * when it is built (on the training thread) and uploaded on restore, so a
+ * checkpoint written on cuda resumes on the cpu and back; the dropout RNG
+ * is the same PCG32 stream on both (kernels/cuda/dropout.cu).
  */
 #include <cjson/cJSON.h>
 #include <limits.h>
@@ -177,6 +183,18 @@ static lc_status ckpt_build(lc_trainer *t, lc_ckpt_writer *w, int mid_epoch)
 
     lc_params *ps = t->module->params;
     lc_dtype dtype = t->prec.param_dtype;
+    /* values on a device are downloaded first: the file is the same bytes
+       whichever device wrote it */
+    float *host = NULL;
+    int on_device = ps && lc_params_backend(ps)->device != LC_DEVICE_HOST;
+    if (on_device) {
+        size_t most = 1;
+        for (size_t i = 0; i < ps->len; i++)
+            most = ps->items[i].count > most ? ps->items[i].count : most;
+        host = malloc(most * sizeof *host);
+        if (!host)
+            return lc_fail(LC_ERR_NOMEM, "checkpoint: out of memory");
+    }
     for (size_t i = 0; ps && i < ps->len; i++) {
         const lc_param *p = &ps->items[i];
         char name[LC_PARAM_NAME_MAX + 16];
@@ -189,8 +207,17 @@ static lc_status ckpt_build(lc_trainer *t, lc_ckpt_writer *w, int mid_epoch)
         memcpy(d, &nd, 4);
         memcpy(d + 4, &code, 4);
         memcpy(d + 8, p->shape, 8 * (size_t)p->ndim);
-        store_values(d + head, p->data, p->count, dtype);
+        if (on_device) {
+            lc_status st = lc_params_read(ps, i, 0, host);
+            if (st != LC_OK) {
+                free(host);
+                return lc_fail(st, "checkpoint: could not copy '%s' from the device: %s", p->name,
+                               lc_errmsg());
+            }
+        }
+        store_values(d + head, on_device ? host : p->data, p->count, dtype);
     }
+    free(host);
     uint8_t prec[LC_PRECISION_STATE_SIZE];
     lc_precision_state_save(&t->prec, prec);
     lc_ckpt_add(w, "precision", prec, sizeof prec);
@@ -413,7 +440,19 @@ static lc_status restore_params(lc_params *ps, const lc_ckpt_reader *r, const ch
         for (uint32_t d = 0; d < nd; d++)
             if (shape[d] != p->shape[d])
                 goto shape;
-        load_values(p->data, s->data + head, p->count, (lc_dtype)code);
+        if (lc_params_backend(ps)->device == LC_DEVICE_HOST) {
+            load_values(p->data, s->data + head, p->count, (lc_dtype)code);
+        } else { /* convert on the host, then upload */
+            float *host = malloc(p->count * sizeof *host);
+            if (!host)
+                return lc_fail(LC_ERR_NOMEM, "checkpoint '%s': out of memory", path);
+            load_values(host, s->data + head, p->count, (lc_dtype)code);
+            lc_status st = lc_params_write(ps, i, host);
+            free(host);
+            if (st != LC_OK)
+                return lc_fail(st, "checkpoint '%s': could not copy '%s' to the device: %s", path,
+                               p->name, lc_errmsg());
+        }
         continue;
     shape:
         return lc_fail(LC_ERR_INVALID, "checkpoint '%s': tensor '%s' has another shape than the "
@@ -470,8 +509,7 @@ static lc_status restore_precision(lc_trainer *t, const lc_ckpt_reader *r, const
         lc_trainer_warn("checkpoint '%s' was saved with precision %s; continuing with %s%s", path,
                         saved, lc_precision_name(t->prec.kind),
                         t->prec.has_scaler ? " and a fresh loss scaler" : "");
-    lc_precision_convert_params(&t->prec, t->module->params);
-    return LC_OK;
+    return lc_precision_convert_params(&t->prec, t->module->params);
 }
 
 lc_status lc_ckpt_restore(lc_trainer *t, const char *path, int64_t *resume_step)

@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"
 #include "lightc/status.h"
 
 #define LC_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
@@ -111,7 +112,9 @@ typedef struct lc_dataloader_options {
     uint64_t seed;     /* shuffle seed; default 0 */
 } lc_dataloader_options;
 
-/** A batch: valid until the next lc_dataloader_next / _free call. */
+/** A batch: valid until the next lc_dataloader_next / _free call. x and y
+ *  are memory of the loader's device (host unless lc_dataloader_set_backend
+ *  put it on one). */
 typedef struct lc_batch {
     float *x;        /* size * features normalised floats, row-major */
     int32_t *y;      /* size labels (int32 for lc_softmax_xent_*) */
@@ -145,8 +148,17 @@ size_t lc_dataloader_num_samples(const lc_dataloader *dl);
 lc_status lc_dataloader_set_epoch(lc_dataloader *dl, int64_t epoch);
 
 /** Fill *b with the next batch of the current epoch and advance: returns 1,
- *  or 0 when the epoch is exhausted (then call lc_dataloader_set_epoch). */
+ *  or 0 when the epoch is exhausted (then call lc_dataloader_set_epoch), or
+ *  -1 when the device failed (lc_errmsg says why). */
 int lc_dataloader_next(lc_dataloader *dl, lc_batch *b);
+
+/** Make batches on be's device: the dataset (its bytes and normalisation
+ *  table) is copied there once, each epoch's order once when the epoch's
+ *  first batch is made, and every batch is gathered on the device by the
+ *  backend (the same values as the host path, bit for bit). be NULL or a
+ *  host backend: host batches (the device copies are freed). Holds a
+ *  reference on be while on it. */
+lc_status lc_dataloader_set_backend(lc_dataloader *dl, const lc_backend *be);
 
 /** The position (for a checkpoint) and its restore (mid-epoch resume):
  *  epoch >= 0, 0 <= batch <= num_batches. */

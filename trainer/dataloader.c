@@ -4,10 +4,15 @@
  * batching with an optional dropped last partial batch, normalisation of
  * the pixel bytes through a 256-entry table, and the (epoch, batch)
  * position that checkpoints save for a mid-epoch resume.
+ *
+ * On a device (lc_dataloader_set_backend): the dataset's bytes and the
+ * table go to the device once, each epoch's order once, and a batch is
+ * gathered there by the backend (the same table, so the same floats).
  */
 #include "data.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +33,12 @@ struct lc_dataloader {
     float *x;         /* batch_size * features */
     int32_t *y;       /* batch_size */
     float lut[256];   /* normalised value of each pixel byte */
+    /* on a device (NULL: host batches) */
+    const lc_backend *be;
+    lc_device_data *dd;
+    float *dx;        /* batch_size * features, device */
+    int32_t *dy;      /* batch_size, device */
+    int order_dirty;  /* the device does not have this epoch's order yet */
 };
 
 /* SplitMix64's finaliser (Steele, Lea, Flood 2014): a bijective 64-bit mix,
@@ -66,6 +77,7 @@ void lc_dataloader_options_default(lc_dataloader_options *opt)
 
 static void loader_make_order(lc_dataloader *dl)
 {
+    dl->order_dirty = 1;
     if (dl->opt.shuffle) {
         lc_data_shuffle(dl->order, dl->ds->n, dl->opt.seed, dl->epoch);
     } else {
@@ -128,10 +140,57 @@ lc_status lc_dataloader_create(lc_dataloader **out, const lc_dataset *ds,
     return LC_OK;
 }
 
+static void loader_drop_device(lc_dataloader *dl)
+{
+    const lc_backend *be = dl->be;
+    if (!be)
+        return;
+    be->data_free(dl->dd);
+    be->mem_free(dl->dx);
+    be->mem_free(dl->dy);
+    dl->dd = NULL;
+    dl->dx = NULL;
+    dl->dy = NULL;
+    dl->be = NULL;
+    be->release();
+}
+
+lc_status lc_dataloader_set_backend(lc_dataloader *dl, const lc_backend *be)
+{
+    if (!dl)
+        return lc_fail(LC_ERR_INVALID, "dataloader is NULL");
+    if (be == dl->be || (!dl->be && (!be || be->device == LC_DEVICE_HOST)))
+        return LC_OK;
+    loader_drop_device(dl);
+    if (!be || be->device == LC_DEVICE_HOST)
+        return LC_OK;
+    lc_status st = be->init(-1);
+    if (st != LC_OK)
+        return st;
+    dl->be = be;
+    const lc_dataset *ds = dl->ds;
+    const size_t bs = dl->opt.batch_size;
+    st = be->data_create(&dl->dd, ds->images, ds->labels, ds->n, ds->features, dl->lut);
+    if (st == LC_OK)
+        st = be->mem_alloc((void **)&dl->dx, bs * ds->features * sizeof(float));
+    if (st == LC_OK)
+        st = be->mem_alloc((void **)&dl->dy, bs * sizeof(int32_t));
+    if (st != LC_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", lc_errmsg());
+        loader_drop_device(dl);
+        return lc_fail(st, "dataloader: could not put the data set (%zu samples) on %s: %s", ds->n,
+                       be->name, why);
+    }
+    dl->order_dirty = 1;
+    return LC_OK;
+}
+
 void lc_dataloader_free(lc_dataloader *dl)
 {
     if (!dl)
         return;
+    loader_drop_device(dl);
     free(dl->order);
     free(dl->x);
     free(dl->y);
@@ -162,16 +221,31 @@ int lc_dataloader_next(lc_dataloader *dl, lc_batch *b)
     const size_t bs = dl->opt.batch_size, f = ds->features;
     const size_t start = dl->next * bs;
     const size_t size = ds->n - start < bs ? ds->n - start : bs;
-    for (size_t i = 0; i < size; i++) {
-        const uint32_t k = dl->order[start + i];
-        const uint8_t *px = ds->images + (size_t)k * f;
-        float *dst = dl->x + i * f;
-        for (size_t j = 0; j < f; j++)
-            dst[j] = dl->lut[px[j]];
-        dl->y[i] = ds->labels[k];
+    if (dl->be) {
+        /* on the device: this epoch's order once, then a gather per batch */
+        lc_status st = LC_OK;
+        if (dl->order_dirty)
+            st = dl->be->data_set_order(dl->dd, dl->order, ds->n);
+        if (st == LC_OK)
+            dl->order_dirty = 0;
+        if (st == LC_OK)
+            st = dl->be->data_gather(dl->dd, start, size, dl->dx, dl->dy);
+        if (st != LC_OK)
+            return -1;
+        b->x = dl->dx;
+        b->y = dl->dy;
+    } else {
+        for (size_t i = 0; i < size; i++) {
+            const uint32_t k = dl->order[start + i];
+            const uint8_t *px = ds->images + (size_t)k * f;
+            float *dst = dl->x + i * f;
+            for (size_t j = 0; j < f; j++)
+                dst[j] = dl->lut[px[j]];
+            dl->y[i] = ds->labels[k];
+        }
+        b->x = dl->x;
+        b->y = dl->y;
     }
-    b->x = dl->x;
-    b->y = dl->y;
     b->size = size;
     b->features = f;
     b->epoch = dl->epoch;

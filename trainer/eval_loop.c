@@ -60,7 +60,13 @@ static lc_status eval_run(lc_trainer *t, const eval_kind *k, lc_dataloader *dl, 
         if ((st = lc_run_check_live(t)) != LC_OK)
             break;
         lc_batch b;
-        if (!lc_dataloader_next(dl, &b))
+        int got = lc_dataloader_next(dl, &b);
+        if (got < 0) {
+            st = lc_fail(LC_ERR_STATE, "could not make %s batch %lld: %s",
+                         k == &test_kind ? "test" : "validation", (long long)i, lc_errmsg());
+            break;
+        }
+        if (got == 0)
             break;
         lc_minibatch mb;
         lc_minibatch_from(&mb, &b);

@@ -79,27 +79,33 @@ static lc_status optimizer_step(lc_trainer *t)
     lc_params *ps = t->module->params;
     /* MixedPrecision: unscale before the hooks and clipping see the grads */
     int skip = 0;
-    lc_precision_unscale(&t->prec, ps, &skip);
-    lc_status st = lc_hooks_call(t, LC_FX_ON_BEFORE_OPTIMIZER_STEP, LC_CB_ALL,
-                                 LC_CB_HOOK(on_before_optimizer_step),
-                                 LC_MOD_HOOK(on_before_optimizer_step));
+    lc_status st = lc_precision_unscale(&t->prec, ps, &skip);
+    if (st != LC_OK)
+        return st;
+    st = lc_hooks_call(t, LC_FX_ON_BEFORE_OPTIMIZER_STEP, LC_CB_ALL,
+                       LC_CB_HOOK(on_before_optimizer_step), LC_MOD_HOOK(on_before_optimizer_step));
     if (st != LC_OK)
         return st;
     double clip = t->cfg.gradient_clip_val;
     t->grad_norm = NAN;
+    /* The norm is a host value: on a device, reading it waits for the
+       device, so it is read only on the steps that log it. */
+    int host = lc_params_backend(ps)->device == LC_DEVICE_HOST;
+    int want_norm = t->cfg.log_grad_norm && (host || lc_conn_should_update_logs(t));
     if (clip > 0 && t->cfg.gradient_clip_algorithm == LC_CLIP_NORM) {
-        st = lc_params_clip_grad_norm(ps, clip, &t->grad_norm);
+        st = lc_params_clip_grad_norm(ps, clip, host || want_norm ? &t->grad_norm : NULL);
     } else {
-        if (t->cfg.log_grad_norm)
+        if (want_norm)
             t->grad_norm = lc_params_grad_norm(ps);
         if (clip > 0)
             st = lc_params_clip_grad_value(ps, clip);
     }
     if (st == LC_OK && !skip)
         st = lc_optim_step(t->optim);
+    if (st == LC_OK)
+        st = lc_precision_step_end(&t->prec, ps, !skip);
     if (st != LC_OK)
         return st;
-    lc_precision_step_end(&t->prec, ps, !skip);
     t->step_skipped = skip;
     /* a skipped step still counts, as Lightning counts optimizer.step calls */
     t->global_step++;
@@ -145,7 +151,9 @@ static lc_status train_batch(lc_trainer *t, const lc_batch *b, int64_t idx, int 
                            LC_MOD_HOOK(on_before_zero_grad));
         if (st != LC_OK)
             return st;
-        lc_params_zero_grad(m->params);
+        st = lc_params_zero_grad(m->params);
+        if (st != LC_OK)
+            return st;
     }
     st = lc_hooks_call(t, LC_FX_ON_BEFORE_BACKWARD, LC_CB_ALL, LC_CB_HOOK(on_before_backward),
                        LC_MOD_HOOK(on_before_backward));
@@ -277,7 +285,11 @@ static lc_status train_epoch(lc_trainer *t)
         if ((st = lc_run_check_live(t)) != LC_OK)
             return st;
         lc_batch b;
-        if (!lc_dataloader_next(t->train_dl, &b))
+        int got = lc_dataloader_next(t->train_dl, &b);
+        if (got < 0)
+            return lc_fail(LC_ERR_STATE, "fit: could not make train batch %lld: %s",
+                           (long long)idx, lc_errmsg());
+        if (got == 0)
             break;
         int skip = 0;
         st = train_batch(t, &b, idx, &skip);
@@ -430,6 +442,10 @@ lc_status lc_trainer_fit(lc_trainer *t, lc_module *m, lc_datamodule *dm, const c
         set_total_steps_tag(t);
         st = fit_run(t);
     }
+    /* the module's host buffers get the trained values (a model on a
+       device keeps training there in the next stage) */
+    if (st == LC_OK)
+        st = lc_params_sync_host(m->params);
     /* the last checkpoint is on disk (or its error known) and every
        histogram logged when fit returns */
     lc_hist_wait(t);

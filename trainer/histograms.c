@@ -6,7 +6,8 @@
  * request.
  *
  * Bucketing a million values costs ~15 ms, so it runs on a helper thread:
- * the training thread copies the values (a snapshot: ~1 ms) and goes on;
+ * the training thread copies the values (a snapshot: ~1 ms; from a GPU a
+ * download, which waits for it) and goes on;
  * the helper logs the histograms (the hub takes log calls from any thread).
  * The elementwise kernels and the optimizer update run on one thread, so a
  * core is often free for the helper even when BLAS uses them all. One job
@@ -102,7 +103,12 @@ void lc_log_param_histograms(lc_trainer *t, int64_t step)
         for (int g = 0; g < (pa->grad ? 2 : 1); g++) {
             snprintf(j->keys[j->n], sizeof j->keys[0], "%s/%s", g ? "gradients" : "weights",
                      pa->name);
-            memcpy(p, g ? pa->grad : pa->data, pa->count * sizeof *p);
+            if (lc_params_read(ps, i, g, p) != LC_OK) { /* a device copy failed */
+                lc_trainer_warn("histograms at step %lld skipped: %s", (long long)step,
+                                lc_errmsg());
+                hist_free(j);
+                return;
+            }
             j->values[j->n] = p;
             j->counts[j->n] = pa->count;
             p += pa->count;

@@ -20,6 +20,8 @@
 struct lc_optim {
     lc_optim_config cfg;
     lc_params *params;
+    const lc_backend *be; /* whose memory the state is: the registry's at creation */
+    int holds_ref;        /* be->init was taken for the state (a device) */
     size_t params_len;   /* registry length at creation (it must not grow) */
     double initial_lr;
     int64_t step;        /* completed steps */
@@ -128,16 +130,30 @@ lc_status lc_optim_create(lc_optim **out, lc_params *params, const lc_optim_conf
         }
     }
     o->nbuf = o->per_param * trainable;
+    o->be = lc_params_backend(params);
     if (o->nbuf) {
-        o->block = calloc(floats * o->per_param, sizeof(float));
+        /* the state lives where the parameters do (zeroed there) */
+        if (o->be->device != LC_DEVICE_HOST) {
+            st = o->be->init(-1);
+            if (st != LC_OK) {
+                lc_optim_free(o);
+                return st;
+            }
+            o->holds_ref = 1;
+            st = o->be->mem_alloc((void **)&o->block, floats * o->per_param * sizeof(float));
+        } else {
+            o->block = calloc(floats * o->per_param, sizeof(float));
+        }
         o->buf_data = calloc(o->nbuf, sizeof *o->buf_data);
         o->buf_param = calloc(o->nbuf, sizeof *o->buf_param);
         o->buf_state = calloc(o->nbuf, sizeof *o->buf_state);
-        if (!o->block || !o->buf_data || !o->buf_param || !o->buf_state) {
+        if (st != LC_OK || !o->block || !o->buf_data || !o->buf_param || !o->buf_state) {
             size_t want = floats * o->per_param;
             lc_optim_free(o);
-            return lc_fail(LC_ERR_NOMEM, "optimizer: out of memory for the state of %zu values",
-                           want);
+            return st != LC_OK ? st
+                               : lc_fail(LC_ERR_NOMEM,
+                                         "optimizer: out of memory for the state of %zu values",
+                                         want);
         }
         float *at = o->block;
         size_t b = 0;
@@ -160,7 +176,12 @@ void lc_optim_free(lc_optim *opt)
 {
     if (!opt)
         return;
-    free(opt->block);
+    if (opt->holds_ref) {
+        opt->be->mem_free(opt->block);
+        opt->be->release();
+    } else {
+        free(opt->block);
+    }
     free(opt->buf_data);
     free(opt->buf_param);
     free(opt->buf_state);
@@ -231,6 +252,11 @@ lc_status lc_optim_step(lc_optim *opt)
     optim_adam_hp(&opt->cfg, &adam);
 
     const lc_backend *be = lc_params_backend(ps);
+    if (be != opt->be)
+        return lc_fail(LC_ERR_STATE,
+                       "%s: the parameters moved from %s to %s after the optimizer was created; "
+                       "its state is on %s (create the optimizer after moving them)",
+                       lc_optim_name(opt), opt->be->name, be->name, opt->be->name);
     size_t b = 0;
     for (size_t i = 0; i < ps->len; i++) {
         const lc_param *p = &ps->items[i];
@@ -261,10 +287,9 @@ lc_status lc_optim_step(lc_optim *opt)
     return LC_OK;
 }
 
-void lc_optim_zero_grad(lc_optim *opt)
+lc_status lc_optim_zero_grad(lc_optim *opt)
 {
-    if (opt)
-        lc_params_zero_grad(opt->params);
+    return opt ? lc_params_zero_grad(opt->params) : LC_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -355,7 +380,15 @@ lc_status lc_optim_state_save(const lc_optim *opt, void *buf, size_t cap)
         put(&c, &nl, 4);
         put(&c, p->name, nl);
         put(&c, &count, 8);
-        put(&c, opt->buf_data[i], p->count * sizeof(float));
+        if (opt->holds_ref) { /* device state: download into the blob */
+            lc_status st = opt->be->download(c.w + c.pos, opt->buf_data[i],
+                                             p->count * sizeof(float));
+            if (st != LC_OK)
+                return st;
+            c.pos += p->count * sizeof(float);
+        } else {
+            put(&c, opt->buf_data[i], p->count * sizeof(float));
+        }
     }
     return LC_OK;
 }
@@ -425,8 +458,13 @@ static lc_status optim_parse(lc_optim *opt, const void *buf, size_t len, int app
         if (c.len - c.pos < count * sizeof(float))
             return lc_fail(LC_ERR_INVALID, "optimizer state: truncated in the data of '%s'",
                            p->name);
-        if (apply)
+        if (apply && opt->holds_ref) {
+            lc_status st = opt->be->upload(opt->buf_data[i], c.r + c.pos, count * sizeof(float));
+            if (st != LC_OK)
+                return st;
+        } else if (apply) {
             memcpy(opt->buf_data[i], c.r + c.pos, count * sizeof(float));
+        }
         c.pos += count * sizeof(float);
     }
     if (c.pos != len)
@@ -445,7 +483,9 @@ lc_status lc_optim_state_load(lc_optim *opt, const void *buf, size_t len)
     lc_status st = optim_parse(opt, buf, len, 0, &cfg, &step, &initial_lr);
     if (st != LC_OK)
         return st;
-    optim_parse(opt, buf, len, 1, &cfg, &step, &initial_lr);
+    st = optim_parse(opt, buf, len, 1, &cfg, &step, &initial_lr);
+    if (st != LC_OK) /* only a device copy can fail here */
+        return st;
     opt->cfg = cfg;
     opt->step = step;
     opt->initial_lr = initial_lr;

@@ -5,7 +5,11 @@
  * count) and call the update rules of kernels/optim_kernels.h once per
  * trainable parameter, through the registry's kernel backend
  * (lc_params_backend: the CPU table calls those kernels directly); no
- * update math lives here. The state buffers are host memory.
+ * update math lives here. The state buffers live where the parameters
+ * are when the optimizer is created (host memory, or the device's, holding
+ * a reference on its backend); the checkpoint blob is always host bytes
+ * (downloaded / uploaded), so it is the same on every device. Moving the
+ * parameters after creation makes lc_optim_step fail with LC_ERR_STATE.
  *
  * One parameter group: every parameter shares the lr and hyperparameters.
  * The lr is a double, like a PyTorch param group's "lr"; schedulers
@@ -101,7 +105,7 @@ int64_t lc_optim_step_count(const lc_optim *opt);
 lc_status lc_optim_step(lc_optim *opt);
 
 /** Zero the gradients of the optimizer's parameters. */
-void lc_optim_zero_grad(lc_optim *opt);
+lc_status lc_optim_zero_grad(lc_optim *opt);
 
 /* ---- checkpoint: blob ------------------------------------------------- */
 
@@ -122,7 +126,8 @@ typedef struct lc_optim_buf {
     char name[LC_PARAM_NAME_MAX + 32]; /* "<param name>.<state name>" */
     const char *param;                 /* the parameter's name */
     const char *state;                 /* "momentum_buffer", "exp_avg", "exp_avg_sq" */
-    float *data;                       /* count floats, owned by the optimizer */
+    float *data;                       /* count floats, owned by the optimizer, in
+                                          the memory of the parameters' backend */
     size_t count;
 } lc_optim_buf;
 

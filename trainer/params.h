@@ -21,6 +21,15 @@
  * the CPU backend, host memory); zero_grad, the norm and clipping here and
  * the optimizer steps (optim.c) run through that backend's table.
  *
+ * Devices: a registry marked movable (its owner reads and writes the
+ * values only through the entries' data / grad pointers and the backend
+ * table — lc_seq's registry is) can be moved to a device with lc_params_to:
+ * the registry then owns device copies of every buffer, the entries point
+ * at them, and the owner's host buffers wait (lc_params_sync_host copies
+ * the device values back into them; moving back to the host does too).
+ * Checkpoints and histograms read values with lc_params_read, which works
+ * on any device. A registry on a device takes no new parameters.
+ *
  *     lc_params ps;
  *     lc_params_init(&ps);
  *     lc_params_add_tensor(&ps, "fc1.weight", &w1, &dw1);
@@ -43,11 +52,14 @@
 
 typedef struct lc_param {
     char *name;                       /* owned by the registry */
-    float *data;                      /* count values (not owned) */
-    float *grad;                      /* count values, or NULL = frozen (not owned) */
+    float *data;                      /* count values (not owned; on a device: the
+                                         registry's copy in device memory) */
+    float *grad;                      /* count values, or NULL = frozen (likewise) */
     size_t count;                     /* product of the shape */
     int ndim;                         /* 1..LC_PARAM_MAX_DIMS */
     int64_t shape[LC_PARAM_MAX_DIMS]; /* unused dimensions are 1 */
+    /* private: the owner's host buffers while data/grad are device copies */
+    float *host_data, *host_grad;
 } lc_param;
 
 typedef struct lc_params {
@@ -55,6 +67,9 @@ typedef struct lc_params {
     size_t len;
     size_t numel;    /* sum of count over all entries */
     const lc_backend *backend; /* whose memory the buffers are; NULL: the CPU */
+    int movable;     /* 1: the owner touches the values only through the
+                        entries (and the backend), so lc_params_to may move
+                        them to a device */
     /* private: the trainable gradients as arrays for the clipping kernels */
     size_t cap;
     float **grad_ptrs;
@@ -93,11 +108,35 @@ size_t lc_params_numel(const lc_params *p);
 size_t lc_params_numel_trainable(const lc_params *p);
 
 /** Set every gradient to zero (optimizer.zero_grad(set_to_none=False)). */
-void lc_params_zero_grad(lc_params *p);
+lc_status lc_params_zero_grad(lc_params *p);
 
 /** L2 norm of all gradients together (deterministic, see kernels/reduce.h),
- *  e.g. for a "grad_norm" metric without clipping. 0 with no gradients. */
+ *  e.g. for a "grad_norm" metric without clipping. 0 with no gradients;
+ *  NaN (with lc_errmsg) if the device failed. On a GPU it waits for it. */
 double lc_params_grad_norm(const lc_params *p);
+
+/* ---- devices -------------------------------------------------------------- */
+
+/** Move every buffer (values and gradients) to be's memory (NULL: the
+ *  CPU). Host to device: device copies are allocated and uploaded, the
+ *  registry takes a reference on be (be->init(-1)); device to host: the
+ *  values and gradients are downloaded into the owner's buffers and the
+ *  device copies freed, and the reference released. Already there:
+ *  nothing. LC_ERR_UNSUPPORTED for a registry that is not movable (its
+ *  owner's code would go on reading the host buffers); a device error
+ *  leaves everything where it was. */
+lc_status lc_params_to(lc_params *p, const lc_backend *be);
+
+/** On a device: copy the current values and gradients into the owner's
+ *  host buffers (the device copies stay in use). Host: nothing. */
+lc_status lc_params_sync_host(lc_params *p);
+
+/** Entry i's values (grad 0) or gradient (grad 1) into count host floats at
+ *  dst, from wherever they live (a download on a device). */
+lc_status lc_params_read(const lc_params *p, size_t i, int grad, float *dst);
+
+/** Entry i's values from count host floats at src (an upload on a device). */
+lc_status lc_params_write(lc_params *p, size_t i, const float *src);
 
 /** Trainer(gradient_clip_val=max_norm, gradient_clip_algorithm="norm"):
  *  clip all gradients together to L2 norm max_norm (lc_clip_grad_norm).

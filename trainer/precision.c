@@ -82,44 +82,49 @@ double lc_precision_loss_scale(const lc_precision *p)
     return p->has_scaler ? (double)p->scaler.scale : 1.0;
 }
 
-void lc_precision_convert_params(const lc_precision *p, lc_params *ps)
+lc_status lc_precision_convert_params(const lc_precision *p, lc_params *ps)
 {
     if (p->param_dtype == LC_DTYPE_F32 || !ps)
-        return;
+        return LC_OK;
     const lc_backend *be = lc_params_backend(ps);
-    for (size_t i = 0; i < ps->len; i++)
-        be->round(p->param_dtype, ps->items[i].data, ps->items[i].count);
+    lc_status st = LC_OK;
+    for (size_t i = 0; i < ps->len && st == LC_OK; i++)
+        st = be->round(p->param_dtype, ps->items[i].data, ps->items[i].count);
+    return st;
 }
 
-void lc_precision_unscale(lc_precision *p, lc_params *ps, int *skip)
+lc_status lc_precision_unscale(lc_precision *p, lc_params *ps, int *skip)
 {
     *skip = 0;
     if (!p->has_scaler || !ps)
-        return;
+        return LC_OK;
     /* 1/scale in float32, as GradScaler's inv_scale = scale.double().reciprocal().float() */
     float inv = (float)(1.0 / (double)p->scaler.scale);
     int found_inf = 0;
-    lc_params_backend(ps)->unscale_inf_check(ps->grad_ptrs, ps->grad_lens, ps->n_grads, inv,
-                                             &found_inf);
+    lc_status st = lc_params_backend(ps)->unscale_inf_check(ps->grad_ptrs, ps->grad_lens,
+                                                            ps->n_grads, inv, &found_inf);
     *skip = found_inf;
+    return st;
 }
 
-void lc_precision_step_end(lc_precision *p, lc_params *ps, int stepped)
+lc_status lc_precision_step_end(lc_precision *p, lc_params *ps, int stepped)
 {
+    lc_status st = LC_OK;
     if (stepped && p->param_dtype != LC_DTYPE_F32 && ps) {
         const lc_backend *be = lc_params_backend(ps);
-        for (size_t i = 0; i < ps->len; i++)
+        for (size_t i = 0; i < ps->len && st == LC_OK; i++)
             if (ps->items[i].grad) /* frozen ones were rounded at setup */
-                be->round(p->param_dtype, ps->items[i].data, ps->items[i].count);
+                st = be->round(p->param_dtype, ps->items[i].data, ps->items[i].count);
     }
     p->last_skipped = !stepped;
     if (!p->has_scaler)
-        return;
+        return st;
     if (!stepped) {
         p->skipped_steps++;
         p->overflows++;
     }
     lc_loss_scaler_update(&p->scaler, !stepped);
+    return st;
 }
 
 /* ------------------------------------------------------------------------ */

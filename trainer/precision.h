@@ -17,10 +17,13 @@
  * code. On the CPU the 16-bit compute is emulated (kernels/lowp.h):
  * operands and activations rounded to the format, float32 accumulation.
  *
- * *-true: the parameters hold only values of the format. On the CPU they
- * stay in float32 buffers, rounded to the format at setup and after every
- * optimizer update (the optimizer's state stays float32); checkpoints store
- * them in the 16-bit dtype.
+ * *-true: the parameters hold only values of the format. On the CPU and
+ * on the GPU they stay in float32 buffers, rounded to the format at setup
+ * and after every optimizer update (the optimizer's state stays float32);
+ * checkpoints store them in the 16-bit dtype.
+ *
+ * The functions below run through the parameters' backend (the GPU's when
+ * they are on it) and return its status.
  *
  * 16-mixed, per optimizer step (Lightning's MixedPrecision.optimizer_step
  * with torch.amp.GradScaler):
@@ -90,17 +93,17 @@ double lc_precision_loss_scale(const lc_precision *p);
 
 /** *-true: round every parameter (frozen ones too) to the format
  *  (HalfPrecision's module conversion). No-op otherwise. */
-void lc_precision_convert_params(const lc_precision *p, lc_params *ps);
+lc_status lc_precision_convert_params(const lc_precision *p, lc_params *ps);
 
 /** Before the optimizer step: unscale the gradients and check them
  *  (16-mixed). *skip = 1 if the step must be skipped. No-op (skip = 0)
  *  without a scaler. */
-void lc_precision_unscale(lc_precision *p, lc_params *ps, int *skip);
+lc_status lc_precision_unscale(lc_precision *p, lc_params *ps, int *skip);
 
 /** After the optimizer step (stepped = 0 when it was skipped): *-true
  *  rounds the updated parameters; 16-mixed updates the scale and the
  *  counters. */
-void lc_precision_step_end(lc_precision *p, lc_params *ps, int stepped);
+lc_status lc_precision_step_end(lc_precision *p, lc_params *ps, int stepped);
 
 /* ---- checkpoint state ---------------------------------------------------- */
 

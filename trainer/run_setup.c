@@ -228,6 +228,8 @@ lc_status lc_run_setup(lc_trainer *t, int resume, int64_t resume_step)
     lc_run_set_tag(t->run, "blas", lc_blas_info());
     set_tag_int(t->run, "threads", lc_blas_get_threads());
     lc_run_set_tag(t->run, "precision", t->cfg.precision);
+    /* a tag, not a param: a run may resume on another device */
+    lc_run_set_tag(t->run, "accelerator", lc_trainer_accelerator(t));
     st = lc_run_log_param_str(t->run, "precision", t->cfg.precision);
     if (st != LC_OK)
         return st;

@@ -7,8 +7,13 @@
  * Memory: every layer owns an output buffer and a gradient buffer of
  * rows_cap x out floats, grown when a bigger batch arrives; a forward
  * with fewer rows (the last batch) uses the front of them through tensor
- * views. Parameters and their gradients are separate lc_tensors registered
- * under nn.Sequential's names ("0.weight", "0.bias", "3.weight", ...).
+ * views. These buffers are memory of the compute backend (host RAM, or the
+ * GPU's for the CUDA backend), made with its mem_alloc. Parameters and
+ * their gradients are separate lc_tensors registered under nn.Sequential's
+ * names ("0.weight", "0.bias", "3.weight", ...); the layers read them
+ * through the registry's entries, so the registry is movable: the trainer
+ * (or a forward in another device's compute context) moves them to the
+ * device and the same layers compute there.
  *
  * Initialisation as torch.nn.Linear: weight and bias uniform in
  * +-1/sqrt(in_features), drawn from PCG32 (seed, stream 1) in layer order
@@ -17,8 +22,9 @@
  * Every op runs through the kernel backend table (kernels/backend.h) of
  * the thread's compute context (kernels/autocast.h), in its compute dtype:
  * the precision plugin sets that context around the step hooks, so the
- * same model code computes in float32, float16 or bfloat16. A forward
- * records the context; its backward uses the same one.
+ * same model code computes in float32, float16 or bfloat16, on the CPU or
+ * a GPU. A forward records the context; its backward uses the same one.
+ * x, labels, dout and the output are memory of that backend's device.
  */
 #include <math.h>
 #include <stdio.h>
@@ -41,13 +47,13 @@ typedef struct seq_layer {
     seq_kind kind;
     int64_t in, out;      /* features in and out */
     /* Linear */
-    lc_tensor w, b, dw, db;
+    lc_tensor w, b, dw, db;   /* the host storage the registry starts on */
+    size_t w_idx, b_idx;      /* their registry entries (what the ops read) */
     int has_bias;
     /* Dropout */
     float p;
-    uint8_t *mask;
-    int mask_valid;       /* the last forward drew a mask */
-    /* activations: output and its gradient, rows_cap x out */
+    uint8_t *mask;        /* buf_be memory */
+    /* activations: output and its gradient, rows_cap x out (buf_be memory) */
     float *y, *dy;
 } seq_layer;
 
@@ -64,6 +70,8 @@ struct lc_seq {
     float *probs;         /* rows_cap x out: softmax of the last cross-entropy */
     int32_t *labels;      /* rows_cap labels of the last cross-entropy */
     int have_xent;
+    const lc_backend *buf_be; /* whose memory y, dy, mask, probs, labels are */
+    int buf_ref;          /* buf_be->init was taken for them (a device) */
     /* compute context of the last forward (autocast.h) */
     const lc_backend *be;
     lc_dtype compute;
@@ -87,6 +95,7 @@ lc_status lc_seq_create(lc_seq **out, int64_t in_features, uint64_t seed)
         return lc_fail(LC_ERR_NOMEM, "lc_seq_create: out of memory");
     s->in_features = in_features;
     lc_params_init(&s->params);
+    s->params.movable = 1; /* the layers read the values through the registry */
     lc_rng_seed(&s->init_rng, seed, SEQ_INIT_STREAM);
     *out = s;
     return LC_OK;
@@ -123,9 +132,38 @@ static void seq_layer_free(seq_layer *l)
     lc_tensor_free(&l->b);
     lc_tensor_free(&l->dw);
     lc_tensor_free(&l->db);
-    free(l->mask);
-    free(l->y);
-    free(l->dy);
+}
+
+/* Free the activation buffers (buf_be memory) and drop the device
+ * reference they held. */
+static void seq_free_buffers(lc_seq *s)
+{
+    const lc_backend *be = s->buf_be;
+    if (!be)
+        return;
+    for (size_t i = 0; i < s->len; i++) {
+        seq_layer *l = &s->layers[i];
+        be->mem_free(l->mask);
+        be->mem_free(l->y);
+        be->mem_free(l->dy);
+        l->mask = NULL;
+        l->y = l->dy = NULL;
+    }
+    be->mem_free(s->probs);
+    be->mem_free(s->labels);
+    s->probs = NULL;
+    s->labels = NULL;
+    if (s->ws) {
+        s->ws_be->workspace_free(s->ws);
+        s->ws = NULL;
+        s->ws_be = NULL;
+    }
+    if (s->buf_ref)
+        be->release();
+    s->buf_ref = 0;
+    s->buf_be = NULL;
+    s->rows_cap = 0;
+    s->have_xent = 0;
 }
 
 lc_status lc_seq_add_linear(lc_seq *s, int64_t out_features, int bias)
@@ -159,9 +197,11 @@ lc_status lc_seq_add_linear(lc_seq *s, int64_t out_features, int bias)
 
     char name[64];
     snprintf(name, sizeof name, "%zu.weight", s->len);
+    l->w_idx = s->params.len;
     st = lc_params_add_tensor(&s->params, name, &l->w, &l->dw);
     if (st == LC_OK && l->has_bias) {
         snprintf(name, sizeof name, "%zu.bias", s->len);
+        l->b_idx = s->params.len;
         st = lc_params_add_tensor(&s->params, name, &l->b, &l->db);
     }
     if (st != LC_OK) {
@@ -233,14 +273,13 @@ void lc_seq_free(lc_seq *s)
 {
     if (!s)
         return;
+    seq_free_buffers(s);
+    if (s->ws)
+        s->ws_be->workspace_free(s->ws);
     for (size_t i = 0; i < s->len; i++)
         seq_layer_free(&s->layers[i]);
     free(s->layers);
     lc_params_free(&s->params);
-    if (s->ws)
-        s->ws_be->workspace_free(s->ws);
-    free(s->probs);
-    free(s->labels);
     free(s);
 }
 
@@ -290,65 +329,100 @@ const char *lc_seq_layer_desc(const lc_seq *s, size_t i, char *buf, size_t cap)
 /* ------------------------------------------------------------------------ */
 /* Buffers                                                                   */
 
-static lc_status seq_reserve(lc_seq *s, int64_t rows)
+static lc_status seq_alloc(const lc_backend *be, void **p, size_t bytes, int64_t rows)
 {
-    if (rows <= s->rows_cap)
+    lc_status st = be->mem_alloc(p, bytes);
+    if (st != LC_OK)
+        return lc_fail(st, "lc_seq_forward: out of %s memory for %lld rows: %s", be->name,
+                       (long long)rows, lc_errmsg());
+    return LC_OK;
+}
+
+/* Activation buffers for rows rows in be's memory (freed and made anew on
+ * growth or a change of backend: nothing in them outlives a step). */
+static lc_status seq_reserve(lc_seq *s, int64_t rows, const lc_backend *be)
+{
+    if (be == s->buf_be && rows <= s->rows_cap)
         return LC_OK;
+    if (be != s->buf_be) {
+        seq_free_buffers(s);
+        if (be->device != LC_DEVICE_HOST) {
+            lc_status st = be->init(-1);
+            if (st != LC_OK)
+                return st;
+            s->buf_ref = 1;
+        }
+        s->buf_be = be;
+    }
     for (size_t i = 0; i < s->len; i++) {
         seq_layer *l = &s->layers[i];
+        be->mem_free(l->mask);
+        be->mem_free(l->y);
+        be->mem_free(l->dy);
+        l->mask = NULL;
+        l->y = l->dy = NULL;
+    }
+    be->mem_free(s->probs);
+    be->mem_free(s->labels);
+    s->probs = NULL;
+    s->labels = NULL;
+    s->rows_cap = 0;
+    lc_status st = LC_OK;
+    for (size_t i = 0; i < s->len && st == LC_OK; i++) {
+        seq_layer *l = &s->layers[i];
         size_t n = (size_t)rows * (size_t)l->out;
-        float *y = realloc(l->y, n * sizeof *y);
-        if (y)
-            l->y = y;
-        float *dy = y ? realloc(l->dy, n * sizeof *dy) : NULL;
-        if (dy)
-            l->dy = dy;
-        if (!y || !dy)
-            return lc_fail(LC_ERR_NOMEM, "lc_seq_forward: out of memory for %lld rows",
-                           (long long)rows);
-        if (l->kind == SEQ_DROPOUT) {
-            uint8_t *m = realloc(l->mask, n);
-            if (!m)
-                return lc_fail(LC_ERR_NOMEM, "lc_seq_forward: out of memory for %lld rows",
-                               (long long)rows);
-            l->mask = m;
-        }
+        st = seq_alloc(be, (void **)&l->y, n * sizeof(float), rows);
+        if (st == LC_OK)
+            st = seq_alloc(be, (void **)&l->dy, n * sizeof(float), rows);
+        if (st == LC_OK && l->kind == SEQ_DROPOUT)
+            st = seq_alloc(be, (void **)&l->mask, n, rows);
     }
     int64_t classes = seq_out_features(s);
-    float *p = realloc(s->probs, (size_t)rows * (size_t)classes * sizeof *p);
-    if (p)
-        s->probs = p;
-    int32_t *lab = p ? realloc(s->labels, (size_t)rows * sizeof *lab) : NULL;
-    if (lab)
-        s->labels = lab;
-    if (!p || !lab)
-        return lc_fail(LC_ERR_NOMEM, "lc_seq_forward: out of memory for %lld rows",
-                       (long long)rows);
+    if (st == LC_OK)
+        st = seq_alloc(be, (void **)&s->probs, (size_t)rows * (size_t)classes * sizeof(float),
+                       rows);
+    if (st == LC_OK)
+        st = seq_alloc(be, (void **)&s->labels, (size_t)rows * sizeof(int32_t), rows);
+    if (st != LC_OK)
+        return st;
     s->rows_cap = rows;
     return LC_OK;
 }
 
-/* A [rows, cols] view of buf (the kernels never write through const inputs). */
-static lc_tensor seq_view(const float *buf, int64_t rows, int64_t cols)
+/* A [rows, cols] float32 view of buf on the compute device (the kernels
+ * never write through const inputs). */
+static lc_tensor seq_view(const lc_seq *s, const float *buf, int64_t rows, int64_t cols)
 {
     lc_tensor t;
     int64_t shape[2] = {rows, cols};
-    lc_tensor_view(&t, (float *)buf, 2, shape);
+    lc_tensor_view_on(&t, (float *)buf, LC_DTYPE_F32, s->be->device, 2, shape);
+    return t;
+}
+
+/* Entry i of the registry (values or gradient) as a tensor of its shape. */
+static lc_tensor seq_param(const lc_seq *s, size_t i, int grad)
+{
+    const lc_param *p = &s->params.items[i];
+    lc_tensor t;
+    lc_tensor_view_on(&t, grad ? p->grad : p->data, LC_DTYPE_F32, s->be->device, p->ndim,
+                      p->shape);
     return t;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Forward and backward                                                      */
 
-/* Take the thread's compute context for this forward (and its backward). */
+/* Take the thread's compute context for this forward (and its backward);
+ * the parameters go where it computes (a no-op once the trainer put them
+ * there). */
 static lc_status seq_use_context(lc_seq *s)
 {
     lc_autocast ac = lc_autocast_current();
-    if (ac.backend->device != LC_DEVICE_HOST)
-        return lc_fail(LC_ERR_UNSUPPORTED,
-                       "lc_seq_forward: the Sequential's weights are in host memory but the "
-                       "compute context is the %s backend; a Sequential runs on the CPU",
-                       ac.backend->name);
+    if (lc_params_backend(&s->params) != ac.backend) {
+        lc_status st = lc_params_to(&s->params, ac.backend);
+        if (st != LC_OK)
+            return st;
+    }
     s->be = ac.backend;
     s->compute = ac.compute;
     if (s->compute != LC_DTYPE_F32 && (!s->ws || s->ws_be != s->be)) {
@@ -374,7 +448,7 @@ lc_status lc_seq_forward(lc_seq *s, const float *x, int64_t rows, int training, 
                        (long long)rows);
     lc_status st = seq_use_context(s);
     if (st == LC_OK)
-        st = seq_reserve(s, rows);
+        st = seq_reserve(s, rows, s->be);
     if (st != LC_OK)
         return st;
     s->rows = rows;
@@ -386,11 +460,15 @@ lc_status lc_seq_forward(lc_seq *s, const float *x, int64_t rows, int training, 
     const float *in = x;
     for (size_t i = 0; i < s->len; i++) {
         seq_layer *l = &s->layers[i];
-        lc_tensor tx = seq_view(in, rows, l->in), ty = seq_view(l->y, rows, l->out);
+        lc_tensor tx = seq_view(s, in, rows, l->in), ty = seq_view(s, l->y, rows, l->out);
         switch (l->kind) {
-        case SEQ_LINEAR:
-            st = be->linear_forward(c, &ty, &tx, &l->w, l->has_bias ? &l->b : NULL, s->ws);
+        case SEQ_LINEAR: {
+            lc_tensor w = seq_param(s, l->w_idx, 0), b;
+            if (l->has_bias)
+                b = seq_param(s, l->b_idx, 0);
+            st = be->linear_forward(c, &ty, &tx, &w, l->has_bias ? &b : NULL, s->ws);
             break;
+        }
         case SEQ_RELU: st = be->act_forward(c, LC_ACT_FN_RELU, &ty, &tx); break;
         case SEQ_GELU: st = be->act_forward(c, LC_ACT_FN_GELU, &ty, &tx); break;
         case SEQ_DROPOUT:
@@ -416,12 +494,13 @@ lc_status lc_seq_cross_entropy(lc_seq *s, const int32_t *labels, double *loss, i
     if (s->rows < 1)
         return lc_fail(LC_ERR_STATE, "lc_seq_cross_entropy: call lc_seq_forward first");
     int64_t classes = seq_out_features(s);
-    lc_tensor logits = seq_view(s->layers[s->len - 1].y, s->rows, classes);
-    lc_tensor probs = seq_view(s->probs, s->rows, classes);
+    lc_tensor logits = seq_view(s, s->layers[s->len - 1].y, s->rows, classes);
+    lc_tensor probs = seq_view(s, s->probs, s->rows, classes);
     lc_status st = s->be->softmax_xent_forward(&probs, loss, correct, &logits, labels);
+    if (st == LC_OK)
+        st = s->be->mem_copy(s->labels, labels, (size_t)s->rows * sizeof *labels);
     if (st != LC_OK)
         return st;
-    memcpy(s->labels, labels, (size_t)s->rows * sizeof *labels);
     s->have_xent = 1;
     return LC_OK;
 }
@@ -438,14 +517,18 @@ static lc_status seq_backprop(lc_seq *s)
         const float *in = k ? s->layers[k - 1].y : s->x;
         /* gradient w.r.t. this layer's input; none needed below layer 0 */
         float *din = k ? s->layers[k - 1].dy : NULL;
-        lc_tensor tx = seq_view(in, rows, l->in), tdy = seq_view(l->dy, rows, l->out);
-        lc_tensor tdx = din ? seq_view(din, rows, l->in) : tx;
+        lc_tensor tx = seq_view(s, in, rows, l->in), tdy = seq_view(s, l->dy, rows, l->out);
+        lc_tensor tdx = din ? seq_view(s, din, rows, l->in) : tx;
         lc_status st = LC_OK;
         switch (l->kind) {
-        case SEQ_LINEAR:
-            st = be->linear_backward(c, din ? &tdx : NULL, &l->dw, l->has_bias ? &l->db : NULL,
-                                     &tdy, &tx, &l->w, s->ws);
+        case SEQ_LINEAR: {
+            lc_tensor w = seq_param(s, l->w_idx, 0), dw = seq_param(s, l->w_idx, 1), db;
+            if (l->has_bias)
+                db = seq_param(s, l->b_idx, 1);
+            st = be->linear_backward(c, din ? &tdx : NULL, &dw, l->has_bias ? &db : NULL, &tdy,
+                                     &tx, &w, s->ws);
             break;
+        }
         case SEQ_RELU:
             if (din)
                 st = be->act_backward(c, LC_ACT_FN_RELU, &tdx, &tdy, &tx);
@@ -474,8 +557,8 @@ lc_status lc_seq_backward(lc_seq *s, double loss_scale)
                        "lc_seq_backward: no cross-entropy to differentiate; call lc_seq_forward "
                        "and lc_seq_cross_entropy first");
     int64_t classes = seq_out_features(s);
-    lc_tensor probs = seq_view(s->probs, s->rows, classes);
-    lc_tensor dlogits = seq_view(s->layers[s->len - 1].dy, s->rows, classes);
+    lc_tensor probs = seq_view(s, s->probs, s->rows, classes);
+    lc_tensor dlogits = seq_view(s, s->layers[s->len - 1].dy, s->rows, classes);
     lc_status st = s->be->softmax_xent_backward(&dlogits, &probs, s->labels, (float)loss_scale);
     if (st != LC_OK)
         return st;
@@ -489,6 +572,6 @@ lc_status lc_seq_backward_from(lc_seq *s, const float *dout)
     if (s->rows < 1)
         return lc_fail(LC_ERR_STATE, "lc_seq_backward_from: call lc_seq_forward first");
     seq_layer *last = &s->layers[s->len - 1];
-    memcpy(last->dy, dout, (size_t)s->rows * (size_t)last->out * sizeof *dout);
-    return seq_backprop(s);
+    lc_status st = s->be->mem_copy(last->dy, dout, (size_t)s->rows * (size_t)last->out * sizeof *dout);
+    return st == LC_OK ? seq_backprop(s) : st;
 }

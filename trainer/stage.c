@@ -4,8 +4,11 @@
  * LearningRateMonitor, a ModelCheckpoint when checkpointing is on and none
  * was given, moved last like Lightning's _reorder_callbacks), the BLAS
  * thread count, the dataloaders and the number of batches per loop
- * (limit_*_batches, val_check_interval), and the precision plugin's
- * conversion of the parameters (*-true).
+ * (limit_*_batches, val_check_interval), the module and the data on the
+ * trainer's device (Lightning's model.to(device); the data set copied to
+ * the device once, batches gathered there), and the precision plugin's
+ * conversion of the parameters (*-true). On a GPU a DeviceStatsMonitor is
+ * added too (device_stats_monitor).
  */
 #include <string.h>
 
@@ -50,6 +53,12 @@ static lc_status add_default_callbacks(lc_trainer *t)
         if (st == LC_OK)
             st = lc_trainer_add_callback(t, cb);
     }
+    if (st == LC_OK && t->cfg.device_stats_monitor && t->cfg.fast_dev_run == 0 &&
+        t->be->device != LC_DEVICE_HOST && !has_callback(t, "DeviceStatsMonitor")) {
+        st = lc_callback_device_stats_monitor(&cb);
+        if (st == LC_OK)
+            st = lc_trainer_add_callback(t, cb);
+    }
     if (st == LC_OK && t->cfg.enable_checkpointing && t->cfg.fast_dev_run == 0 &&
         !has_callback(t, "ModelCheckpoint")) {
         lc_checkpoint_options o;
@@ -76,16 +85,47 @@ static lc_status add_default_callbacks(lc_trainer *t)
     return LC_OK;
 }
 
+/* The module's parameters go to the trainer's device (and back to the
+ * host when the trainer runs on the cpu). A module whose code reads its
+ * host buffers itself cannot move: an error for accelerator cuda, the cpu
+ * (with a warning) for auto. */
+static lc_status place_module(lc_trainer *t, lc_module *m)
+{
+    lc_params *ps = m->params;
+    if (!ps)
+        return LC_OK;
+    if (t->be->device != LC_DEVICE_HOST && !ps->movable && ps->len > 0) {
+        if (!t->accel_auto)
+            return lc_fail(LC_ERR_UNSUPPORTED,
+                           "module '%s' cannot run on %s: its code reads its parameters from "
+                           "host memory (its lc_params registry is not movable); build it from "
+                           "lc_seq layers, or use accelerator cpu",
+                           m->name ? m->name : "?", t->be->name);
+        lc_trainer_warn("module '%s' keeps its parameters in host memory its own code reads, so "
+                        "accelerator auto runs it on the cpu instead of %s",
+                        m->name ? m->name : "?", t->be->name);
+        if (t->be_ref)
+            t->be->release();
+        t->be_ref = 0;
+        t->be = lc_backend_get(LC_DEVICE_HOST);
+        lc_trainer_free_loaders(t); /* made anew, on the host */
+    }
+    return lc_params_to(ps, t->be);
+}
+
 lc_status lc_trainer_prepare_stage(lc_trainer *t, lc_stage stage, lc_module *m, lc_datamodule *dm)
 {
     t->stage = stage;
     t->module = m;
     t->should_stop = 0;
-    lc_status st = add_default_callbacks(t);
+    lc_status st = place_module(t, m);
+    if (st == LC_OK)
+        st = add_default_callbacks(t);
+    /* HalfPrecision converts the module at setup, for every stage */
+    if (st == LC_OK)
+        st = lc_precision_convert_params(&t->prec, m->params);
     if (st != LC_OK)
         return st;
-    /* HalfPrecision converts the module at setup, for every stage */
-    lc_precision_convert_params(&t->prec, m->params);
     if (t->cfg.threads > 0 && lc_blas_get_threads() != t->cfg.threads)
         lc_blas_set_threads(t->cfg.threads);
     if (dm != t->dm || !t->train_dl) {
@@ -93,6 +133,13 @@ lc_status lc_trainer_prepare_stage(lc_trainer *t, lc_stage stage, lc_module *m, 
         if (st != LC_OK)
             return st;
     }
+    /* the data set goes to the device once; batches are gathered there */
+    lc_dataloader *dls[3] = {t->train_dl, t->val_dl, t->test_dl};
+    for (int i = 0; i < 3 && st == LC_OK; i++)
+        if (dls[i])
+            st = lc_dataloader_set_backend(dls[i], t->be);
+    if (st != LC_OK)
+        return st;
     t->num_training_batches = 0;
     t->num_val_batches = 0;
     if (stage != LC_STAGE_FIT)

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/status.h"
+#include "cuda_ops.h"
 #include "trainer_internal.h"
 
 /* ------------------------------------------------------------------------ */
@@ -125,6 +126,8 @@ void lc_trainer_config_default(lc_trainer_config *c)
     c->seed = 42;
     c->precision = "32-true";
     c->accelerator = "auto";
+    c->devices = 1;
+    c->device_stats_monitor = 1;
     c->threads = 0;
     c->default_root_dir = NULL;
     c->enable_checkpointing = 1;
@@ -164,13 +167,63 @@ static lc_status check_precision(const char *p)
 
 static lc_status check_accelerator(const char *a)
 {
-    if (strcmp(a, "auto") == 0 || strcmp(a, "cpu") == 0)
+    if (strcmp(a, "auto") == 0 || strcmp(a, "cpu") == 0 || strcmp(a, "cuda") == 0 ||
+        strcmp(a, "gpu") == 0)
         return LC_OK;
-    if (strcmp(a, "gpu") == 0 || strcmp(a, "cuda") == 0 || strcmp(a, "tpu") == 0 ||
-        strcmp(a, "mps") == 0 || strcmp(a, "hpu") == 0)
-        return lc_fail(LC_ERR_UNSUPPORTED, "accelerator '%s' is not available in this lightc; "
-                       "use cpu (or auto)", a);
-    return lc_fail(LC_ERR_INVALID, "unknown accelerator '%s'; use auto or cpu", a);
+    if (strcmp(a, "tpu") == 0 || strcmp(a, "mps") == 0 || strcmp(a, "hpu") == 0)
+        return lc_fail(LC_ERR_UNSUPPORTED, "accelerator '%s' is not available in lightc; use "
+                       "cpu, cuda or auto", a);
+    return lc_fail(LC_ERR_INVALID, "unknown accelerator '%s'; use auto, cpu or cuda", a);
+}
+
+static lc_status ddp_error(int devices)
+{
+    return lc_fail(LC_ERR_UNSUPPORTED,
+                   "devices=%d: training on more than one device is DDP (distributed data "
+                   "parallel), which lightc does not have yet (a later issue); use devices=1",
+                   devices);
+}
+
+/* accelerator -> the backend the steps run on (Lightning's
+ * _AcceleratorConnector: "auto" is cuda when a GPU is usable). */
+static lc_status resolve_accelerator(lc_trainer *t)
+{
+    const char *a = t->cfg.accelerator;
+    int want_cuda = strcmp(a, "cuda") == 0 || strcmp(a, "gpu") == 0;
+    t->accel_auto = strcmp(a, "auto") == 0;
+    t->be = lc_backend_get(LC_DEVICE_HOST);
+    if (!want_cuda && !t->accel_auto)
+        return LC_OK;
+    const lc_backend *cu = lc_backend_get(LC_DEVICE_CUDA);
+    if (!cu) {
+        if (t->accel_auto)
+            return LC_OK;
+        return lc_fail(LC_ERR_UNSUPPORTED,
+                       "accelerator '%s': this lightc was built without CUDA (nvcc was not found "
+                       "when it was configured, or -DLC_CUDA=OFF); rebuild with the CUDA toolkit "
+                       "installed, or use accelerator cpu", a);
+    }
+    lc_status st = cu->init(0);
+    if (st != LC_OK) {
+        if (t->accel_auto)
+            return LC_OK; /* no usable GPU: the cpu */
+        char why[512];
+        snprintf(why, sizeof why, "%s", lc_errmsg());
+        return lc_fail(LC_ERR_UNSUPPORTED,
+                       "accelerator '%s': CUDA is compiled in but no GPU can be used (%s); use "
+                       "accelerator cpu (or auto)", a, why);
+    }
+    t->be = cu;
+    t->be_ref = 1;
+    if (t->cfg.devices == -1) {
+#ifdef LC_HAVE_CUDA
+        lc_cuda_info info;
+        lc_cuda_query(&info);
+        if (cu == lc_backend_cuda() && info.gpu_count > 1)
+            return ddp_error(info.gpu_count);
+#endif
+    }
+    return LC_OK;
 }
 
 static lc_status check_config(const lc_trainer_config *c)
@@ -219,6 +272,11 @@ static lc_status check_config(const lc_trainer_config *c)
     st = check_precision(c->precision ? c->precision : "32-true");
     if (st == LC_OK)
         st = check_accelerator(c->accelerator ? c->accelerator : "auto");
+    if (st == LC_OK && c->devices < -1)
+        st = lc_fail(LC_ERR_INVALID, "devices=%d must be >= 1, 0 (auto) or -1 (all)",
+                     c->devices);
+    if (st == LC_OK && c->devices > 1)
+        st = ddp_error(c->devices);
     return st;
 }
 
@@ -251,10 +309,10 @@ lc_status lc_trainer_create(lc_trainer **out, const lc_trainer_config *cfg)
     lc_precision_kind pk = LC_PRECISION_32_TRUE;
     lc_precision_parse(c.precision ? c.precision : "32-true", &pk); /* checked above */
     lc_precision_init(&t->prec, pk);
-    t->be = lc_backend_get(LC_DEVICE_HOST);
     /* the canonical name ("16" -> "16-mixed"), as Lightning normalises it */
     t->cfg.precision = own(t, 0, lc_precision_name(pk));
     t->cfg.accelerator = own(t, 1, c.accelerator ? c.accelerator : "auto");
+    t->cfg.devices = 1; /* 0 (auto) and -1 (all) resolve to the one device used */
     t->cfg.default_root_dir = own(t, 2, c.default_root_dir);
     t->cfg.loggers = own(t, 3, c.loggers);
     t->cfg.experiment = own(t, 4, c.experiment);
@@ -271,8 +329,6 @@ lc_status lc_trainer_create(lc_trainer **out, const lc_trainer_config *cfg)
         t->cfg.val_check_interval = (lc_amount){LC_AMOUNT_FRACTION, 1.0};
         t->cfg.check_val_every_n_epoch = 1;
         t->cfg.enable_checkpointing = 0;
-        fprintf(stderr, "lightc: running in fast_dev_run mode: %lld batch(es) of each loop; "
-                "logging and checkpointing are suppressed\n", (long long)c.fast_dev_run);
     }
     t->max_steps = t->cfg.max_steps;
     t->max_epochs = t->cfg.max_epochs == 0 ? (t->max_steps == -1 ? 1000 : -1) : t->cfg.max_epochs;
@@ -280,6 +336,16 @@ lc_status lc_trainer_create(lc_trainer **out, const lc_trainer_config *cfg)
     t->grad_norm = NAN;
     lc_log_result_init(&t->train_res);
     lc_log_result_init(&t->eval_res);
+    st = resolve_accelerator(t);
+    if (st != LC_OK) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", lc_errmsg());
+        lc_trainer_free(t);
+        return lc_fail(st, "%s", why);
+    }
+    if (c.fast_dev_run > 0)
+        fprintf(stderr, "lightc: running in fast_dev_run mode: %lld batch(es) of each loop; "
+                "logging and checkpointing are suppressed\n", (long long)c.fast_dev_run);
     *out = t;
     return LC_OK;
 }
@@ -338,6 +404,8 @@ void lc_trainer_free(lc_trainer *t)
     free(t->cbs);
     lc_optim_teardown(t);
     lc_trainer_free_loaders(t);
+    if (t->be_ref)
+        t->be->release(); /* the device closes when its last user (the module) lets go */
     lc_log_result_free(&t->train_res);
     lc_log_result_free(&t->eval_res);
     lc_metric_dict_free(&t->cbm);
@@ -448,6 +516,16 @@ int lc_trainer_fitting(const lc_trainer *t) { return t && t->stage == LC_STAGE_F
 int lc_trainer_has_validation(const lc_trainer *t)
 {
     return t && t->val_dl && t->module && t->module->validation_step && t->num_val_batches > 0;
+}
+
+double lc_trainer_samples_per_sec(const lc_trainer *t)
+{
+    return t && t->fit_time > 0 ? (double)t->fit_samples / t->fit_time : 0.0;
+}
+
+const char *lc_trainer_accelerator(const lc_trainer *t)
+{
+    return t && t->be && t->be->device != LC_DEVICE_HOST ? "cuda" : "cpu";
 }
 
 const char *lc_trainer_precision(const lc_trainer *t)

@@ -72,6 +72,8 @@ struct lc_trainer {
     /* precision and device */
     lc_precision prec;       /* the plugin (its scaler state is checkpointed) */
     const lc_backend *be;    /* the kernel backend the steps compute on */
+    int be_ref;              /* the trainer holds a reference on be (a device) */
+    int accel_auto;          /* accelerator "auto": may fall back to the cpu */
 
     /* callbacks */
     lc_callback **cbs;

@@ -54,7 +54,10 @@ typedef struct lc_rng lc_rng;
 /* Data                                                                      */
 
 /** What a step hook sees: size samples of features floats (row-major,
- *  normalised) and their int32 class labels. Valid during the hook only. */
+ *  normalised) and their int32 class labels. Valid during the hook only.
+ *  x and y are memory of the trainer's device: host memory on the cpu,
+ *  GPU memory on cuda (hand them to lc_seq_forward / lc_seq_cross_entropy,
+ *  which compute there; do not read them from the host). */
 typedef struct lc_minibatch {
     const float *x;
     const int32_t *y;
@@ -126,13 +129,19 @@ const char *lc_seq_layer_desc(const lc_seq *s, size_t i, char *buf, size_t cap);
 
 /** Forward rows samples (x: rows x in_features). training = 1 applies
  *  dropout with masks drawn from the trainer's RNG (lc_trainer_rng); the
- *  output (rows x out_features, owned by the Sequential) is in *out. */
+ *  output (rows x out_features, owned by the Sequential) is in *out.
+ *  The Sequential computes on the device of the compute context the
+ *  trainer sets around the step hooks (the CPU outside any): x and *out
+ *  are that device's memory, and its parameters move there if they are
+ *  elsewhere. The same model code runs on the cpu and on cuda. */
 lc_status lc_seq_forward(lc_seq *s, const float *x, int64_t rows, int training, lc_rng *rng,
                          const float **out);
 
 /** Mean softmax cross-entropy of the last forward's output against labels
  *  (PyTorch F.cross_entropy). *correct (may be NULL) counts argmax hits.
- *  Keeps the probabilities for lc_seq_backward. */
+ *  Keeps the probabilities for lc_seq_backward. labels are memory of the
+ *  forward's device; *loss and *correct are host values (on a GPU, reading
+ *  them waits for the forward to finish: the one wait of a training step). */
 lc_status lc_seq_cross_entropy(lc_seq *s, const int32_t *labels, double *loss, int64_t *correct);
 
 /** Back-propagate the last cross-entropy, scaled by loss_scale (the
@@ -140,7 +149,8 @@ lc_status lc_seq_cross_entropy(lc_seq *s, const int32_t *labels, double *loss, i
  *  (which accumulate). */
 lc_status lc_seq_backward(lc_seq *s, double loss_scale);
 
-/** Back-propagate a caller-made gradient of the output (rows x out). */
+/** Back-propagate a caller-made gradient of the output (rows x out, in
+ *  the forward's device memory). */
 lc_status lc_seq_backward_from(lc_seq *s, const float *dout);
 
 /* ------------------------------------------------------------------------ */
@@ -373,6 +383,17 @@ lc_status lc_callback_timer(lc_callback **out, double duration_s, const char *in
 /** Seconds spent in a stage: "train", "validate", "test". */
 double lc_timer_elapsed(const lc_callback *cb, const char *stage);
 
+/** DeviceStatsMonitor (Lightning's, for the trainer's device): on the
+ *  steps the trainer logs (log_every_n_steps), straight to the loggers at
+ *  that step: "device/memory_used_mb" and "device/memory_peak_mb" (the
+ *  GPU's caching allocator; GPUs only), "device/step_ms" (the newest
+ *  finished training batch, from device events on a GPU, the host clock on
+ *  the CPU), "device/samples_per_sec" and "device/gemm_tflops" (that
+ *  batch's samples and GEMM flops over its time). Nothing waits for the
+ *  GPU: a figure a busy GPU has not produced yet is left out. Added by
+ *  default on a GPU (device_stats_monitor). */
+lc_status lc_callback_device_stats_monitor(lc_callback **out);
+
 /** ModelSummary: prints the parameter table when fit starts. */
 lc_status lc_callback_model_summary(lc_callback **out);
 
@@ -416,7 +437,13 @@ typedef struct lc_trainer_config {
     const char *precision;         /* "32-true"; also "16-mixed", "bf16-mixed", "16-true",
                                       "bf16-true" and the aliases "32", "16", "bf16"
                                       (Lightning's names; docs/trainer.md) */
-    const char *accelerator;       /* "auto" | "cpu" */
+    const char *accelerator;       /* "auto" (cuda when CUDA is compiled in and a GPU is
+                                      usable, else cpu) | "cpu" | "cuda" ("gpu" is an alias);
+                                      "cuda" without CUDA or without a GPU is an error */
+    int devices;                   /* 1; 0 = auto (1); -1 = all of the accelerator's
+                                      devices; more than one needs DDP (not in lightc yet) */
+    int device_stats_monitor;      /* 1: on a GPU, a DeviceStatsMonitor logs "device/..."
+                                      figures on logging steps (lc_callback_device_stats_monitor) */
     int threads;                   /* BLAS threads; 0 = OpenBLAS's default */
     const char *default_root_dir;  /* NULL: lc_default_root() (the hub root) */
     int enable_checkpointing;      /* 1: a default ModelCheckpoint if none given */
@@ -488,12 +515,17 @@ lc_rng *lc_trainer_rng(lc_trainer *t);
  *  fast_dev_run). Use it to log your own events. */
 lc_run *lc_trainer_run(lc_trainer *t);
 const lc_trainer_config *lc_trainer_get_config(const lc_trainer *t);
+/** The accelerator the trainer runs on, resolved: "cpu" or "cuda". */
+const char *lc_trainer_accelerator(const lc_trainer *t);
 /** The precision plugin's canonical name ("16-mixed" for "16"). */
 const char *lc_trainer_precision(const lc_trainer *t);
 /** The loss scale of 16-mixed's GradScaler (1 for other precisions), and
  *  the optimizer steps it skipped for Inf/NaN gradients so far. */
 double lc_trainer_loss_scale(const lc_trainer *t);
 int64_t lc_trainer_skipped_steps(const lc_trainer *t);
+/** Training throughput of the fits so far: samples per second of the
+ *  train loops (0 before any training). */
+double lc_trainer_samples_per_sec(const lc_trainer *t);
 /** Current lr of the optimizer (NaN before configure_optimizers). */
 double lc_trainer_lr(const lc_trainer *t);
 /** Name of the optimizer ("AdamW") and of the scheduler ("" if none). */

@@ -41,6 +41,18 @@ __global__ static void cast_16_kernel(uint16_t *dst, const uint16_t *src, size_t
     }
 }
 
+/* x -> the nearest value of the format (fp32 -> 16 bits -> fp32), in place
+ * allowed: how 16-bit storage is kept in fp32 buffers. */
+__global__ static void round_kernel(float *dst, const float *src, size_t n, int bf16)
+{
+    LC_GRID_LOOP(i, n)
+    {
+        uint32_t x = __float_as_uint(src[i]);
+        dst[i] = __uint_as_float(bf16 ? lc_bf16_to_f32_bits(lc_f32_to_bf16_bits(x))
+                                      : lc_f16_to_f32_bits(lc_f32_to_f16_bits(x)));
+    }
+}
+
 /* One element per thread over count * features: coalesced writes; reads
  * are contiguous within a sample. */
 __global__ static void gather_u8_kernel(float *dst, const uint8_t *images, size_t n_samples,
@@ -139,6 +151,20 @@ lc_status lc_cuda_f16_to_bf16(lc_cuda_ctx *ctx, uint16_t *dst, const uint16_t *s
 lc_status lc_cuda_bf16_to_f16(lc_cuda_ctx *ctx, uint16_t *dst, const uint16_t *src, size_t n)
 {
     return cast_launch(ctx, "lc_cuda_bf16_to_f16", dst, src, n, BF16_TO_F16);
+}
+
+lc_status lc_cuda_round(lc_cuda_ctx *ctx, float *dst, const float *src, size_t n, int fmt)
+{
+    const char *op = "lc_cuda_round";
+    lc_status st = lc_cuda_check_ctx(ctx, op);
+    if (st != LC_OK || n == 0)
+        return st;
+    if (fmt != LC_CUDA_F16 && fmt != LC_CUDA_BF16)
+        return lc_fail(LC_ERR_INVALID, "%s: fmt must be LC_CUDA_F16 or LC_CUDA_BF16, not %d", op,
+                       fmt);
+    LC_CUDA_NEED(dst, op);
+    LC_CUDA_NEED(src, op);
+    LC_LAUNCH_N(ctx, op, n, round_kernel, dst, src, n, fmt == LC_CUDA_BF16);
 }
 
 lc_status lc_cuda_gather_u8(lc_cuda_ctx *ctx, float *dst, const uint8_t *images,

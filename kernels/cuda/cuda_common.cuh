@@ -2,7 +2,11 @@
  * kernels/cuda/cuda_common.cuh — device-side helpers the .cu files share:
  * the grid-stride loop, warp reductions, and the fp16/bf16 conversions as
  * integer code (so casts are bit-exact and NaNs follow one documented rule,
- * whatever the intrinsics of a CUDA version do).
+ * whatever the intrinsics of a CUDA version do): the rules of kernels/half.c
+ * — round to nearest even, overflow to Inf, subnormals kept, and every NaN
+ * made quiet keeping its sign and leading payload bits in both directions
+ * (tests/test_cuda_cast_host.cu checks these functions against half.c on
+ * the host; tests/test_cuda_kernels.c the kernels on a GPU).
  *
  * Numerics: nvcc contracts a * b + c into one fused multiply-add by default,
  * which rounds once instead of twice and so differs from the CPU kernels
@@ -70,13 +74,14 @@ __host__ __device__ static inline uint16_t lc_f32_to_f16_bits(uint32_t x)
     return (uint16_t)(sign | ((r - 0x38000000u) >> 13));
 }
 
-/* fp16 -> fp32 (exact). */
+/* fp16 -> fp32 (exact). A NaN comes out quiet, with its sign and its
+ * payload moved up (kernels/half.c's rule, and x86's VCVTPH2PS's). */
 __host__ __device__ static inline uint32_t lc_f16_to_f32_bits(uint16_t h)
 {
     uint32_t sign = ((uint32_t)h & 0x8000u) << 16;
     uint32_t e = ((uint32_t)h >> 10) & 0x1fu, m = (uint32_t)h & 0x3ffu;
     if (e == 0x1fu)
-        return sign | 0x7f800000u | (m << 13);
+        return sign | 0x7f800000u | (m ? 0x400000u | (m << 13) : 0u);
     if (e == 0) {
         if (m == 0)
             return sign;
@@ -101,12 +106,14 @@ __host__ __device__ static inline uint16_t lc_f32_to_bf16_bits(uint32_t x)
     return (uint16_t)(r >> 16);
 }
 
+/* bf16 -> fp32 (exact); a NaN comes out quiet (kernels/half.c's rule). */
 __host__ __device__ static inline uint32_t lc_bf16_to_f32_bits(uint16_t b)
 {
-    return (uint32_t)b << 16;
+    uint32_t u = (uint32_t)b << 16;
+    return (u & 0x7fffffffu) > 0x7f800000u ? (u | 0x400000u) : u;
 }
 
-__device__ static inline float lc_f16_to_f32(uint16_t h)
+__device__ static inline float lc_f16_value(uint16_t h)
 {
     return __uint_as_float(lc_f16_to_f32_bits(h));
 }

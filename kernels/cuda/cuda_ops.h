@@ -345,8 +345,9 @@ lc_status lc_cuda_unscale_check_f16(lc_cuda_ctx *ctx, float *dst, const uint16_t
                                     float inv_scale, int32_t *found_inf_dev);
 
 /* ======================================================================== */
-/* Casts (round to nearest even; NaN stays NaN, quiet, sign kept; overflow to
- * Inf; subnormals kept) and gathers                                          */
+/* Casts (round to nearest even; NaN stays NaN, made quiet, sign and leading
+ * payload kept, in both directions; overflow to Inf; subnormals kept: the
+ * rules of kernels/half.c, bit for bit) and gathers                          */
 
 lc_status lc_cuda_f32_to_f16(lc_cuda_ctx *ctx, uint16_t *dst, const float *src, size_t n);
 lc_status lc_cuda_f16_to_f32(lc_cuda_ctx *ctx, float *dst, const uint16_t *src, size_t n);
@@ -354,6 +355,11 @@ lc_status lc_cuda_f32_to_bf16(lc_cuda_ctx *ctx, uint16_t *dst, const float *src,
 lc_status lc_cuda_bf16_to_f32(lc_cuda_ctx *ctx, float *dst, const uint16_t *src, size_t n);
 lc_status lc_cuda_f16_to_bf16(lc_cuda_ctx *ctx, uint16_t *dst, const uint16_t *src, size_t n);
 lc_status lc_cuda_bf16_to_f16(lc_cuda_ctx *ctx, uint16_t *dst, const uint16_t *src, size_t n);
+
+/** dst = src rounded to the nearest value of fmt (LC_CUDA_F16 or
+ *  LC_CUDA_BF16), kept in fp32 (dst may be src): fp32 -> 16 bits -> fp32
+ *  with the rules above, as kernels/half.h's lc_round_array. */
+lc_status lc_cuda_round(lc_cuda_ctx *ctx, float *dst, const float *src, size_t n, int fmt);
 
 /** A batch from a device-resident data set of n_samples samples of
  *  `features` bytes: dst[i, f] = lut[images[idx[i], f]] (lut: 256 floats on

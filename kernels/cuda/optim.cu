@@ -76,7 +76,7 @@ __global__ static void unscale_kernel(float *dst, const float *src, const uint16
     int bad = 0;
     LC_GRID_LOOP(i, n)
     {
-        float v = src16 ? lc_f16_to_f32(src16[i]) : src[i];
+        float v = src16 ? lc_f16_value(src16[i]) : src[i];
         bad |= !isfinite(v);
         dst[i] = inv_scale == 1.0f ? v : __fmul_rn(v, inv_scale);
     }

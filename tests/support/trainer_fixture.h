@@ -266,7 +266,7 @@ static inline void tf_module_free(tf_module *tm)
 }
 
 /* A trainer config for tests: no console, no summary, logging under root
- * (NULL: no logging at all through "none"... use a root). */
+ * (NULL: no logging at all through "none"... use a root), on the cpu. */
 static inline void tf_config(lc_trainer_config *c, const char *root)
 {
     lc_trainer_config_default(c);
@@ -278,6 +278,7 @@ static inline void tf_config(lc_trainer_config *c, const char *root)
     c->log_every_n_steps = 1;
     c->max_epochs = 2;
     c->threads = 1;
+    c->accelerator = "cpu"; /* the same bits on a machine with a GPU */
 }
 
 /* Index of the first recorded event equal to name at or after from, -1 if none. */
