@@ -45,6 +45,7 @@ typedef struct sh_run {
 
 struct lc_shipper {
     lc_remote be;
+    lc_cancel *cancel;        /* the backend's: set by lc_shipper_stop */
     lc_outbox *ob;
     lc_shipper_options o;
     pthread_t th;
@@ -79,6 +80,13 @@ lc_status lc_shipper_new(lc_shipper **out, const lc_remote *backend, const char 
         return LC_ERR_NOMEM;
     }
     sh->be = *backend;
+    sh->cancel = lc_cancel_new();
+    if (!sh->cancel) {
+        lc_shipper_free(sh);
+        snprintf(err, errlen, "shipper: out of memory");
+        return LC_ERR_NOMEM;
+    }
+    sh->be.cancel = sh->cancel;
     if (opt)
         sh->o = *opt;
     if (!sh->o.chunk)
@@ -130,6 +138,7 @@ void lc_shipper_free(lc_shipper *sh)
     lc_outbox_close(sh->ob);
     if (sh->be.vt && sh->be.vt->free)
         sh->be.vt->free(&sh->be);
+    lc_cancel_free(sh->cancel);
     pthread_mutex_destroy(&sh->mu);
     pthread_cond_destroy(&sh->cond);
     free(sh);
@@ -526,6 +535,7 @@ lc_status lc_shipper_stop(lc_shipper *sh, uint32_t timeout_ms)
     uint64_t deadline = timeout_ms ? lc_mono_ms() + timeout_ms : 0;
     pthread_mutex_lock(&sh->mu);
     __atomic_store_n(&sh->stop, 1, __ATOMIC_RELAXED);
+    lc_cancel_set(sh->cancel); /* a backend call waiting out retries stops now */
     pthread_cond_broadcast(&sh->cond);
     while (!sh->exited) {
         if (!deadline) {
