@@ -44,7 +44,7 @@ enum {
     F_OPTIMIZER, F_WD, F_MOMENTUM, F_SCHED, F_STEP_SIZE, F_GAMMA, F_HIDDEN, F_ACT, F_DROPOUT,
     F_THREADS, F_HIST, F_DATA, F_VAL_SIZE, F_FAST_DEV, F_MAX_TIME, F_EARLY, F_PATIENCE,
     F_SAVE_LAST, F_TOP_K, F_GRAD_NORM, F_SAMPLES, F_NO_CKPT, F_NO_SUMMARY, F_DEVICES,
-    F_NO_DEVSTATS, F_HELP
+    F_NO_DEVSTATS, F_PROFILER, F_HELP
 };
 
 typedef struct train_flag {
@@ -101,6 +101,8 @@ static const train_flag flags[] = {
     {"save-top-k", F_TOP_K, "K", "1", "checkpoints kept (-1: all)"},
     {"log-grad-norm", F_GRAD_NORM, NULL, "off", "also log grad_norm with the step metrics"},
     {"log-samples-per-sec", F_SAMPLES, NULL, "off", "also log perf/samples_per_sec at epoch ends"},
+    {"profiler", F_PROFILER, "NAME", "off",
+     "simple | advanced | trace: where the time goes (<run dir>/fit-profile.txt, trace.json)"},
     {"no-checkpoint", F_NO_CKPT, NULL, "", "do not write checkpoints"},
     {"no-model-summary", F_NO_SUMMARY, NULL, "", "do not print the parameter table"},
     {"no-device-stats", F_NO_DEVSTATS, NULL, "", "on a GPU, do not log device/* figures (DeviceStatsMonitor)"},
@@ -359,6 +361,7 @@ static int parse_args(int argc, char **argv, train_args *a)
                 bad = bad_value("gradient-clip-algorithm", v, "use norm or value");
             break;
         case F_PRECISION: a->cfg.precision = v; break;
+        case F_PROFILER: a->cfg.profiler = v; break;
         case F_ACCEL: a->cfg.accelerator = v; break;
         case F_DEVICES: {
             bad = parse_i64("devices", v, -1, 1 << 16, &i64);

@@ -60,7 +60,10 @@ static lc_status eval_run(lc_trainer *t, const eval_kind *k, lc_dataloader *dl, 
         if ((st = lc_run_check_live(t)) != LC_OK)
             break;
         lc_batch b;
+        LC_PROF_BEGIN(t, k == &test_kind ? "[_EvaluationLoop].test_next" : "[_EvaluationLoop].val_next",
+                      LC_PROF_ACTION);
         int got = lc_dataloader_next(dl, &b);
+        LC_PROF_END(t);
         if (got < 0) {
             st = lc_fail(LC_ERR_STATE, "could not make %s batch %lld: %s",
                          k == &test_kind ? "test" : "validation", (long long)i, lc_errmsg());
@@ -122,6 +125,8 @@ static lc_status eval_stage(lc_trainer *t, lc_module *m, lc_datamodule *dm, int 
     if (st == LC_OK)
         st = lc_run_setup(t, 0, -1);
     if (st == LC_OK)
+        lc_prof_stage_begin(t);
+    if (st == LC_OK)
         st = lc_hooks_setup(t, 0);
     if (st == LC_OK) {
         /* a stage of its own: its metric names start fresh */
@@ -136,12 +141,13 @@ static lc_status eval_stage(lc_trainer *t, lc_module *m, lc_datamodule *dm, int 
             t->run_failed = 1;
     }
     lc_hooks_setup(t, 1);
+    lc_status pst = lc_prof_stage_end(t, test ? "test" : "validate");
     lc_log_result_clear(&t->eval_res);
     t->stage = LC_STAGE_NONE;
     t->fx = LC_FX_NONE;
     if (st != LC_OK)
         return lc_fail(st, "%s", msg);
-    return LC_OK;
+    return pst;
 }
 
 lc_status lc_trainer_validate(lc_trainer *t, lc_module *m, lc_datamodule *dm)

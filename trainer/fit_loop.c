@@ -74,7 +74,7 @@ static int should_check_val(const lc_trainer *t, int64_t batch_idx, int is_last)
 /* ------------------------------------------------------------------------ */
 /* One batch                                                                 */
 
-static lc_status optimizer_step(lc_trainer *t)
+static lc_status optimizer_step_body(lc_trainer *t)
 {
     lc_params *ps = t->module->params;
     /* MixedPrecision: unscale before the hooks and clipping see the grads */
@@ -92,6 +92,7 @@ static lc_status optimizer_step(lc_trainer *t)
        device, so it is read only on the steps that log it. */
     int host = lc_params_backend(ps)->device == LC_DEVICE_HOST;
     int want_norm = t->cfg.log_grad_norm && (host || lc_conn_should_update_logs(t));
+    LC_PROF_BEGIN(t, "[Strategy]SingleDeviceStrategy.clip_gradients", LC_PROF_ACTION);
     if (clip > 0 && t->cfg.gradient_clip_algorithm == LC_CLIP_NORM) {
         st = lc_params_clip_grad_norm(ps, clip, host || want_norm ? &t->grad_norm : NULL);
     } else {
@@ -100,10 +101,17 @@ static lc_status optimizer_step(lc_trainer *t)
         if (clip > 0)
             st = lc_params_clip_grad_value(ps, clip);
     }
-    if (st == LC_OK && !skip)
+    LC_PROF_END(t);
+    if (st == LC_OK && !skip) {
+        LC_PROF_BEGIN(t, "lc_optim_step", LC_PROF_FUNC);
         st = lc_optim_step(t->optim);
-    if (st == LC_OK)
+        LC_PROF_END(t);
+    }
+    if (st == LC_OK) {
+        LC_PROF_BEGIN(t, "lc_precision_step_end", LC_PROF_FUNC);
         st = lc_precision_step_end(&t->prec, ps, !skip);
+        LC_PROF_END(t);
+    }
     if (st != LC_OK)
         return st;
     t->step_skipped = skip;
@@ -113,6 +121,27 @@ static lc_status optimizer_step(lc_trainer *t)
         t->global_step % t->cfg.histogram_every_n_steps == 0)
         lc_log_param_histograms(t, t->batches_that_stepped);
     return LC_OK;
+}
+
+/* Lightning's optimizer_step action: unscale, hooks, clipping, the step. */
+static lc_status optimizer_step(lc_trainer *t)
+{
+    if (t->prof)
+        lc_prof_module_begin(t, "optimizer_step");
+    lc_status st = optimizer_step_body(t);
+    LC_PROF_END(t);
+    return st;
+}
+
+/* A checkpoint boundary: the pending saves start (an action when any). */
+static lc_status flush_ckpt(lc_trainer *t)
+{
+    if (!t->prof || t->npending == 0)
+        return lc_ckpt_flush_pending(t);
+    LC_PROF_BEGIN(t, "[Trainer].save_checkpoint", LC_PROF_ACTION);
+    lc_status st = lc_ckpt_flush_pending(t);
+    LC_PROF_END(t);
+    return st;
 }
 
 static lc_status train_batch(lc_trainer *t, const lc_batch *b, int64_t idx, int *skip_epoch)
@@ -127,7 +156,10 @@ static lc_status train_batch(lc_trainer *t, const lc_batch *b, int64_t idx, int 
                                        LC_CB_HOOK(on_train_batch_start), LC_NO_HOOK, &mb, idx);
     if (st == LC_OK && m->on_train_batch_start) {
         t->fx = LC_FX_ON_TRAIN_BATCH_START;
+        if (t->prof)
+            lc_prof_module_begin(t, "on_train_batch_start");
         st = m->on_train_batch_start(m, t, &mb, idx, skip_epoch);
+        LC_PROF_END(t);
         t->fx = LC_FX_NONE;
     }
     if (st != LC_OK || *skip_epoch)
@@ -141,7 +173,10 @@ static lc_status train_batch(lc_trainer *t, const lc_batch *b, int64_t idx, int 
     double loss = NAN;
     t->fx = LC_FX_TRAINING_STEP;
     lc_autocast ac = lc_precision_enter(&t->prec, t->be);
+    if (t->prof)
+        lc_prof_strategy_begin(t, "training_step");
     st = m->training_step(m, t, &mb, idx, &loss);
+    LC_PROF_END(t);
     lc_autocast_exit(ac);
     t->fx = LC_FX_NONE;
     if (st != LC_OK)
@@ -151,7 +186,10 @@ static lc_status train_batch(lc_trainer *t, const lc_batch *b, int64_t idx, int 
                            LC_MOD_HOOK(on_before_zero_grad));
         if (st != LC_OK)
             return st;
+        if (t->prof)
+            lc_prof_module_begin(t, "optimizer_zero_grad");
         st = lc_params_zero_grad(m->params);
+        LC_PROF_END(t);
         if (st != LC_OK)
             return st;
     }
@@ -163,7 +201,10 @@ static lc_status train_batch(lc_trainer *t, const lc_batch *b, int64_t idx, int 
     /* Lightning divides the loss by accumulate_grad_batches before backward;
        16-mixed's scaler multiplies it by the loss scale */
     ac = lc_precision_enter(&t->prec, t->be);
+    if (t->prof)
+        lc_prof_strategy_begin(t, "backward");
     st = m->backward(m, t, lc_precision_loss_scale(&t->prec) / (double)n);
+    LC_PROF_END(t);
     lc_autocast_exit(ac);
     t->fx = LC_FX_NONE;
     if (st == LC_OK)
@@ -189,12 +230,18 @@ static lc_status train_batch(lc_trainer *t, const lc_batch *b, int64_t idx, int 
             return st;
     }
     int emit = !t->accumulating && lc_conn_should_update_logs(t);
+    LC_PROF_BEGIN(t, LC_PROF_LOG_SPAN, LC_PROF_ACTION);
     st = lc_conn_step_end(t, &t->train_res, emit, t->batches_that_stepped);
+    LC_PROF_END(t);
+    if (emit)
+        t->prof_emit_step = t->batches_that_stepped;
     if (st != LC_OK)
         return st;
 
     if (should_check_val(t, idx, is_last)) {
+        LC_PROF_BEGIN(t, "run_validation", LC_PROF_ACTION);
         st = lc_eval_run_val(t, 0);
+        LC_PROF_END(t);
         if (st == LC_OK && !t->accumulating && !t->step_skipped)
             st = lc_sched_update(t, LC_SCHED_INTERVAL_STEP, 1);
         if (st != LC_OK)
@@ -213,7 +260,7 @@ static lc_status train_batch(lc_trainer *t, const lc_batch *b, int64_t idx, int 
         st = lc_run_check_live(t); /* no checkpoint past a kill */
     if (st == LC_OK && !t->accumulating && !is_last && !t->should_stop && !max_steps_reached(t)) {
         t->ckpt_mid_epoch = 1;
-        st = lc_ckpt_flush_pending(t);
+        st = flush_ckpt(t);
         t->ckpt_mid_epoch = 0;
     }
     return st;
@@ -255,7 +302,7 @@ static lc_status epoch_end(lc_trainer *t)
     t->current_epoch++;
     t->ckpt_mid_epoch = 0;
     st = lc_run_check_live(t);
-    return st == LC_OK ? lc_ckpt_flush_pending(t) : st;
+    return st == LC_OK ? flush_ckpt(t) : st;
 }
 
 static lc_status train_epoch(lc_trainer *t)
@@ -285,16 +332,25 @@ static lc_status train_epoch(lc_trainer *t)
         if ((st = lc_run_check_live(t)) != LC_OK)
             return st;
         lc_batch b;
+        LC_PROF_BEGIN(t, "[_TrainingEpochLoop].train_dataloader_next", LC_PROF_ACTION);
         int got = lc_dataloader_next(t->train_dl, &b);
+        LC_PROF_END(t);
         if (got < 0)
             return lc_fail(LC_ERR_STATE, "fit: could not make train batch %lld: %s",
                            (long long)idx, lc_errmsg());
         if (got == 0)
             break;
         int skip = 0;
+        LC_PROF_BEGIN(t, "run_training_batch", LC_PROF_ACTION);
         st = train_batch(t, &b, idx, &skip);
+        LC_PROF_END(t);
         if (st != LC_OK)
             return st;
+        if (t->prof) {
+            t->prof_batches++;
+            t->prof_samples += t->cur_batch_size;
+            lc_prof_log_perf(t);
+        }
         if (skip || t->should_stop || max_steps_reached(t))
             break;
     }
@@ -333,7 +389,9 @@ static lc_status fit_run(lc_trainer *t)
         st = lc_hooks_call(t, LC_FX_ON_SANITY_CHECK_START, LC_CB_ALL,
                            LC_CB_HOOK(on_sanity_check_start), LC_NO_HOOK);
         if (st == LC_OK)
-            st = lc_eval_run_val(t, 1);
+            LC_PROF_BEGIN(t, "run_sanity_check", LC_PROF_ACTION);
+        st = lc_eval_run_val(t, 1);
+        LC_PROF_END(t);
         if (st == LC_OK)
             st = lc_hooks_call(t, LC_FX_ON_SANITY_CHECK_END, LC_CB_ALL,
                                LC_CB_HOOK(on_sanity_check_end), LC_NO_HOOK);
@@ -346,8 +404,11 @@ static lc_status fit_run(lc_trainer *t)
     t->training = 1;
     st = lc_hooks_call(t, LC_FX_ON_TRAIN_START, LC_CB_ALL, LC_CB_HOOK(on_train_start),
                        LC_MOD_HOOK(on_train_start));
-    while (st == LC_OK && !fit_done(t))
+    while (st == LC_OK && !fit_done(t)) {
+        LC_PROF_BEGIN(t, "run_training_epoch", LC_PROF_ACTION);
         st = train_epoch(t);
+        LC_PROF_END(t);
+    }
     t->training = 0;
     if (st == LC_OK)
         st = lc_hooks_call(t, LC_FX_ON_TRAIN_END, LC_CB_ALL, LC_CB_HOOK(on_train_end),
@@ -358,7 +419,7 @@ static lc_status fit_run(lc_trainer *t)
     if (st == LC_OK)
         st = lc_run_check_live(t);
     if (st == LC_OK)
-        st = lc_ckpt_flush_pending(t);
+        st = flush_ckpt(t);
     if (st == LC_OK && t->run && t->fit_time > 0) {
         char buf[64];
         snprintf(buf, sizeof buf, "%.1f", (double)t->fit_samples / t->fit_time);
@@ -437,6 +498,8 @@ lc_status lc_trainer_fit(lc_trainer *t, lc_module *m, lc_datamodule *dm, const c
     if (st == LC_OK)
         st = lc_run_setup(t, resume_mode, resume_step);
     if (st == LC_OK)
+        lc_prof_stage_begin(t);
+    if (st == LC_OK)
         st = lc_hooks_setup(t, 0);
     if (st == LC_OK) {
         set_total_steps_tag(t);
@@ -460,9 +523,11 @@ lc_status lc_trainer_fit(lc_trainer *t, lc_module *m, lc_datamodule *dm, const c
             t->run_failed = 1;
     }
     lc_hooks_setup(t, 1);
+    /* Lightning writes the profile at teardown, also after a failure */
+    lc_status pst = lc_prof_stage_end(t, "fit");
     t->stage = LC_STAGE_NONE;
     t->fx = LC_FX_NONE;
     if (st != LC_OK)
         return lc_fail(st, "%s", msg);
-    return LC_OK;
+    return pst;
 }

@@ -5,8 +5,24 @@
  * is kept in t->fx so lc_log knows its defaults (log_rules.h).
  */
 #include <stddef.h>
+#include <stdio.h>
 
 #include "trainer_internal.h"
+
+/* A hook span with Lightning's name: "[Callback]<name>.<hook>",
+ * "[LightningModule]<name>.<hook>"; the steps are the strategy's. */
+static void prof_hook_begin(lc_trainer *t, lc_fx fx, const lc_callback *cb)
+{
+    if (cb) {
+        char name[256];
+        snprintf(name, sizeof name, "[Callback]%s.%s", cb->name ? cb->name : "?", lc_fx_name(fx));
+        lc_prof_begin(t->prof, name, LC_PROF_ACTION);
+    } else if (fx == LC_FX_TRAINING_STEP || fx == LC_FX_VALIDATION_STEP || fx == LC_FX_TEST_STEP) {
+        lc_prof_strategy_begin(t, lc_fx_name(fx));
+    } else {
+        lc_prof_module_begin(t, lc_fx_name(fx));
+    }
+}
 
 static int cb_selected(const lc_callback *cb, lc_cb_filter filter)
 {
@@ -25,14 +41,22 @@ lc_status lc_hooks_call(lc_trainer *t, lc_fx fx, lc_cb_filter filter, size_t cb_
             if (!cb_selected(cb, filter))
                 continue;
             lc_callback_hook h = *(lc_callback_hook *)((char *)cb + cb_off);
-            if (h)
+            if (h) {
+                if (t->prof)
+                    prof_hook_begin(t, fx, cb);
                 st = h(cb, t, t->module);
+                LC_PROF_END(t);
+            }
         }
     }
     if (st == LC_OK && module_off != LC_NO_HOOK && t->module) {
         lc_module_hook h = *(lc_module_hook *)((char *)t->module + module_off);
-        if (h)
+        if (h) {
+            if (t->prof)
+                prof_hook_begin(t, fx, NULL);
             st = h(t->module, t);
+            LC_PROF_END(t);
+        }
     }
     t->fx = saved;
     return st;
@@ -50,14 +74,22 @@ lc_status lc_hooks_call_batch(lc_trainer *t, lc_fx fx, lc_cb_filter filter, size
             if (!cb_selected(cb, filter))
                 continue;
             lc_callback_batch_hook h = *(lc_callback_batch_hook *)((char *)cb + cb_off);
-            if (h)
+            if (h) {
+                if (t->prof)
+                    prof_hook_begin(t, fx, cb);
                 st = h(cb, t, t->module, b, batch_idx);
+                LC_PROF_END(t);
+            }
         }
     }
     if (st == LC_OK && module_off != LC_NO_HOOK && t->module) {
         lc_module_batch_hook h = *(lc_module_batch_hook *)((char *)t->module + module_off);
-        if (h)
+        if (h) {
+            if (t->prof)
+                prof_hook_begin(t, fx, NULL);
             st = h(t->module, t, b, batch_idx);
+            LC_PROF_END(t);
+        }
     }
     t->fx = saved;
     return st;

@@ -234,6 +234,10 @@ static lc_status check_config(const lc_trainer_config *c)
     if (c->max_steps < -1)
         return lc_fail(LC_ERR_INVALID, "max_steps=%lld must be -1 (unlimited) or >= 0",
                        (long long)c->max_steps);
+    lc_prof_mode pm;
+    if (lc_prof_mode_parse(c->profiler, &pm) != LC_OK)
+        return lc_fail(LC_ERR_INVALID, "profiler='%s' must be simple, advanced or trace (or "
+                       "none)", c->profiler);
     lc_status st = check_amount(c->limit_train_batches, "limit_train_batches", 1);
     if (st == LC_OK)
         st = check_amount(c->limit_val_batches, "limit_val_batches", 1);
@@ -317,6 +321,13 @@ lc_status lc_trainer_create(lc_trainer **out, const lc_trainer_config *cfg)
     t->cfg.loggers = own(t, 3, c.loggers);
     t->cfg.experiment = own(t, 4, c.experiment);
     t->cfg.name = own(t, 5, c.name);
+    lc_prof_mode pm = LC_PROF_OFF;
+    lc_prof_mode_parse(c.profiler, &pm); /* checked above */
+    t->cfg.profiler = lc_prof_mode_name(pm); /* canonical, static */
+    if (pm != LC_PROF_OFF && lc_prof_create(&t->prof, pm) != LC_OK) {
+        free(t);
+        return lc_fail(LC_ERR_NOMEM, "lc_trainer_create: out of memory (profiler)");
+    }
 
     if (c.fast_dev_run > 0) {
         /* Lightning: n batches of each loop, one epoch, no sanity check,
@@ -396,6 +407,7 @@ void lc_trainer_free(lc_trainer *t)
         lc_run_finish(t->run, t->run_failed ? LC_RUN_FAILED : LC_RUN_FINISHED);
     if (t->own_hub)
         lc_hub_close(t->hub, 0);
+    lc_prof_free(t->prof); /* after the hub: its dispatcher may be in the hook */
     if (saved[0])
         lc_fail(LC_OK, "%s", saved);
     for (size_t i = 0; i < t->ncb; i++)

@@ -28,6 +28,7 @@
 #include "optim.h"
 #include "params.h"
 #include "precision.h"
+#include "profiler.h"
 #include "rng.h"
 
 /* PCG32 stream of the trainer's RNG (dropout); init uses 1, data its own. */
@@ -131,7 +132,39 @@ struct lc_trainer {
     struct lc_hist_job *hist_job; /* histograms being logged in the background */
     char ckpt_path[4096];    /* resumed from ("" if none) */
     int defaults_added;      /* default callbacks are in cbs */
+
+    /* profiler= (NULL: off; every probe is one null check) */
+    lc_prof *prof;
+    int64_t prof_emit_step;  /* >= 0: perf/ metrics due at this step */
+    int64_t prof_batches, prof_samples; /* since the last perf/ metrics */
+    double prof_t0;          /* wall (monotonic) time of the last perf/ metrics */
 };
+
+/* ---- profiler probes ----------------------------------------------------- */
+
+/* Open / close a span named name; nothing (one branch) without a profiler. */
+#define LC_PROF_BEGIN(t, name, kind)                                                      \
+    do {                                                                                  \
+        if ((t)->prof)                                                                    \
+            lc_prof_begin((t)->prof, (name), (kind));                                     \
+    } while (0)
+#define LC_PROF_END(t)                                                                    \
+    do {                                                                                  \
+        if ((t)->prof)                                                                    \
+            lc_prof_end((t)->prof);                                                       \
+    } while (0)
+/* The training thread's step-metrics hand-off to the hub (perf/log_ms). */
+#define LC_PROF_LOG_SPAN "[_LoggerConnector].update_train_step_metrics"
+/* Strategy, module and callback actions with Lightning's names. */
+void lc_prof_strategy_begin(lc_trainer *t, const char *what);
+void lc_prof_module_begin(lc_trainer *t, const char *what);
+/* The stage's start / end: the table starts empty; at the end the report
+ * is printed and written to <log_dir>/<stage>-profile.txt (and, for trace,
+ * <log_dir>/trace.json). */
+void lc_prof_stage_begin(lc_trainer *t);
+lc_status lc_prof_stage_end(lc_trainer *t, const char *stage);
+/* perf/ metrics of the training batches since the last ones (logging steps). */
+void lc_prof_log_perf(lc_trainer *t);
 
 /* ---- hooks.c ------------------------------------------------------------- */
 

@@ -461,6 +461,11 @@ typedef struct lc_trainer_config {
     int log_histograms;            /* 1: weight and gradient histograms */
     int log_grad_norm;             /* 0: 1 logs "grad_norm" with the step metrics */
     int log_samples_per_sec;       /* 0: 1 logs "perf/samples_per_sec" at epoch ends */
+    const char *profiler;          /* NULL (None): off; "simple" | "advanced" | "trace"
+                                      (Lightning's profiler=): a table at the end of each
+                                      stage, printed and written to <run dir>/<stage>-
+                                      profile.txt; trace also writes <run dir>/trace.json;
+                                      perf/ metrics on logging steps (docs/trainer.md) */
 } lc_trainer_config;
 
 void lc_trainer_config_default(lc_trainer_config *cfg);

@@ -36,6 +36,10 @@
 
 #include "common/status.h"
 #include "hub_internal.h"
+#include "prof_hook.h"
+
+/* Set by a running profiler (prof_hook.h); NULL: one branch per sink call. */
+_Atomic(lc_bus_prof_fn) lc_bus_prof_hook = NULL;
 
 void lc_event_free_payload(lc_hub *hub, lc_event *ev)
 {
@@ -82,9 +86,14 @@ static void charge_loss(const lc_event_batch *b)
 static lc_status write_batch(lc_hub *hub, int i, const lc_event_batch *b, char *err, size_t errlen)
 {
     lc_sink *s = &hub->sinks[i];
+    lc_bus_prof_fn prof = lc_bus_prof_get();
+    if (prof)
+        prof(1, s->vt->name, "write_batch");
     sink_enter(hub, i, LC_SINK_WRITE_BATCH);
     lc_status st = s->vt->write_batch(s, b, err, errlen);
     sink_leave(hub);
+    if (prof)
+        prof(0, s->vt->name, "write_batch");
     return st;
 }
 
@@ -250,9 +259,14 @@ static lc_status flush_sinks(lc_hub *hub, char *err, size_t errlen)
         char e[LC_ERRLEN] = "";
         if (!s->vt->flush)
             continue;
+        lc_bus_prof_fn prof = lc_bus_prof_get();
+        if (prof)
+            prof(1, s->vt->name, "flush");
         sink_enter(hub, i, LC_SINK_FLUSH);
         lc_status rs = s->vt->flush(s, e, sizeof e);
         sink_leave(hub);
+        if (prof)
+            prof(0, s->vt->name, "flush");
         if (rs != LC_OK && st == LC_OK) {
             st = rs;
             if (snprintf(err, errlen, "%s: %s", s->vt->name, e) >= (int)errlen && errlen > 1)
