@@ -219,6 +219,14 @@ typedef struct lc_backend {
     lc_status (*timer_start)(lc_backend_timer *t, int64_t step);
     lc_status (*timer_stop)(lc_backend_timer *t);
     lc_status (*timer_poll)(lc_backend_timer *t, int *ready, int64_t *step, double *ms);
+
+    /* ---- identity ---------------------------------------------------------- */
+
+    /* The backend this table wraps (NULL: none). A wrapper (the profiler's
+     * kernel-timing copy, trainer/profiler_backend.c) shares the device and
+     * memory of base; who keeps data per backend (a parameter registry)
+     * stores base, so computing through the wrapper moves nothing. */
+    const struct lc_backend *base;
 } lc_backend;
 
 /** The CPU backend (always available). */

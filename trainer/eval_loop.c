@@ -74,7 +74,7 @@ static lc_status eval_run(lc_trainer *t, const eval_kind *k, lc_dataloader *dl, 
         lc_minibatch mb;
         lc_minibatch_from(&mb, &b);
         t->cur_batch_size = mb.size;
-        lc_autocast ac = lc_precision_enter(&t->prec, t->be); /* autocast in eval too */
+        lc_autocast ac = lc_precision_enter(&t->prec, LC_COMPUTE_BE(t)); /* autocast in eval too */
         st = lc_hooks_call_batch(t, k->fx_step, LC_CB_ALL, LC_NO_HOOK, k->mod_step, &mb, i);
         lc_autocast_exit(ac);
         if (st == LC_OK)

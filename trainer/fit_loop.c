@@ -172,7 +172,7 @@ static lc_status train_batch(lc_trainer *t, const lc_batch *b, int64_t idx, int 
 
     double loss = NAN;
     t->fx = LC_FX_TRAINING_STEP;
-    lc_autocast ac = lc_precision_enter(&t->prec, t->be);
+    lc_autocast ac = lc_precision_enter(&t->prec, LC_COMPUTE_BE(t));
     if (t->prof)
         lc_prof_strategy_begin(t, "training_step");
     st = m->training_step(m, t, &mb, idx, &loss);
@@ -200,7 +200,7 @@ static lc_status train_batch(lc_trainer *t, const lc_batch *b, int64_t idx, int 
     t->fx = LC_FX_BACKWARD;
     /* Lightning divides the loss by accumulate_grad_batches before backward;
        16-mixed's scaler multiplies it by the loss scale */
-    ac = lc_precision_enter(&t->prec, t->be);
+    ac = lc_precision_enter(&t->prec, LC_COMPUTE_BE(t));
     if (t->prof)
         lc_prof_strategy_begin(t, "backward");
     st = m->backward(m, t, lc_precision_loss_scale(&t->prec) / (double)n);

@@ -258,6 +258,8 @@ lc_status lc_params_to(lc_params *p, const lc_backend *be)
         return lc_fail(LC_ERR_INVALID, "params: registry is NULL");
     if (!be)
         be = lc_backend_cpu();
+    if (be->base)
+        be = be->base; /* a wrapper: the parameters stay with its base */
     const lc_backend *cur = lc_params_backend(p);
     if (cur == be)
         return LC_OK;

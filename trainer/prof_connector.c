@@ -45,9 +45,11 @@ void lc_prof_stage_begin(lc_trainer *t)
 {
     if (!t->prof)
         return;
+    t->prof_stage_on = 1;
     lc_prof_thread_name(t->prof, "trainer");
     lc_prof_stage_start(t->prof);
     lc_prof_attach_hub(t->prof);
+    t->prof_be = lc_prof_backend(t->prof, t->be);
     t->prof_emit_step = -1;
     t->prof_batches = t->prof_samples = 0;
     t->prof_t0 = lc_mono_now();
@@ -63,8 +65,9 @@ void lc_prof_stage_begin(lc_trainer *t)
 
 lc_status lc_prof_stage_end(lc_trainer *t, const char *stage)
 {
-    if (!t->prof)
+    if (!t->prof || !t->prof_stage_on)
         return LC_OK;
+    t->prof_stage_on = 0;
     /* the hub's work of this stage lands in the trace: flush it first */
     if (t->hub && lc_prof_get_mode(t->prof) == LC_PROF_TRACE)
         lc_hub_flush(t->hub, 5000);
@@ -78,6 +81,8 @@ lc_status lc_prof_stage_end(lc_trainer *t, const char *stage)
         st = lc_prof_write_trace(t->prof, path);
     }
     lc_prof_detach_hub(t->prof);
+    lc_prof_backend_release(t->prof);
+    t->prof_be = NULL;
     return st;
 }
 

@@ -139,6 +139,7 @@ void lc_prof_free(lc_prof *p)
     if (!p)
         return;
     lc_prof_detach_hub(p);
+    lc_prof_backend_release(p);
     for (size_t i = 0; i < p->nents; i++)
         free(p->ents[i].name);
     free(p->ents);
@@ -308,8 +309,13 @@ void lc_prof_end(lc_prof *p)
         return;
     }
     int64_t dur = t1 - f->t0;
-    if (d > 0 && s->st[d - 1].t0 >= 0)
-        s->st[d - 1].child += dur;
+    /* the child's time leaves the nearest kept ancestor's self time (a
+       function span simple mode drops is skipped over) */
+    for (int k = d - 1; k >= 0; k--)
+        if (s->st[k].t0 >= 0) {
+            s->st[k].child += dur;
+            break;
+        }
     if (f->name == UINT32_MAX)
         return;
     pthread_mutex_lock(&p->mu);

@@ -94,6 +94,14 @@ lc_status lc_prof_report(lc_prof *p, const char *stage, const char *dir, FILE *f
  * (trace mode; profiler_trace.c). */
 lc_status lc_prof_write_trace(lc_prof *p, const char *path);
 
+/* ---- kernels (profiler_backend.c) --------------------------------------- */
+
+struct lc_backend;
+/* be, or (advanced, trace) a copy of it whose layer kernels are function
+ * spans "backend.<kernel>"; valid until lc_prof_backend_release(p). */
+const struct lc_backend *lc_prof_backend(lc_prof *p, const struct lc_backend *be);
+void lc_prof_backend_release(lc_prof *p);
+
 /* ---- for profiler_trace.c ------------------------------------------------ */
 
 typedef struct lc_prof_event {

@@ -135,6 +135,8 @@ struct lc_trainer {
 
     /* profiler= (NULL: off; every probe is one null check) */
     lc_prof *prof;
+    const lc_backend *prof_be; /* t->be, or its kernel-profiling copy (advanced, trace) */
+    int prof_stage_on;       /* lc_prof_stage_begin ran; the report is due */
     int64_t prof_emit_step;  /* >= 0: perf/ metrics due at this step */
     int64_t prof_batches, prof_samples; /* since the last perf/ metrics */
     double prof_t0;          /* wall (monotonic) time of the last perf/ metrics */
@@ -153,6 +155,9 @@ struct lc_trainer {
         if ((t)->prof)                                                                    \
             lc_prof_end((t)->prof);                                                       \
     } while (0)
+/* The backend the module's steps compute on (the profiling copy while an
+ * advanced or trace profiler runs). */
+#define LC_COMPUTE_BE(t) ((t)->prof_be ? (t)->prof_be : (t)->be)
 /* The training thread's step-metrics hand-off to the hub (perf/log_ms). */
 #define LC_PROF_LOG_SPAN "[_LoggerConnector].update_train_step_metrics"
 /* Strategy, module and callback actions with Lightning's names. */
