@@ -7,7 +7,9 @@
  *   2. by the trainer with no loggers (hooks, lc_log, schedulers,
  *      checkpoints, histograms — everything but the sinks);
  *   3. by the trainer with the default loggers of `lightc train` minus the
- *      console (SQLite index, TensorBoard, CSV).
+ *      console (SQLite index, TensorBoard, CSV);
+ *   4. (--profiler simple|advanced|trace) by the trainer with no loggers and
+ *      that profiler on: its overhead is row 4 against row 2.
  * Repetitions alternate the three so drifts in machine load hit all of
  * them; the median run counts. It also measures OpenBLAS SGEMM on
  * 1024^3 matrices with the same thread count, in the same process, and
@@ -15,7 +17,7 @@
  * against it.
  *
  * Usage: bench_trainer [--threads N] [--epochs E] [--reps R] [--limit-batches N]
- *                      [--data DIR] [--json PATH]
+ *                      [--data DIR] [--json PATH] [--profiler MODE]
  * Environment: LC_BENCH_ONLY=bare|trainer|hub runs one mode (for perf stat),
  * LC_BENCH_VERBOSE=1 splits the trainer's time into fit and run finish.
  * (bench/run_trainer_bench adds PyTorch on CPU with the same settings.)
@@ -204,7 +206,8 @@ static lc_status bm_backward(lc_module *m, lc_trainer *t, double scale)
 }
 
 static double run_trainer(lc_datamodule *dm, const char *root, const char *loggers, int rep,
-                          int threads, int64_t epochs, int64_t limit, int64_t *samples)
+                          int threads, int64_t epochs, int64_t limit, int64_t *samples,
+                          const char *profiler)
 {
     bench_module m = {0};
     lc_seq_mlp(&m.seq, 784, b_hidden, 2, 10, LC_ACT_RELU, 0.2f, B_SEED);
@@ -224,6 +227,7 @@ static double run_trainer(lc_datamodule *dm, const char *root, const char *logge
     c.threads = threads;
     c.default_root_dir = root;
     c.loggers = loggers;
+    c.profiler = profiler;
     c.enable_model_summary = 0;
     c.enable_progress_bar = 0;
     c.num_sanity_val_steps = 0;
@@ -231,7 +235,8 @@ static double run_trainer(lc_datamodule *dm, const char *root, const char *logge
     if (limit > 0)
         c.limit_train_batches = (lc_amount){LC_AMOUNT_COUNT, (double)limit};
     char name[64];
-    snprintf(name, sizeof name, "%s-%d", strcmp(loggers, "none") ? "hub" : "nolog", rep);
+    snprintf(name, sizeof name, "%s-%d", profiler ? "prof" : strcmp(loggers, "none") ? "hub" : "nolog",
+             rep);
     c.experiment = "bench";
     c.name = name;
     lc_trainer *t;
@@ -269,7 +274,7 @@ int main(int argc, char **argv)
 {
     int threads = 2, reps = 3;
     int64_t epochs = 1, limit = 0;
-    const char *data = NULL, *json = NULL;
+    const char *data = NULL, *json = NULL, *profiler = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--epochs") && i + 1 < argc) epochs = atoll(argv[++i]);
@@ -277,9 +282,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--limit-batches") && i + 1 < argc) limit = atoll(argv[++i]);
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
         else if (!strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
+        else if (!strcmp(argv[i], "--profiler") && i + 1 < argc) profiler = argv[++i];
         else {
             fprintf(stderr, "usage: bench_trainer [--threads N] [--epochs E] [--reps R] "
-                    "[--limit-batches N] [--data DIR] [--json PATH]\n");
+                    "[--limit-batches N] [--data DIR] [--json PATH] [--profiler MODE]\n");
             return 2;
         }
     }
@@ -304,8 +310,8 @@ int main(int argc, char **argv)
     double peak = sgemm_gflops(1024, 5);
     int64_t warm;
     run_bare(train, 1, 30, &warm); /* warm-up: BLAS threads, page faults, caches */
-    double tb[64], tn[64], th[64], cb[64], cn[64], ch[64];
-    int64_t sb = 0, sn = 0, sh = 0;
+    double tb[64], tn[64], th[64], cb[64], cn[64], ch[64], tp[64];
+    int64_t sb = 0, sn = 0, sh = 0, sp = 0;
     const char *only = getenv("LC_BENCH_ONLY"); /* bare | trainer | hub: one mode, for perf stat */
     for (int r = 0; r < reps; r++) {
         /* rotate the order so no mode always runs first */
@@ -319,12 +325,16 @@ int main(int argc, char **argv)
                 cb[r] = g_compute;
                 break;
             case 1:
-                tn[r] = run_trainer(dm, root, "none", r, threads, epochs, limit, &sn);
+                tn[r] = run_trainer(dm, root, "none", r, threads, epochs, limit, &sn, NULL);
                 cn[r] = g_compute;
+                /* the profiler's cost: the same run right after, profiler on */
+                if (profiler)
+                    tp[r] = run_trainer(dm, root, "none", r, threads, epochs, limit, &sp,
+                                        profiler);
                 break;
             default:
                 th[r] = run_trainer(dm, root, LC_DEFAULT_LOGGERS, r, threads, epochs, limit,
-                                    &sh);
+                                    &sh, NULL);
                 ch[r] = g_compute;
                 break;
             }
@@ -376,6 +386,19 @@ int main(int argc, char **argv)
         }
         printf("%-34s %11.0f %9.2f %7.1f%% %10s %18s %10s\n", names[i], sps, gf, 100.0 * gf / peak,
                ov, range, res);
+    }
+    if (profiler) {
+        /* paired per repetition: profiler on / off of the same repetition */
+        double rp[64], plo = INFINITY, phi = -INFINITY;
+        for (int r = 0; r < reps; r++) {
+            rp[r] = tp[r] / tn[r];
+            plo = fmin(plo, rp[r]), phi = fmax(phi, rp[r]);
+        }
+        double op = median(rp, reps) - 1, mp = median(tp, reps);
+        printf("%-34s %11.0f %9s %8s %10s %18s   (vs trainer, no loggers)\n",
+               profiler, (double)sp / mp, "", "", "", "");
+        printf("profiler=%s overhead: %+.2f%% [%+.1f%%, %+.1f%%] over the trainer without it\n",
+               profiler, 100.0 * op, 100.0 * (plo - 1), 100.0 * (phi - 1));
     }
     if (json) {
         FILE *f = fopen(json, "w");

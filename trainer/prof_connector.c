@@ -73,7 +73,8 @@ lc_status lc_prof_stage_end(lc_trainer *t, const char *stage)
         lc_hub_flush(t->hub, 5000);
     const char *dir = t->log_dir[0] ? t->log_dir : NULL;
     fflush(stdout);
-    lc_status st = lc_prof_report(t->prof, stage, dir, stdout);
+    /* printed with the progress bar (the console's output), always written */
+    lc_status st = lc_prof_report(t->prof, stage, dir, t->cfg.enable_progress_bar ? stdout : NULL);
     fflush(stdout);
     if (st == LC_OK && dir && lc_prof_get_mode(t->prof) == LC_PROF_TRACE) {
         char path[4200];
