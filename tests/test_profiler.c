@@ -2,8 +2,11 @@
  * tests/test_profiler.c — the profiler's core (trainer/profiler.c,
  * profiler_trace.c): aggregation per name, nesting and self time, what each
  * mode keeps, takes, stages, threads, the report's shape and file, the
- * trace file (escaped, every span an event) and bad input. No timing
- * assertions: only relations that hold whatever the clock says.
+ * trace file (escaped, every span an event) and bad input; then the
+ * trainer with each profiler on the fixture's tiny task: the same weights
+ * as without one, the files in the run dir, the actions and kernel spans,
+ * the perf/ metrics on logging steps. No timing assertions: only relations
+ * that hold whatever the clock says.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,8 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "params.h"
 #include "profiler.h"
 #include "testutil.h"
+#include "trainer_fixture.h"
 
 static const lc_prof_row *find(const lc_prof_row *r, size_t n, const char *name)
 {
@@ -251,6 +256,101 @@ static void test_report_shape(void **state)
     lc_prof_free(p);
 }
 
+/* Fit the fixture's task with profiler (NULL: off); the first weights into
+ * *w (malloc'd), the run's directory into dir. */
+static void fit_fixture(const char *profiler, const char *root, float **w, size_t *n, char *dir,
+                        size_t cap)
+{
+    lc_datamodule *dm = tf_data(64, 16, 0, 8);
+    tf_module tm;
+    memset(&tm, 0, sizeof tm);
+    tf_module_init(&tm, 5);
+    lc_trainer_config c;
+    tf_config(&c, root);
+    c.log_every_n_steps = 4;
+    c.enable_checkpointing = 0;
+    c.profiler = profiler;
+    c.name = profiler ? profiler : "off";
+    lc_trainer *t = NULL;
+    assert_int_equal(lc_trainer_create(&t, &c), LC_OK);
+    assert_int_equal(lc_trainer_fit(t, &tm.base, dm, NULL), LC_OK);
+    snprintf(dir, cap, "%s", lc_trainer_log_dir(t));
+    lc_trainer_free(t);
+    lc_params *ps = tm.base.params;
+    *n = ps->items[0].count;
+    *w = malloc(*n * sizeof(float));
+    memcpy(*w, ps->items[0].data, *n * sizeof(float));
+    tf_module_free(&tm);
+    lc_datamodule_free(dm);
+}
+
+static void test_trainer_profilers(void **state)
+{
+    (void)state;
+    const char *root = tu_tmpdir("profiler-trainer");
+    char dir[4096];
+    float *w0, *w;
+    size_t n0, n;
+    fit_fixture(NULL, root, &w0, &n0, dir, sizeof dir);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/fit-profile.txt", dir);
+    assert_null(tu_read_file(path, NULL)); /* off: no file */
+    const char *modes[] = {"simple", "advanced", "trace"};
+    for (int i = 0; i < 3; i++) {
+        fit_fixture(modes[i], root, &w, &n, dir, sizeof dir);
+        /* the profiler changes no number */
+        assert_int_equal(n, n0);
+        assert_memory_equal(w, w0, n * sizeof(float));
+        free(w);
+        snprintf(path, sizeof path, "%s/fit-profile.txt", dir);
+        char *text = tu_read_file(path, NULL);
+        assert_non_null(text);
+        assert_non_null(strstr(text, "FIT Profiler Report"));
+        assert_non_null(strstr(text, "|  run_training_batch"));
+        assert_non_null(strstr(text, "|  [Strategy]SingleDeviceStrategy.training_step"));
+        assert_non_null(strstr(text, "|  [Strategy]SingleDeviceStrategy.validation_step"));
+        assert_non_null(strstr(text, "|  [_TrainingEpochLoop].train_dataloader_next"));
+        assert_non_null(strstr(text, "optimizer_step"));
+        if (i == 0) {
+            assert_null(strstr(text, "backend.linear_forward()"));
+        } else {
+            assert_non_null(strstr(text, "backend.linear_forward()"));
+            assert_non_null(strstr(text, "backend.linear_backward()"));
+            assert_non_null(strstr(text, "[Hub]sqlite.write_batch()"));
+        }
+        free(text);
+        snprintf(path, sizeof path, "%s/trace.json", dir);
+        text = tu_read_file(path, NULL);
+        if (i == 2) {
+            assert_non_null(text);
+            assert_non_null(strstr(text, "\"hub-dispatcher\""));
+            assert_non_null(strstr(text, "\"backend.linear_forward\""));
+        } else {
+            assert_null(text);
+        }
+        free(text);
+    }
+    free(w0);
+    /* perf/ metrics on the logging steps (every 4th) of the profiled runs */
+    int64_t steps[64];
+    int k = tf_metric(root, "perf/step_ms", steps, NULL, 64);
+    assert_true(k > 0);
+    for (int i = 0; i < k && i < 64; i++)
+        assert_int_equal(steps[i] % 4, 3);
+    assert_true(tf_metric(root, "perf/data_ms", NULL, NULL, 0) == k);
+    assert_true(tf_metric(root, "perf/optimizer_ms", NULL, NULL, 0) == k);
+    assert_true(tf_metric(root, "perf/log_ms", NULL, NULL, 0) == k);
+    assert_true(tf_metric(root, "perf/samples_per_sec", NULL, NULL, 0) == k);
+
+    /* a bad name is refused, saying what is accepted */
+    lc_trainer_config c;
+    lc_trainer_config_default(&c);
+    c.profiler = "pytorch";
+    lc_trainer *t = NULL;
+    assert_int_equal(lc_trainer_create(&t, &c), LC_ERR_INVALID);
+    assert_non_null(strstr(lc_errmsg(), "simple, advanced or trace"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_threads_and_trace),
         cmocka_unit_test(test_report_shape),
+        cmocka_unit_test(test_trainer_profilers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -68,8 +68,9 @@ lc_status lc_prof_stage_end(lc_trainer *t, const char *stage)
     if (!t->prof || !t->prof_stage_on)
         return LC_OK;
     t->prof_stage_on = 0;
-    /* the hub's work of this stage lands in the trace: flush it first */
-    if (t->hub && lc_prof_get_mode(t->prof) == LC_PROF_TRACE)
+    /* the hub's work of this stage (advanced, trace) lands in the report:
+       let the dispatcher write what is queued first */
+    if (t->hub && lc_prof_get_mode(t->prof) != LC_PROF_SIMPLE)
         lc_hub_flush(t->hub, 5000);
     const char *dir = t->log_dir[0] ? t->log_dir : NULL;
     fflush(stdout);
