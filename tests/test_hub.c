@@ -419,9 +419,23 @@ static void test_bad_root_and_loggers(void **s)
     o.loggers = "sqlite,nosuch";
     assert_int_equal(lc_hub_open(&hub, &o), LC_ERR_INVALID);
     assert_non_null(strstr(lc_errmsg(), "nosuch"));
-    o.loggers = "mlflow"; /* a backend not built in yet */
-    assert_int_equal(lc_hub_open(&hub, &o), LC_ERR_UNSUPPORTED);
-    assert_non_null(strstr(lc_errmsg(), "mlflow"));
+    /* a remote backend whose configuration cannot work fails the open */
+    const char *uri = getenv("MLFLOW_TRACKING_URI");
+    char *saved = uri ? strdup(uri) : NULL;
+    unsetenv("MLFLOW_TRACKING_URI");
+    o.loggers = "mlflow";
+    assert_int_equal(lc_hub_open(&hub, &o), LC_ERR_INVALID);
+    assert_non_null(strstr(lc_errmsg(), "mlflow: MLFLOW_TRACKING_URI is not set"));
+    assert_null(hub);
+    setenv("MLFLOW_TRACKING_URI", "file:///tmp/mlruns", 1);
+    assert_int_equal(lc_hub_open(&hub, &o), LC_ERR_INVALID);
+    assert_non_null(strstr(lc_errmsg(), "is not a tracking server"));
+    assert_null(hub);
+    if (saved)
+        setenv("MLFLOW_TRACKING_URI", saved, 1);
+    else
+        unsetenv("MLFLOW_TRACKING_URI");
+    free(saved);
     /* a spec naming no logger is an error, not a run with no sink at all;
        "none" is the explicit choice of no sink */
     const char *empty[] = {",", " , ", ",,"};

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "lightc/hub.h"
+#include "cancel.h"
 
 /* What a run's outbox holds, in the order it was logged. */
 typedef enum lc_outbox_kind {
@@ -100,6 +101,12 @@ typedef struct lc_remote_vtable {
 struct lc_remote {
     const lc_remote_vtable *vt;
     void *state;              /* the backend's own */
+    /* Set by the shipper after the constructor and before the first
+       open_run (NULL: none). The backend's HTTP requests and retry waits
+       watch it, so a drain that runs out of time or a shutdown stops a
+       call at once (LC_ERR_STATE) instead of waiting out retries and
+       timeouts. */
+    lc_cancel *cancel;
 };
 
 /* Backend constructors: read the backend's own environment variables
