@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/status.h"
 #include "cuda_ops.h"
@@ -433,6 +434,18 @@ lc_status lc_trainer_end_run(lc_trainer *t, lc_run_status *status, lc_run_counte
     lc_ckpt_wait(t);
     /* every event so far has been delivered, or counted lost, after this */
     lc_hub_flush(t->hub, 0);
+    /* hparams.yaml and metrics.csv are complete now (the flush): they go to
+       the remote backends as artifacts at the same relative path, as
+       Lightning's loggers keep them beside the run. A file a sink did not
+       write (no csv logger) is simply not there. */
+    const char *dir = lc_run_dir(t->run);
+    for (int i = 0; dir && i < 2; i++) {
+        char path[4096];
+        static const char *const files[] = {"hparams.yaml", "metrics.csv"};
+        if (snprintf(path, sizeof path, "%s/%s", dir, files[i]) < (int)sizeof path &&
+            access(path, R_OK) == 0)
+            lc_run_log_artifact(t->run, path, NULL);
+    }
     lc_run_counters c;
     lc_run_get_counters(t->run, &c);
     lc_run_status ended = lc_run_get_status(t->run);
