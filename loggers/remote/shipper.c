@@ -53,6 +53,8 @@ struct lc_shipper {
     pthread_cond_t cond;      /* CLOCK_MONOTONIC */
     int wake, stop, exited, orphaned;
     sh_run *runs;
+    lc_cancel *cancel;        /* set by lc_shipper_stop: ends the backend's
+                                 HTTP transfers and retry waits at once */
 };
 
 enum { SH_PROGRESS, SH_IDLE, SH_DONE, SH_FAILED, SH_RETRY, SH_BUSY };
@@ -79,6 +81,9 @@ lc_status lc_shipper_new(lc_shipper **out, const lc_remote *backend, const char 
         return LC_ERR_NOMEM;
     }
     sh->be = *backend;
+    sh->cancel = lc_cancel_new();
+    if (!sh->be.cancel)
+        sh->be.cancel = sh->cancel;
     if (opt)
         sh->o = *opt;
     if (!sh->o.chunk)
@@ -130,6 +135,7 @@ void lc_shipper_free(lc_shipper *sh)
     lc_outbox_close(sh->ob);
     if (sh->be.vt && sh->be.vt->free)
         sh->be.vt->free(&sh->be);
+    lc_cancel_free(sh->cancel);
     pthread_mutex_destroy(&sh->mu);
     pthread_cond_destroy(&sh->cond);
     free(sh);
@@ -169,6 +175,20 @@ static lc_status sh_load(lc_shipper *sh, sh_run *r, char *err, size_t errlen)
     }
     r->loaded = 1;
     return LC_OK;
+}
+
+static int sh_fail(lc_shipper *sh, sh_run *r, const char *why);
+static int sh_retry(lc_shipper *sh, sh_run *r, const char *why);
+
+/* After a backend call failed: a call that lc_shipper_stop cancelled is
+   neither a failure nor news for the delivery (its state and last error
+   stay as they were); else a permanent status fails the delivery and a
+   transient one backs off. */
+static int sh_after_error(lc_shipper *sh, sh_run *r, lc_status st, const char *why)
+{
+    if (sh->cancel && lc_cancel_is_set(sh->cancel))
+        return SH_RETRY;
+    return sh_is_permanent(st) ? sh_fail(sh, r, why) : sh_retry(sh, r, why);
 }
 
 /* A permanent failure: record it, give the lease back, close the run. */
@@ -264,7 +284,7 @@ static int sh_step(lc_shipper *sh, sh_run *r, int sync, lc_status *st, size_t *s
         *st = sh->be.vt->open_run(&sh->be, &r->rr);
         if (*st != LC_OK) {
             snprintf(err, errlen, "%s", lc_errmsg()[0] ? lc_errmsg() : lc_status_name(*st));
-            return sh_is_permanent(*st) ? sh_fail(sh, r, err) : sh_retry(sh, r, err);
+            return sh_after_error(sh, r, *st, err);
         }
         r->opened = 1;
         if (strcmp(r->rr.remote_id, r->info.remote_id) != 0 ||
@@ -325,7 +345,7 @@ static int sh_step(lc_shipper *sh, sh_run *r, int sync, lc_status *st, size_t *s
         snprintf(err, errlen, "%s", shiperr);
         if (done > 0)
             r->backoff = 0; /* it moved: retry soon, not after a long wait */
-        return sh_is_permanent(*st) ? sh_fail(sh, r, err) : sh_retry(sh, r, err);
+        return sh_after_error(sh, r, *st, err);
     }
     if (done == 0) {
         snprintf(err, errlen, "%s: the backend delivered none of %zu items", bname, n);
@@ -526,6 +546,7 @@ lc_status lc_shipper_stop(lc_shipper *sh, uint32_t timeout_ms)
     uint64_t deadline = timeout_ms ? lc_mono_ms() + timeout_ms : 0;
     pthread_mutex_lock(&sh->mu);
     __atomic_store_n(&sh->stop, 1, __ATOMIC_RELAXED);
+    lc_cancel_set(sh->cancel); /* a request in flight or a retry wait ends now */
     pthread_cond_broadcast(&sh->cond);
     while (!sh->exited) {
         if (!deadline) {

@@ -92,8 +92,8 @@ def test_outage(tmp, srv, client):
     root = os.path.join(tmp, "outage")
     tl = os.path.join(tmp, "outage-timeline.txt")
     env = base_env(MLFLOW_TRACKING_URI=srv.uri, LIGHTC_SYNC_TIMEOUT=150)
-    # ~3000 steps of 4 points, 10 ms apart: about 35 s
-    proc = subprocess.Popen([DRIVER, "--root", root, "--points", "12000", "--run-name", "outage",
+    # ~4000 steps of 4 points, 10 ms apart: about 40 s
+    proc = subprocess.Popen([DRIVER, "--root", root, "--points", "16000", "--run-name", "outage",
                              "--sleep-us", "10000", "--timeline", tl], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(5)
