@@ -4,7 +4,7 @@
  * tests/integration/test_mlflow_e2e.py.
  *
  *   bench_mlflow [--points N] [--run-name NAME] [--root DIR]
- *                [--sleep-us U] [--keys K]
+ *                [--sleep-us U] [--keys K] [--timeline FILE]
  *     Logs N points (K keys per step, default 4: train/loss, train/acc, lr,
  *     grad_norm; value 1/(step+1+k); one ms timestamp per step, the stream
  *     of bench/mlflow_peers.py) through the hub with loggers "sqlite,mlflow"
@@ -14,7 +14,8 @@
  *       {"points": N, "seconds": S, "run_id": "<mlflow id>",
  *        "run_uuid": "<lightc id>", "state": "delivered|pending|failed"}
  *     S runs from the first log call until the shipper has had every point
- *     acknowledged (the finish with its drain). Exit 0 when delivered, 3
+ *     acknowledged (the finish with its drain). --timeline writes one line
+ *     per step: its Unix end time and the seconds its log calls took. Exit 0 when delivered, 3
  *     when the run was left pending or failed, 1 on errors.
  *
  *   bench_mlflow --overhead [--steps S] [--compute-us C] [--root DIR]
@@ -99,7 +100,8 @@ static int open_run(lc_hub **hub, lc_run **run, const char *root, const char *lo
 /* ---------------------------------------------------------------------- */
 /* points delivered                                                        */
 
-static int run_points(const char *root, long n, const char *name, long sleep_us, int nkeys)
+static int run_points(const char *root, long n, const char *name, long sleep_us, int nkeys,
+                      const char *timeline)
 {
     const char *exp = getenv("MLFLOW_EXPERIMENT_NAME");
     if (!exp || !*exp)
@@ -113,15 +115,23 @@ static int run_points(const char *root, long n, const char *name, long sleep_us,
         tags[k] = lc_run_tag(run, KEYS[k]);
     char uuid[64];
     snprintf(uuid, sizeof uuid, "%s", lc_run_id(run));
+    long nsteps = (n + nkeys - 1) / nkeys;
+    double *tl = timeline ? malloc(sizeof(double) * 2 * (size_t)nsteps) : NULL;
     double ts0 = (double)(int64_t)wall_s();
-    double t0 = now_s();
+    double t0 = now_s(), ts = 0;
     for (long i = 0; i < n; i++) {
         int k = (int)(i % nkeys);
         long s = i / nkeys;
+        if (tl && k == 0)
+            ts = now_s();
         if (lc_run_log_scalar_at(run, tags[k], 1.0 / (double)(s + 1 + k), s,
                                  ts0 + (double)s * 1e-3) != LC_OK) {
             fprintf(stderr, "bench_mlflow: log: %s\n", lc_errmsg());
             return 1;
+        }
+        if (tl && (k == nkeys - 1 || i == n - 1)) {
+            tl[2 * s] = wall_s();
+            tl[2 * s + 1] = now_s() - ts;
         }
         if (sleep_us > 0 && k == nkeys - 1)
             usleep((useconds_t)sleep_us);
@@ -129,6 +139,14 @@ static int run_points(const char *root, long n, const char *name, long sleep_us,
     lc_status fst = lc_run_finish(run, LC_RUN_FINISHED);
     double secs = now_s() - t0;
     lc_hub_close(hub, 10000);
+    if (tl) { /* per step: Unix time at its end, seconds its log calls took */
+        FILE *f = fopen(timeline, "w");
+        for (long s = 0; f && s < nsteps; s++)
+            fprintf(f, "%.6f %.9f\n", tl[2 * s], tl[2 * s + 1]);
+        if (f)
+            fclose(f);
+        free(tl);
+    }
     char remote[128], state[32];
     delivery_of(root, uuid, remote, sizeof remote, state, sizeof state);
     printf("{\"points\": %ld, \"seconds\": %.6f, \"run_id\": \"%s\", \"run_uuid\": \"%s\","
@@ -201,7 +219,7 @@ int main(int argc, char **argv)
 {
     long points = 0, sleep_us = 0, steps = 2000, compute_us = 500;
     int nkeys = 4, overhead = 0;
-    const char *name = getenv("LC_BENCH_RUN_NAME"), *root = "runs";
+    const char *name = getenv("LC_BENCH_RUN_NAME"), *root = "runs", *timeline = NULL;
     if (getenv("LC_BENCH_POINTS"))
         points = atol(getenv("LC_BENCH_POINTS"));
     for (int i = 1; i < argc; i++) {
@@ -222,6 +240,8 @@ int main(int argc, char **argv)
             root = v;
         else if (!strcmp(a, "--sleep-us"))
             sleep_us = atol(v);
+        else if (!strcmp(a, "--timeline"))
+            timeline = v;
         else if (!strcmp(a, "--keys"))
             nkeys = atoi(v);
         else if (!strcmp(a, "--steps"))
@@ -242,5 +262,5 @@ int main(int argc, char **argv)
         return run_overhead(root, steps > 0 ? steps : 1, compute_us);
     if (points <= 0)
         points = 20000;
-    return run_points(root, points, name && *name ? name : "bench", sleep_us, nkeys);
+    return run_points(root, points, name && *name ? name : "bench", sleep_us, nkeys, timeline);
 }
