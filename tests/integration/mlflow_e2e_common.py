@@ -1,6 +1,7 @@
 """tests/integration/mlflow_e2e_common.py — shared pieces of the end-to-end
 MLflow acceptance tests (test_mlflow_e2e.py, test_mlflow_e2e_auth.py):
-running lightc and the C-API driver (build/bench/bench_mlflow), reading a
+running lightc and the C-API driver (bench/bench_mlflow.c, built as
+tests/helpers/mlflow_log), reading a
 run's points, params and tags from the index's views, and comparing them
 with what MlflowClient reads back from the server (mlflow_server.py).
 """
@@ -17,7 +18,7 @@ SKIP = 77
 BUILD = os.path.abspath(os.environ.get("LC_BUILD_DIR") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "build"))
 LIGHTC = os.path.join(BUILD, "lightc")
-DRIVER = os.path.join(BUILD, "bench", "bench_mlflow")
+DRIVER = os.path.join(BUILD, "tests", "helpers", "mlflow_log")  # bench/bench_mlflow.c
 DATA = "/usr/share/datasets/fashion-mnist"
 
 failures = []

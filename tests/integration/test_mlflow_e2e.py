@@ -7,7 +7,8 @@ a. `lightc train --loggers sqlite,tensorboard,csv,mlflow` with only
    params, tags (mlflow.runName, mlflow.source.*, lightc.run_uuid),
    artifacts (checkpoint, hparams.yaml, metrics.csv, same sizes), FINISHED;
    `lightc runs show` says delivered with the remote id and URL.
-b. the C API (build/bench/bench_mlflow): a run of a few thousand points.
+b. the C API (bench/bench_mlflow.c, built as tests/helpers/mlflow_log): a
+   run of a few thousand points.
 c. outage: the server stops in the middle of a run and is back 20 s later
    on the same port; step times before/during/after are printed (no timing
    assertion); every point once.
@@ -197,7 +198,7 @@ def test_faults(tmp, srv, client):
 
 def main():
     if not (os.access(LIGHTC, os.X_OK) and os.access(DRIVER, os.X_OK)):
-        print("skip: lightc or bench_mlflow not built", file=sys.stderr)
+        print("skip: lightc or tests/helpers/mlflow_log not built", file=sys.stderr)
         return SKIP
     try:
         import mlflow  # noqa: F401

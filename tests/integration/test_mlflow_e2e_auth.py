@@ -95,7 +95,7 @@ def test_auth(tmp, srv, client):
 
 def main():
     if not os.access(c.LIGHTC, os.X_OK) or not os.access(c.DRIVER, os.X_OK):
-        print("skip: lightc or bench_mlflow not built", file=sys.stderr)
+        print("skip: lightc or tests/helpers/mlflow_log not built", file=sys.stderr)
         return c.SKIP
     try:
         import mlflow  # noqa: F401
