@@ -45,6 +45,8 @@ typedef struct sh_run {
 
 struct lc_shipper {
     lc_remote be;
+    lc_cancel *cancel;        /* the backend's: set by lc_shipper_stop; ends its
+                                 HTTP transfers and retry waits at once */
     lc_outbox *ob;
     lc_shipper_options o;
     pthread_t th;
@@ -53,8 +55,6 @@ struct lc_shipper {
     pthread_cond_t cond;      /* CLOCK_MONOTONIC */
     int wake, stop, exited, orphaned;
     sh_run *runs;
-    lc_cancel *cancel;        /* set by lc_shipper_stop: ends the backend's
-                                 HTTP transfers and retry waits at once */
 };
 
 enum { SH_PROGRESS, SH_IDLE, SH_DONE, SH_FAILED, SH_RETRY, SH_BUSY };
@@ -82,8 +82,12 @@ lc_status lc_shipper_new(lc_shipper **out, const lc_remote *backend, const char 
     }
     sh->be = *backend;
     sh->cancel = lc_cancel_new();
-    if (!sh->be.cancel)
-        sh->be.cancel = sh->cancel;
+    if (!sh->cancel) {
+        lc_shipper_free(sh);
+        snprintf(err, errlen, "shipper: out of memory");
+        return LC_ERR_NOMEM;
+    }
+    sh->be.cancel = sh->cancel;
     if (opt)
         sh->o = *opt;
     if (!sh->o.chunk)
@@ -546,7 +550,7 @@ lc_status lc_shipper_stop(lc_shipper *sh, uint32_t timeout_ms)
     uint64_t deadline = timeout_ms ? lc_mono_ms() + timeout_ms : 0;
     pthread_mutex_lock(&sh->mu);
     __atomic_store_n(&sh->stop, 1, __ATOMIC_RELAXED);
-    lc_cancel_set(sh->cancel); /* a request in flight or a retry wait ends now */
+    lc_cancel_set(sh->cancel); /* a backend call waiting out retries stops now */
     pthread_cond_broadcast(&sh->cond);
     while (!sh->exited) {
         if (!deadline) {
