@@ -55,6 +55,8 @@ static struct {
     int fail_auth;            /* every call fails with LC_ERR_AUTH */
     int partial;              /* deliver half of each call, then LC_ERR_IO */
     size_t stop_after;        /* 0, or: deliver no more than this many in all (then IO) */
+    int block;                /* ship waits on the shipper's cancel flag (a server
+                                 that is down while the HTTP layer retries) */
     int remote_counter;
 } rec;
 
@@ -87,6 +89,11 @@ static lc_status rec_ship(lc_remote *r, lc_remote_run *run, const lc_outbox_item
     *done = 0;
     if (rec.fail_auth)
         return lc_fail(LC_ERR_AUTH, "rec: 401 Unauthorized from rec://test — set REC_TOKEN");
+    if (rec.block) {
+        if (lc_cancel_sleep_ms(r->cancel, 3600 * 1000))
+            return lc_fail(LC_ERR_STATE, "rec: cancelled");
+        return lc_fail(LC_ERR_IO, "rec: connection refused");
+    }
     if (rec.fail_io > 0) {
         rec.fail_io--;
         return lc_fail(LC_ERR_IO, "rec: connection refused");
@@ -469,6 +476,33 @@ static void test_drain_timeout_pending_then_sync(void **state)
     assert_int_equal(rec.ship_calls, calls);
 }
 
+/* A run that ends while its backend call waits out retries (server down):
+   lc_hub_close cancels the call at once, and the delivery stays pending
+   (not failed with "cancelled"), for `lightc sync`. */
+static void test_close_cancels_call_in_flight(void **state)
+{
+    (void)state;
+    rec_reset();
+    rec.block = 1;
+    const char *root = tu_tmpdir("outbox-cancel");
+    lc_hub *hub = open_hub(root, "sqlite,rec", 300);
+    char uuid[33];
+    lc_run *run = log_run(hub, "cancel", 500, uuid);
+    lc_run_finish(run, LC_RUN_FINISHED); /* the drain times out: pending */
+    /* no time limit: without the cancel this waits out the hour-long call */
+    assert_int_equal(lc_hub_close(hub, 0), LC_OK);
+    assert_int_equal(q_int(root, "SELECT count(*) FROM delivery WHERE state = 'pending'"), 1);
+    assert_int_equal(q_int(root, "SELECT count(*) FROM delivery WHERE lease_token IS NULL"), 1);
+
+    rec.block = 0;
+    lc_sync_options so = {.root = root, .quiet = 1};
+    lc_sync_result res;
+    assert_int_equal(lc_remote_sync(&so, &res, err, sizeof err), LC_OK);
+    assert_int_equal(res.delivered, 1);
+    assert_int_equal(rec_count(LC_OB_METRIC), 500);
+    rec_check_order();
+}
+
 /* ------------------------------------------------------------------------ */
 /* Leases                                                                    */
 
@@ -643,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_transient_failures_resume),
         cmocka_unit_test(test_auth_error_fails_then_sync),
         cmocka_unit_test(test_drain_timeout_pending_then_sync),
+        cmocka_unit_test(test_close_cancels_call_in_flight),
         cmocka_unit_test(test_lease_two_processes_and_kill9),
         cmocka_unit_test(test_lease_expires),
         cmocka_unit_test(test_sync_crashed_run),

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/status.h"
 #include "cuda_ops.h"
@@ -393,6 +394,22 @@ lc_status lc_trainer_add_callback(lc_trainer *t, lc_callback *cb)
     return LC_OK;
 }
 
+/* At run end, after a flush (so they are complete): hparams.yaml and
+   metrics.csv go to the remote backends as artifacts at the same relative
+   path, as Lightning's loggers keep them beside the run. A file no sink
+   wrote (no csv logger) is simply not there. */
+static void log_run_files(lc_trainer *t)
+{
+    const char *dir = lc_run_dir(t->run);
+    for (int i = 0; dir && i < 2; i++) {
+        char path[4096];
+        static const char *const files[] = {"hparams.yaml", "metrics.csv"};
+        if (snprintf(path, sizeof path, "%s/%s", dir, files[i]) < (int)sizeof path &&
+            access(path, R_OK) == 0)
+            lc_run_log_artifact(t->run, path, NULL);
+    }
+}
+
 void lc_trainer_free(lc_trainer *t)
 {
     if (!t)
@@ -403,8 +420,11 @@ void lc_trainer_free(lc_trainer *t)
     snprintf(saved, sizeof saved, "%s", lc_errmsg());
     lc_hist_wait(t); /* work still in flight (after a failed loop) */
     lc_ckpt_wait(t);
-    if (t->run)
+    if (t->run) {
+        lc_hub_flush(t->hub, 0);
+        log_run_files(t);
         lc_run_finish(t->run, t->run_failed ? LC_RUN_FAILED : LC_RUN_FINISHED);
+    }
     if (t->own_hub)
         lc_hub_close(t->hub, 0);
     lc_prof_free(t->prof); /* after the hub: its dispatcher may be in the hook */
@@ -445,6 +465,7 @@ lc_status lc_trainer_end_run(lc_trainer *t, lc_run_status *status, lc_run_counte
     lc_ckpt_wait(t);
     /* every event so far has been delivered, or counted lost, after this */
     lc_hub_flush(t->hub, 0);
+    log_run_files(t);
     lc_run_counters c;
     lc_run_get_counters(t->run, &c);
     lc_run_status ended = lc_run_get_status(t->run);

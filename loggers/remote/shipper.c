@@ -45,7 +45,8 @@ typedef struct sh_run {
 
 struct lc_shipper {
     lc_remote be;
-    lc_cancel *cancel;        /* the backend's: set by lc_shipper_stop */
+    lc_cancel *cancel;        /* the backend's: set by lc_shipper_stop; ends its
+                                 HTTP transfers and retry waits at once */
     lc_outbox *ob;
     lc_shipper_options o;
     pthread_t th;
@@ -180,6 +181,20 @@ static lc_status sh_load(lc_shipper *sh, sh_run *r, char *err, size_t errlen)
     return LC_OK;
 }
 
+static int sh_fail(lc_shipper *sh, sh_run *r, const char *why);
+static int sh_retry(lc_shipper *sh, sh_run *r, const char *why);
+
+/* After a backend call failed: a call that lc_shipper_stop cancelled is
+   neither a failure nor news for the delivery (its state and last error
+   stay as they were); else a permanent status fails the delivery and a
+   transient one backs off. */
+static int sh_after_error(lc_shipper *sh, sh_run *r, lc_status st, const char *why)
+{
+    if (sh->cancel && lc_cancel_is_set(sh->cancel))
+        return SH_RETRY;
+    return sh_is_permanent(st) ? sh_fail(sh, r, why) : sh_retry(sh, r, why);
+}
+
 /* A permanent failure: record it, give the lease back, close the run. */
 static int sh_fail(lc_shipper *sh, sh_run *r, const char *why)
 {
@@ -273,7 +288,7 @@ static int sh_step(lc_shipper *sh, sh_run *r, int sync, lc_status *st, size_t *s
         *st = sh->be.vt->open_run(&sh->be, &r->rr);
         if (*st != LC_OK) {
             snprintf(err, errlen, "%s", lc_errmsg()[0] ? lc_errmsg() : lc_status_name(*st));
-            return sh_is_permanent(*st) ? sh_fail(sh, r, err) : sh_retry(sh, r, err);
+            return sh_after_error(sh, r, *st, err);
         }
         r->opened = 1;
         if (strcmp(r->rr.remote_id, r->info.remote_id) != 0 ||
@@ -334,7 +349,7 @@ static int sh_step(lc_shipper *sh, sh_run *r, int sync, lc_status *st, size_t *s
         snprintf(err, errlen, "%s", shiperr);
         if (done > 0)
             r->backoff = 0; /* it moved: retry soon, not after a long wait */
-        return sh_is_permanent(*st) ? sh_fail(sh, r, err) : sh_retry(sh, r, err);
+        return sh_after_error(sh, r, *st, err);
     }
     if (done == 0) {
         snprintf(err, errlen, "%s: the backend delivered none of %zu items", bname, n);

@@ -1,0 +1,266 @@
+/*
+ * bench/bench_mlflow.c — lightc's slot in bench/run_mlflow_bench, the
+ * training-step overhead of the MLflow backend, and the C-API driver of
+ * tests/integration/test_mlflow_e2e.py.
+ *
+ *   bench_mlflow [--points N] [--run-name NAME] [--root DIR]
+ *                [--sleep-us U] [--keys K] [--timeline FILE]
+ *     Logs N points (K keys per step, default 4: train/loss, train/acc, lr,
+ *     grad_norm; value 1/(step+1+k); one ms timestamp per step, the stream
+ *     of bench/mlflow_peers.py) through the hub with loggers "sqlite,mlflow"
+ *     into MLFLOW_TRACKING_URI / MLFLOW_EXPERIMENT_NAME, sleeping U µs
+ *     between steps (a slow producer, for the tests), then finishes the run
+ *     (the drain: LIGHTC_SYNC_TIMEOUT) and prints one JSON line
+ *       {"points": N, "seconds": S, "run_id": "<mlflow id>",
+ *        "run_uuid": "<lightc id>", "state": "delivered|pending|failed"}
+ *     S runs from the first log call until the shipper has had every point
+ *     acknowledged (the finish with its drain). --timeline writes one line
+ *     per step: its Unix end time and the seconds its log calls took. Exit 0 when delivered, 3
+ *     when the run was left pending or failed, 1 on errors.
+ *
+ *   bench_mlflow --overhead [--steps S] [--compute-us C] [--root DIR]
+ *     The training-step cost with the backend on vs off: S steps of a fixed
+ *     compute (C µs of arithmetic) plus one lc_run_log_scalars of 4 metrics,
+ *     with loggers "sqlite" (off), "sqlite,mlflow" against
+ *     MLFLOW_TRACKING_URI (network) and "sqlite,mlflow" against a dead port
+ *     (outage); prints the mean step time of each and the overhead in %.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lightc/hub.h"
+
+static const char *const KEYS[] = {"train/loss", "train/acc", "lr", "grad_norm", "k4", "k5",
+                                   "k6", "k7"};
+#define MAX_KEYS 8
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The remote run id and state of a run's mlflow delivery, from the index. */
+static void delivery_of(const char *root, const char *uuid, char *remote, size_t rlen,
+                        char *state, size_t slen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/index.db", root);
+    remote[0] = state[0] = 0;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *st = NULL;
+        sqlite3_busy_timeout(db, 5000);
+        if (sqlite3_prepare_v2(db,
+                               "SELECT coalesce(remote_id, ''), state FROM deliveries"
+                               " WHERE run_id = ?1 AND backend = 'mlflow'",
+                               -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                snprintf(remote, rlen, "%s", (const char *)sqlite3_column_text(st, 0));
+                snprintf(state, slen, "%s", (const char *)sqlite3_column_text(st, 1));
+            }
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+}
+
+static int open_run(lc_hub **hub, lc_run **run, const char *root, const char *loggers,
+                    const char *experiment, const char *name)
+{
+    lc_hub_options ho = {.root = root, .loggers = loggers};
+    if (lc_hub_open(hub, &ho) != LC_OK) {
+        fprintf(stderr, "bench_mlflow: lc_hub_open: %s\n", lc_errmsg());
+        return -1;
+    }
+    lc_run_options ro = {.experiment = experiment, .name = name};
+    if (lc_run_start(*hub, &ro, run) != LC_OK) {
+        fprintf(stderr, "bench_mlflow: lc_run_start: %s\n", lc_errmsg());
+        lc_hub_close(*hub, 0);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* points delivered                                                        */
+
+static int run_points(const char *root, long n, const char *name, long sleep_us, int nkeys,
+                      const char *timeline)
+{
+    const char *exp = getenv("MLFLOW_EXPERIMENT_NAME");
+    if (!exp || !*exp)
+        exp = "lightc-bench";
+    lc_hub *hub;
+    lc_run *run;
+    if (open_run(&hub, &run, root, "sqlite,mlflow", exp, name) != 0)
+        return 1;
+    lc_tag tags[MAX_KEYS];
+    for (int k = 0; k < nkeys; k++)
+        tags[k] = lc_run_tag(run, KEYS[k]);
+    char uuid[64];
+    snprintf(uuid, sizeof uuid, "%s", lc_run_id(run));
+    long nsteps = (n + nkeys - 1) / nkeys;
+    double *tl = timeline ? malloc(sizeof(double) * 2 * (size_t)nsteps) : NULL;
+    double ts0 = (double)(int64_t)wall_s();
+    double t0 = now_s(), ts = 0;
+    for (long i = 0; i < n; i++) {
+        int k = (int)(i % nkeys);
+        long s = i / nkeys;
+        if (tl && k == 0)
+            ts = now_s();
+        if (lc_run_log_scalar_at(run, tags[k], 1.0 / (double)(s + 1 + k), s,
+                                 ts0 + (double)s * 1e-3) != LC_OK) {
+            fprintf(stderr, "bench_mlflow: log: %s\n", lc_errmsg());
+            return 1;
+        }
+        if (tl && (k == nkeys - 1 || i == n - 1)) {
+            tl[2 * s] = wall_s();
+            tl[2 * s + 1] = now_s() - ts;
+        }
+        if (sleep_us > 0 && k == nkeys - 1)
+            usleep((useconds_t)sleep_us);
+    }
+    lc_status fst = lc_run_finish(run, LC_RUN_FINISHED);
+    double secs = now_s() - t0;
+    lc_hub_close(hub, 10000);
+    if (tl) { /* per step: Unix time at its end, seconds its log calls took */
+        FILE *f = fopen(timeline, "w");
+        for (long s = 0; f && s < nsteps; s++)
+            fprintf(f, "%.6f %.9f\n", tl[2 * s], tl[2 * s + 1]);
+        if (f)
+            fclose(f);
+        free(tl);
+    }
+    char remote[128], state[32];
+    delivery_of(root, uuid, remote, sizeof remote, state, sizeof state);
+    printf("{\"points\": %ld, \"seconds\": %.6f, \"run_id\": \"%s\", \"run_uuid\": \"%s\","
+           " \"state\": \"%s\", \"finish\": %d}\n",
+           n, secs, remote, uuid, state, (int)fst);
+    fflush(stdout);
+    return strcmp(state, "delivered") == 0 ? 0 : 3;
+}
+
+/* ---------------------------------------------------------------------- */
+/* training-step overhead                                                   */
+
+static volatile double sink_v;
+
+static void compute(long us)
+{
+    double t_end = now_s() + (double)us * 1e-6, x = 1.0;
+    while (now_s() < t_end)
+        for (int i = 0; i < 200; i++)
+            x = x * 1.0000001 + 1e-9;
+    sink_v = x;
+}
+
+static double step_loop(const char *root, const char *loggers, const char *name, long steps,
+                        long compute_us)
+{
+    lc_hub *hub;
+    lc_run *run;
+    if (open_run(&hub, &run, root, loggers, "lightc-overhead", name) != 0)
+        return -1;
+    lc_tag tags[4];
+    for (int k = 0; k < 4; k++)
+        tags[k] = lc_run_tag(run, KEYS[k]);
+    double vals[4];
+    double t0 = now_s();
+    for (long s = 0; s < steps; s++) {
+        compute(compute_us);
+        for (int k = 0; k < 4; k++)
+            vals[k] = 1.0 / (double)(s + 1 + k);
+        lc_run_log_scalars(run, s, 4, tags, vals);
+    }
+    double per = (now_s() - t0) / (double)steps;
+    lc_run_finish(run, LC_RUN_FINISHED);
+    lc_hub_close(hub, 2000);
+    return per;
+}
+
+static int run_overhead(const char *root, long steps, long compute_us)
+{
+    const char *uri = getenv("MLFLOW_TRACKING_URI");
+    const char *dead = "http://127.0.0.1:9"; /* the discard port: nothing listens */
+    setenv("LIGHTC_SYNC_TIMEOUT", "1", 1);       /* the drain is not part of a step */
+    double off = step_loop(root, "sqlite", "off", steps, compute_us);
+    double net = -1, outage;
+    if (uri && *uri)
+        net = step_loop(root, "sqlite,mlflow", "network", steps, compute_us);
+    setenv("MLFLOW_TRACKING_URI", dead, 1);
+    outage = step_loop(root, "sqlite,mlflow", "outage", steps, compute_us);
+    printf("training step (%ld steps, %ld us compute + 4 metrics):\n", steps, compute_us);
+    printf("  mlflow off        %9.2f us/step\n", off * 1e6);
+    if (net > 0)
+        printf("  mlflow on         %9.2f us/step  overhead %+.2f%%\n", net * 1e6,
+               (net / off - 1) * 100);
+    printf("  mlflow on, outage %9.2f us/step  overhead %+.2f%%\n", outage * 1e6,
+           (outage / off - 1) * 100);
+    return off > 0 && outage > 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    long points = 0, sleep_us = 0, steps = 2000, compute_us = 500;
+    int nkeys = 4, overhead = 0;
+    const char *name = getenv("LC_BENCH_RUN_NAME"), *root = "runs", *timeline = NULL;
+    if (getenv("LC_BENCH_POINTS"))
+        points = atol(getenv("LC_BENCH_POINTS"));
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--overhead")) {
+            overhead = 1;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "bench_mlflow: %s needs a value\n", a);
+            return 2;
+        }
+        if (!strcmp(a, "--points"))
+            points = atol(v);
+        else if (!strcmp(a, "--run-name"))
+            name = v;
+        else if (!strcmp(a, "--root"))
+            root = v;
+        else if (!strcmp(a, "--sleep-us"))
+            sleep_us = atol(v);
+        else if (!strcmp(a, "--timeline"))
+            timeline = v;
+        else if (!strcmp(a, "--keys"))
+            nkeys = atoi(v);
+        else if (!strcmp(a, "--steps"))
+            steps = atol(v);
+        else if (!strcmp(a, "--compute-us"))
+            compute_us = atol(v);
+        else {
+            fprintf(stderr, "bench_mlflow: unknown option '%s'\n", a);
+            return 2;
+        }
+        i++;
+    }
+    if (nkeys < 1 || nkeys > MAX_KEYS) {
+        fprintf(stderr, "bench_mlflow: --keys 1..%d\n", MAX_KEYS);
+        return 2;
+    }
+    if (overhead)
+        return run_overhead(root, steps > 0 ? steps : 1, compute_us);
+    if (points <= 0)
+        points = 20000;
+    return run_points(root, points, name && *name ? name : "bench", sleep_us, nkeys, timeline);
+}
