@@ -54,6 +54,7 @@ struct lc_shipper {
     pthread_mutex_t mu;
     pthread_cond_t cond;      /* CLOCK_MONOTONIC */
     int wake, stop, exited, orphaned;
+    uint64_t last_ship;       /* lc_mono_ms of the last pass that sent items */
     sh_run *runs;
 };
 
@@ -96,6 +97,8 @@ lc_status lc_shipper_new(lc_shipper **out, const lc_remote *backend, const char 
         sh->o.lease_ms = sh_env_ms("LIGHTC_LEASE_MS", 60000);
     if (!sh->o.backoff_max_ms)
         sh->o.backoff_max_ms = 30000;
+    if (!sh->o.linger_ms)
+        sh->o.linger_ms = sh_env_ms("LIGHTC_SHIP_LINGER_MS", 200);
     pthread_mutex_init(&sh->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -371,12 +374,32 @@ static void sh_mark_done(lc_shipper *sh, sh_run *r)
     pthread_mutex_unlock(&sh->mu);
 }
 
+/* Under mu: has the hub ended a run not yet delivered (a drain waits)? */
+static int sh_any_finished(const lc_shipper *sh)
+{
+    for (const sh_run *r = sh->runs; r; r = r->next)
+        if (!r->done && atomic_load(&r->finished))
+            return 1;
+    return 0;
+}
+
 static void *sh_main(void *arg)
 {
     lc_shipper *sh = arg;
     char err[SH_ERRLEN];
     pthread_mutex_lock(&sh->mu);
     while (!sh->stop) {
+        /* Coalesce: work that arrives right after a shipment waits out the
+           linger, so a run that commits every few milliseconds goes out as
+           a few large requests a second instead of one small request per
+           index commit (each costs the server far more than its points).
+           A finished run (a drain waits on it) goes at once. */
+        uint64_t t = lc_mono_ms();
+        if (sh->wake && t < sh->last_ship + sh->o.linger_ms && !sh_any_finished(sh)) {
+            struct timespec ts = lc_mono_deadline((uint32_t)(sh->last_ship + sh->o.linger_ms - t));
+            pthread_cond_timedwait(&sh->cond, &sh->mu, &ts);
+            continue;
+        }
         sh->wake = 0;
         uint64_t now = lc_mono_ms(), next = now + sh->o.lease_ms / 3;
         /* Walk the runs; new ones are pushed at the head, so the list
@@ -400,9 +423,10 @@ static void *sh_main(void *arg)
             pthread_mutex_unlock(&sh->mu);
             int res;
             lc_status st;
-            size_t shipped;
+            size_t shipped, sent = 0;
             do {
                 res = sh_step(sh, r, 0, &st, &shipped, err, sizeof err);
+                sent += shipped;
             } while (res == SH_PROGRESS && !__atomic_load_n(&sh->stop, __ATOMIC_RELAXED));
             if (res == SH_IDLE && r->opened && sh->be.vt->heartbeat &&
                 lc_mono_ms() - r->last_hb >= 10000) {
@@ -415,6 +439,8 @@ static void *sh_main(void *arg)
             if (res == SH_DONE || res == SH_FAILED)
                 sh_mark_done(sh, r);
             pthread_mutex_lock(&sh->mu);
+            if (sent)
+                sh->last_ship = lc_mono_ms();
             if ((res == SH_RETRY || res == SH_BUSY) && r->next_try < next)
                 next = r->next_try;
             pp = &r->next;

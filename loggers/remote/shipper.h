@@ -35,6 +35,10 @@ typedef struct lc_shipper_options {
     uint32_t lease_ms;        /* lease length; default 60000 or $LIGHTC_LEASE_MS;
                                  renewed every third of it */
     uint32_t backoff_max_ms;  /* longest wait between retries; default 30000 */
+    uint32_t linger_ms;       /* new work right after a shipment waits this long,
+                                 to go out in fewer, larger requests; default 200
+                                 or $LIGHTC_SHIP_LINGER_MS (a finished run never
+                                 waits) */
     int quiet;                /* 1: no messages on stderr */
 } lc_shipper_options;
 
