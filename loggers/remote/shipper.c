@@ -519,8 +519,15 @@ void lc_shipper_wake(lc_shipper *sh)
     if (!sh)
         return;
     pthread_mutex_lock(&sh->mu);
-    sh->wake = 1;
-    pthread_cond_signal(&sh->cond);
+    /* Only the first wake since the shipper last looked needs a signal:
+       it re-checks the flag before sleeping, and the dispatcher calls this
+       after every batch (a signal each time would switch threads on the
+       training core at the batch rate). Broadcast: drains wait on the same
+       condition variable. */
+    if (!sh->wake) {
+        sh->wake = 1;
+        pthread_cond_broadcast(&sh->cond);
+    }
     pthread_mutex_unlock(&sh->mu);
 }
 
