@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "index/index_schema.h"
+#include "common/proc.h"
 #include "testutil.h"
 
 static char err[1024];
@@ -474,20 +475,20 @@ static void test_proc_helpers(void **state)
 {
     (void)state;
     char boot[64];
-    if (lc_index_boot_id(boot, sizeof boot) != 0)
+    if (lc_boot_id(boot, sizeof boot) != 0)
         skip(); /* no /proc */
     assert_int_equal(strlen(boot), 36);
-    long long me = lc_index_proc_start(getpid());
+    long long me = lc_proc_start(getpid());
     assert_true(me > 0);
-    assert_int_equal(lc_index_proc_start(getpid()), me);
-    assert_int_equal(lc_index_proc_start(0), -1);
-    assert_int_equal(lc_index_proc_start(-5), -1);
+    assert_int_equal(lc_proc_start(getpid()), me);
+    assert_int_equal(lc_proc_start(0), -1);
+    assert_int_equal(lc_proc_start(-5), -1);
 
     pid_t child = fork();
     if (child == 0)
         _exit(0);
     waitpid(child, NULL, 0);
-    assert_int_equal(lc_index_proc_start(child), -1);
+    assert_int_equal(lc_proc_start(child), -1);
 }
 
 static void insert_run(sqlite3 *db, const char *name, const char *status, const char *host,
@@ -530,10 +531,10 @@ static void test_mark_crashed(void **state)
 {
     (void)state;
     char boot[64], host[256];
-    if (lc_index_boot_id(boot, sizeof boot) != 0)
+    if (lc_boot_id(boot, sizeof boot) != 0)
         skip();
     assert_int_equal(gethostname(host, sizeof host), 0);
-    long long me = getpid(), my_start = lc_index_proc_start(me);
+    long long me = getpid(), my_start = lc_proc_start(me);
 
     pid_t child = fork();
     if (child == 0)

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "ckpt_file.h"
+#include "common/proc.h"
 
 #define TMP_MARK ".ckpt.tmp-"
 
@@ -65,28 +66,9 @@ static long long boot_time(void)
 /* When process pid started, in Unix seconds, or -1 if unknown. */
 static double process_start(long pid, long long btime)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    /* field 2 (comm) may hold spaces and parentheses: fields 3.. follow the
-       last ')'; starttime is field 22, in clock ticks since boot */
-    char *p = strrchr(buf, ')');
-    if (!p)
-        return -1;
-    p++;
-    for (int field = 3; field < 22 && p; field++) {
-        p = strchr(p + 1, ' ');
-    }
-    if (!p)
-        return -1;
-    unsigned long long ticks = strtoull(p + 1, NULL, 10);
+    long long ticks = lc_proc_start(pid);
     long hz = sysconf(_SC_CLK_TCK);
-    if (hz <= 0 || btime < 0)
+    if (ticks < 0 || hz <= 0 || btime < 0)
         return -1;
     return (double)btime + (double)ticks / (double)hz;
 }

@@ -11,7 +11,7 @@
 
 #include "hub_internal.h"
 #include "redact.h"
-#include "index/index_schema.h"
+#include "common/proc.h"
 
 /* The command line, space-joined, with the values of secret-looking
  * arguments and URL passwords replaced by "***" (redact.h): argv is kept
@@ -56,9 +56,9 @@ void lc_provenance_collect(lc_provenance *p)
     memset(p, 0, sizeof *p);
     if (gethostname(p->host, sizeof p->host - 1) != 0)
         snprintf(p->host, sizeof p->host, "unknown");
-    lc_index_boot_id(p->boot_id, sizeof p->boot_id);
+    lc_boot_id(p->boot_id, sizeof p->boot_id);
     p->pid = getpid();
-    p->proc_start = lc_index_proc_start(p->pid);
+    p->proc_start = lc_proc_start(p->pid);
     p->argv = read_cmdline();
     if (!getcwd(p->cwd, sizeof p->cwd))
         p->cwd[0] = 0;

@@ -9,6 +9,7 @@
  * left alone.
  */
 #include "index_schema.h"
+#include "common/proc.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -17,53 +18,6 @@
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
-
-int lc_index_boot_id(char *buf, size_t len)
-{
-    if (!buf || len == 0)
-        return -1;
-    buf[0] = 0;
-    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
-    if (!f)
-        return -1;
-    int ok = fgets(buf, (int)len, f) != NULL;
-    fclose(f);
-    if (!ok) {
-        buf[0] = 0;
-        return -1;
-    }
-    buf[strcspn(buf, "\r\n")] = 0;
-    return buf[0] ? 0 : -1;
-}
-
-long long lc_index_proc_start(long long pid)
-{
-    if (pid <= 0)
-        return -1;
-    char path[64], line[1024];
-    snprintf(path, sizeof path, "/proc/%lld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(line, 1, sizeof line - 1, f);
-    fclose(f);
-    line[n] = 0;
-    /* Field 2 (comm) is in parentheses and may itself contain spaces and
-       ')', so count fields from the last ')': field 3 follows it. */
-    char *p = strrchr(line, ')');
-    if (!p)
-        return -1;
-    p++;
-    for (int field = 3; field < 22; field++) {
-        p = strchr(p + 1, ' ');
-        if (!p)
-            return -1;
-    }
-    char *end;
-    errno = 0;
-    long long v = strtoll(p + 1, &end, 10);
-    return errno || end == p + 1 ? -1 : v;
-}
 
 /* 1 if the run's process is certainly gone, 0 if it may be alive. */
 static int crash_is_dead(long long pid, const char *boot_id, long long proc_start,
@@ -77,7 +31,7 @@ static int crash_is_dead(long long pid, const char *boot_id, long long proc_star
     if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
         return 1;
     if (proc_start > 0) {
-        long long now_start = lc_index_proc_start(pid);
+        long long now_start = lc_proc_start(pid);
         if (now_start >= 0 && now_start != proc_start)
             return 1;
     }
@@ -87,7 +41,7 @@ static int crash_is_dead(long long pid, const char *boot_id, long long proc_star
 int lc_index_process_gone(long long pid, const char *boot_id, long long proc_start)
 {
     char my_boot[64];
-    lc_index_boot_id(my_boot, sizeof my_boot);
+    lc_boot_id(my_boot, sizeof my_boot);
     return crash_is_dead(pid, boot_id, proc_start, my_boot);
 }
 
@@ -100,7 +54,7 @@ int lc_index_mark_crashed(sqlite3 *db, char *err, size_t errlen)
     }
     host[sizeof host - 1] = 0;
     char my_boot[64];
-    lc_index_boot_id(my_boot, sizeof my_boot);
+    lc_boot_id(my_boot, sizeof my_boot);
 
     if (lc_index_begin(db, err, errlen) != 0)
         return -1;

@@ -134,12 +134,4 @@ int lc_index_fail(sqlite3 *db, const char *what, char *err, size_t errlen);
 const char *lc_index_network_fs_name(unsigned long f_type);
 int lc_index_check_fs_type(unsigned long f_type, const char *dir, char *err, size_t errlen);
 
-/* This machine's boot id (/proc/sys/kernel/random/boot_id) into buf, "" if
- * unknown. Returns 0, or -1 if it could not be read. */
-int lc_index_boot_id(char *buf, size_t len);
-
-/* Start time of process pid in clock ticks since boot (field 22 of
- * /proc/<pid>/stat), or -1 if there is no such process / no /proc. */
-long long lc_index_proc_start(long long pid);
-
 #endif /* LC_INDEX_SCHEMA_H */

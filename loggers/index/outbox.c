@@ -12,6 +12,7 @@
 #include "outbox.h"
 #include "index_schema.h"
 #include "common/clock.h"
+#include "common/proc.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -60,11 +61,11 @@ lc_status lc_outbox_open(const char *root, lc_outbox **out, char *err, size_t er
     for (size_t i = 0; i < sizeof rnd; i++)
         snprintf(ob->token + 2 * i, 3, "%02x", rnd[i]);
     ob->pid = (long long)getpid();
-    ob->start = lc_index_proc_start(ob->pid);
+    ob->start = lc_proc_start(ob->pid);
     if (gethostname(ob->host, sizeof ob->host) != 0)
         ob->host[0] = 0;
     ob->host[sizeof ob->host - 1] = 0;
-    lc_index_boot_id(ob->boot, sizeof ob->boot);
+    lc_boot_id(ob->boot, sizeof ob->boot);
     *out = ob;
     return LC_OK;
 }
