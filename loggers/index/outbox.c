@@ -103,12 +103,8 @@ static void ob_copy(char *dst, size_t cap, const unsigned char *src)
 
 lc_run_status lc_outbox_status_of(const char *name)
 {
-    static const lc_run_status all[] = {LC_RUN_RUNNING, LC_RUN_FINISHED, LC_RUN_FAILED,
-                                        LC_RUN_KILLED, LC_RUN_CRASHED};
-    for (size_t i = 0; name && i < sizeof all / sizeof all[0]; i++)
-        if (strcmp(name, lc_run_status_name(all[i])) == 0)
-            return all[i];
-    return LC_RUN_RUNNING;
+    int s = lc_run_status_parse(name);
+    return s < 0 ? LC_RUN_RUNNING : (lc_run_status)s;
 }
 
 /* ------------------------------------------------------------------------ */
