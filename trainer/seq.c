@@ -134,13 +134,10 @@ static void seq_layer_free(seq_layer *l)
     lc_tensor_free(&l->db);
 }
 
-/* Free the activation buffers (buf_be memory) and drop the device
- * reference they held. */
-static void seq_free_buffers(lc_seq *s)
+/* Free the per-step activation buffers (masks, outputs, their gradients,
+ * probabilities, labels) held in be's memory. */
+static void seq_free_activations(lc_seq *s, const lc_backend *be)
 {
-    const lc_backend *be = s->buf_be;
-    if (!be)
-        return;
     for (size_t i = 0; i < s->len; i++) {
         seq_layer *l = &s->layers[i];
         be->mem_free(l->mask);
@@ -153,6 +150,16 @@ static void seq_free_buffers(lc_seq *s)
     be->mem_free(s->labels);
     s->probs = NULL;
     s->labels = NULL;
+}
+
+/* Free the activation buffers (buf_be memory) and drop the device
+ * reference they held. */
+static void seq_free_buffers(lc_seq *s)
+{
+    const lc_backend *be = s->buf_be;
+    if (!be)
+        return;
+    seq_free_activations(s, be);
     if (s->ws) {
         s->ws_be->workspace_free(s->ws);
         s->ws = NULL;
@@ -354,18 +361,7 @@ static lc_status seq_reserve(lc_seq *s, int64_t rows, const lc_backend *be)
         }
         s->buf_be = be;
     }
-    for (size_t i = 0; i < s->len; i++) {
-        seq_layer *l = &s->layers[i];
-        be->mem_free(l->mask);
-        be->mem_free(l->y);
-        be->mem_free(l->dy);
-        l->mask = NULL;
-        l->y = l->dy = NULL;
-    }
-    be->mem_free(s->probs);
-    be->mem_free(s->labels);
-    s->probs = NULL;
-    s->labels = NULL;
+    seq_free_activations(s, be);
     s->rows_cap = 0;
     lc_status st = LC_OK;
     for (size_t i = 0; i < s->len && st == LC_OK; i++) {
