@@ -102,19 +102,29 @@ static lc_status ship_batch(mlflow_backend *b, mlflow_run *st, const lc_outbox_i
     return s;
 }
 
-static lc_status set_running(mlflow_backend *b, mlflow_run *st)
+/* runs/update with status (and end_ms >= 0 as end_time); what names the
+ * step in messages ("resuming", "ending"). A deleted run (404) is for
+ * good: LC_ERR_INVALID. */
+static lc_status update_run(mlflow_backend *b, mlflow_run *st, const char *status, int64_t end_ms,
+                            const char *what_verb)
 {
-    char *body = mlflow_json_update_run(st->run_id, "RUNNING", -1);
+    char *body = mlflow_json_update_run(st->run_id, status, end_ms);
     if (!body)
         return lc_fail(LC_ERR_NOMEM, "out of memory");
     lc_http_response r = {0};
     char what[256];
-    snprintf(what, sizeof what, "resuming run %s", st->run_id);
+    snprintf(what, sizeof what, "%s run %s", what_verb, st->run_id);
     lc_status s = mlflow_call(b, what, "runs/update", NULL, body, LC_HTTP_RETRY_ALL, &r);
     free(body);
     lc_http_response_free(&r);
     if (s == LC_ERR_NOT_FOUND)
         s = lc_fail(LC_ERR_INVALID, "%s", lc_errmsg());
+    return s;
+}
+
+static lc_status set_running(mlflow_backend *b, mlflow_run *st)
+{
+    lc_status s = update_run(b, st, "RUNNING", -1, "resuming");
     if (s == LC_OK)
         st->set_running = false;
     return s;
@@ -122,19 +132,7 @@ static lc_status set_running(mlflow_backend *b, mlflow_run *st)
 
 static lc_status ship_end(mlflow_backend *b, mlflow_run *st, const lc_outbox_item *it)
 {
-    char *body = mlflow_json_update_run(st->run_id, mlflow_status_name(it->status),
-                                        mlflow_ms(it->wall_time));
-    if (!body)
-        return lc_fail(LC_ERR_NOMEM, "out of memory");
-    lc_http_response r = {0};
-    char what[256];
-    snprintf(what, sizeof what, "ending run %s", st->run_id);
-    lc_status s = mlflow_call(b, what, "runs/update", NULL, body, LC_HTTP_RETRY_ALL, &r);
-    free(body);
-    lc_http_response_free(&r);
-    if (s == LC_ERR_NOT_FOUND)
-        s = lc_fail(LC_ERR_INVALID, "%s", lc_errmsg());
-    return s;
+    return update_run(b, st, mlflow_status_name(it->status), mlflow_ms(it->wall_time), "ending");
 }
 
 lc_status mlflow_ship_items(mlflow_backend *b, lc_remote_run *run, const lc_outbox_item *items,
