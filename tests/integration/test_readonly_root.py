@@ -38,8 +38,14 @@ def ways(copy):
     if os.geteuid() != 0:
         return [("chmod", [])]
     out = []
-    if shutil.which("setpriv") and works([*NOBODY, LIGHTC, "--version"]):
+    # 'nobody' must be able to reach the copy: a checkout under a private
+    # directory (mktemp -d makes them 0700) rules that way out.
+    if (shutil.which("setpriv") and works([*NOBODY, LIGHTC, "--version"])
+            and works([*NOBODY, "test", "-r", os.path.join(copy, "index.db")])):
         out.append(("nobody", NOBODY))
+    elif shutil.which("setpriv"):
+        print(f"note: 'nobody' cannot reach {copy} (a parent directory is private); "
+              "that way is skipped")
     if shutil.which("unshare") and works([*ro_mount(copy), "true"]):
         out.append(("ro-mount", ro_mount(copy)))
     return out
