@@ -7,6 +7,8 @@
 #include <math.h>
 
 #include "common/status.h"
+#include "par.h"
+#include "simd.h"
 
 /* sqrt(2/pi): the tanh approximation matches the slope of the Gaussian CDF
  * at 0; 0.044715 is the cubic coefficient fitted by Hendrycks & Gimpel
@@ -35,15 +37,45 @@ static lc_status act_check2(const char *op, const char *na, const lc_tensor *a, 
 /* ------------------------------------------------------------------------ */
 /* ReLU                                                                      */
 
+/* y may be x (in place): each element is read before it is written. */
+LC_SIMD_CLONES
+static void relu_loop(float *y, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+LC_SIMD_CLONES
+static void relu_grad_loop(float *dx, const float *dy, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+typedef struct act_job {
+    float *out;
+    const float *dy, *x;
+} act_job;
+
+static void relu_chunk(void *arg, size_t a, size_t len)
+{
+    const act_job *j = arg;
+    relu_loop(j->out + a, j->x + a, len);
+}
+
+static void relu_grad_chunk(void *arg, size_t a, size_t len)
+{
+    const act_job *j = arg;
+    relu_grad_loop(j->out + a, j->dy + a, j->x + a, len);
+}
+
 lc_status lc_relu_forward(lc_tensor *y, const lc_tensor *x)
 {
     lc_status st = act_check2("relu_forward", "y", y, "x", x);
     if (st != LC_OK)
         return st;
-    float *yd = y->data;
-    const float *xd = x->data;
-    for (size_t i = 0; i < x->numel; i++)
-        yd[i] = xd[i] > 0.0f ? xd[i] : 0.0f;
+    act_job j = {y->data, NULL, x->data};
+    lc_par_chunks(x->numel, relu_chunk, &j);
     return LC_OK;
 }
 
@@ -54,10 +86,8 @@ lc_status lc_relu_backward(lc_tensor *dx, const lc_tensor *dy, const lc_tensor *
         st = act_check2("relu_backward", "dy", dy, "x", x);
     if (st != LC_OK)
         return st;
-    float *dxd = dx->data;
-    const float *dyd = dy->data, *xd = x->data;
-    for (size_t i = 0; i < x->numel; i++)
-        dxd[i] = xd[i] > 0.0f ? dyd[i] : 0.0f;
+    act_job j = {dx->data, dy->data, x->data};
+    lc_par_chunks(x->numel, relu_grad_chunk, &j);
     return LC_OK;
 }
 

@@ -17,6 +17,7 @@
 #include "kernels.h"
 #include "loss_scaler.h"
 #include "lowp.h"
+#include "par.h"
 
 struct lc_workspace {
     lc_lowp_scratch scratch;
@@ -228,10 +229,15 @@ static lc_status cpu_dropout_backward(lc_dtype c, lc_tensor *dx, const lc_tensor
 
 /* ---- flat buffers -------------------------------------------------------------- */
 
+static void zero_chunk(void *x, size_t a, size_t len)
+{
+    memset((float *)x + a, 0, len * sizeof(float));
+}
+
 static lc_status cpu_zero(float *x, size_t n)
 {
     if (x && n)
-        memset(x, 0, n * sizeof *x);
+        lc_par_chunks(n, zero_chunk, x);
     return LC_OK;
 }
 

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "common/status.h"
+#include "par.h"
+#include "simd.h"
 
 /* What a (p, training) pair asks for. */
 enum dropout_mode { DROPOUT_IDENTITY, DROPOUT_ZERO, DROPOUT_RANDOM };
@@ -37,6 +39,27 @@ static lc_status dropout_check2(const char *op, const lc_tensor *a, const char *
                        lc_tensor_shape_str(b, sb, sizeof sb));
     }
     return st;
+}
+
+/* y = mask ? x * scale : 0 (y may be x); also the backward with dy, dx. */
+LC_SIMD_CLONES
+static void dropout_apply(float *y, const float *x, const uint8_t *mask, float scale, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = mask[i] ? x[i] * scale : 0.0f;
+}
+
+typedef struct dropout_job {
+    float *out;
+    const float *in;
+    const uint8_t *mask;
+    float scale;
+} dropout_job;
+
+static void dropout_chunk(void *arg, size_t a, size_t len)
+{
+    const dropout_job *j = arg;
+    dropout_apply(j->out + a, j->in + a, j->mask + a, j->scale, len);
 }
 
 lc_status lc_dropout_forward(lc_tensor *y, uint8_t *mask, const lc_tensor *x, float p,
@@ -73,8 +96,8 @@ lc_status lc_dropout_forward(lc_tensor *y, uint8_t *mask, const lc_tensor *x, fl
     float *yd = y->data;
     for (size_t i = 0; i < n; i++)
         mask[i] = (uint64_t)lc_rng_u32(rng) >= threshold;
-    for (size_t i = 0; i < n; i++)
-        yd[i] = mask[i] ? xd[i] * scale : 0.0f;
+    dropout_job j = {yd, xd, mask, scale};
+    lc_par_chunks(n, dropout_chunk, &j);
     return LC_OK;
 }
 
@@ -104,7 +127,7 @@ lc_status lc_dropout_backward(lc_tensor *dx, const lc_tensor *dy, const uint8_t 
     float scale = 1.0f / (1.0f - p);
     const float *dyd = dy->data;
     float *dxd = dx->data;
-    for (size_t i = 0; i < n; i++)
-        dxd[i] = mask[i] ? dyd[i] * scale : 0.0f;
+    dropout_job j = {dxd, dyd, mask, scale};
+    lc_par_chunks(n, dropout_chunk, &j);
     return LC_OK;
 }

@@ -5,13 +5,24 @@
  *   forward   y  = x  W^T   sgemm(NoTrans, Trans)   M=B,   N=out, K=in
  *   input     dx = dy W     sgemm(NoTrans, NoTrans) M=B,   N=in,  K=out
  *   weight    dW += dy^T x  sgemm(Trans, NoTrans)   M=out, N=in,  K=B
+ *
+ * Threads: OpenBLAS runs single-threaded (blas_info.h). A GEMM of at least
+ * LINEAR_SPLIT_FLOPS is cut in two slices along the larger of M and N (the
+ * other operand, the smaller one to pack, is shared), and the kernels'
+ * OpenMP team runs one sgemm per slice. The cut depends on the shape only,
+ * never on the thread count, so every thread count gives the same bits;
+ * the forward's bias broadcast is written by the slice that owns the
+ * columns (or rows), next to its GEMM.
  */
 #include "linear.h"
 
 #include <cblas.h>
 #include <limits.h>
 
+#include "blas_info.h"
 #include "common/status.h"
+#include "par.h"
+#include "simd.h"
 
 /* ------------------------------------------------------------------------ */
 /* Shape checks                                                              */
@@ -78,6 +89,7 @@ static lc_status linear_check_vector(const char *op, const char *name, const lc_
 /* ------------------------------------------------------------------------ */
 /* Bias add                                                                  */
 
+LC_SIMD_CLONES
 static void bias_add_rows(float *restrict y, const float *restrict b, int64_t rows, int64_t n)
 {
     for (int64_t r = 0; r < rows; r++) {
@@ -90,6 +102,7 @@ static void bias_add_rows(float *restrict y, const float *restrict b, int64_t ro
 /* Column sums in double, rows in order 0..rows-1, added once to db: a fixed
  * summation order, so the result does not depend on threads or blocking.
  * Columns are walked in chunks so the double accumulators stay in cache. */
+LC_SIMD_CLONES
 static void bias_grad_cols(float *restrict db, const float *restrict dy, int64_t rows, int64_t n)
 {
     enum { CHUNK = 256 };
@@ -131,13 +144,83 @@ lc_status lc_bias_add_backward(lc_tensor *db, const lc_tensor *dy)
 }
 
 /* ------------------------------------------------------------------------ */
+/* GEMM slices                                                               */
+
+/* Below this many flops a GEMM is one call (a slice would cost more in
+ * packing and wake-up than it saves). */
+#define LINEAR_SPLIT_FLOPS (1 << 22)
+#define LINEAR_SLICES 2
+/* Slice boundaries on multiples of this (OpenBLAS's widest micro-tile). */
+#define LINEAR_SLICE_ALIGN 32
+
+typedef struct gemm_args {
+    CBLAS_TRANSPOSE ta, tb;
+    int m, n, k;
+    const float *a, *b;
+    int lda, ldb;
+    float beta;
+    float *c;
+    int ldc;
+    const float *bias; /* non-NULL: C <- broadcast bias first (beta must be 1) */
+} gemm_args;
+
+/* Rows [m0, m1) and columns [n0, n1) of C: its bias broadcast, then its GEMM. */
+static void gemm_block(const gemm_args *g, int m0, int m1, int n0, int n1)
+{
+    const float *a = g->a, *b = g->b;
+    if (m0 > 0) /* A's rows: A is [M, K] (NoTrans) or [K, M] (Trans) */
+        a += g->ta == CblasNoTrans ? (size_t)m0 * g->lda : (size_t)m0;
+    if (n0 > 0) /* B's columns: B is [K, N] (NoTrans) or [N, K] (Trans) */
+        b += g->tb == CblasNoTrans ? (size_t)n0 : (size_t)n0 * g->ldb;
+    float *c = g->c + (size_t)m0 * g->ldc + n0;
+    if (g->bias)
+        for (int r = 0; r < m1 - m0; r++)
+            for (int j = 0; j < n1 - n0; j++)
+                c[(size_t)r * g->ldc + j] = g->bias[n0 + j];
+    cblas_sgemm(CblasRowMajor, g->ta, g->tb, m1 - m0, n1 - n0, g->k, 1.0f, a, g->lda, b, g->ldb,
+                g->beta, c, g->ldc);
+}
+
+typedef struct gemm_job {
+    const gemm_args *g;
+    int along_n, cut, dim;
+} gemm_job;
+
+static void gemm_slice(void *arg, size_t s)
+{
+    const gemm_job *j = arg;
+    int lo = s ? j->cut : 0, hi = s ? j->dim : j->cut;
+    if (j->along_n)
+        gemm_block(j->g, 0, j->g->m, lo, hi);
+    else
+        gemm_block(j->g, lo, hi, 0, j->g->n);
+}
+
+/* C = op(A) op(B) + beta C, sliced as the file comment says. */
+static void gemm(const gemm_args *g)
+{
+    lc_blas_single_threaded();
+    double flops = 2.0 * g->m * (double)g->n * g->k;
+    int along_n = g->n >= g->m;
+    int dim = along_n ? g->n : g->m;
+    int cut = (dim / LINEAR_SLICES + LINEAR_SLICE_ALIGN - 1) / LINEAR_SLICE_ALIGN *
+              LINEAR_SLICE_ALIGN;
+    if (flops < LINEAR_SPLIT_FLOPS || cut <= 0 || cut >= dim) {
+        gemm_block(g, 0, g->m, 0, g->n);
+        return;
+    }
+    gemm_job j = {g, along_n, cut, dim};
+    lc_par_run(LINEAR_SLICES, lc_par_threads(), gemm_slice, &j);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Linear                                                                    */
 
 lc_status lc_linear_forward(lc_tensor *y, const lc_tensor *x, const lc_tensor *w,
                             const lc_tensor *b)
 {
     const char *op = "linear_forward";
-    int64_t rows, in, out;
+    int64_t rows = 0, in = 0, out = 0;
     lc_status st = linear_check(op, x, w, &rows, &in, &out);
     if (st == LC_OK)
         st = linear_check_matrix(op, "y", y, rows, out);
@@ -150,15 +233,9 @@ lc_status lc_linear_forward(lc_tensor *y, const lc_tensor *x, const lc_tensor *w
 
     /* Start from the bias broadcast over rows and let sgemm add x W^T
      * (beta = 1): one pass over y instead of two. */
-    float beta = 0.0f;
-    if (b) {
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t j = 0; j < out; j++)
-                y->data[r * out + j] = b->data[j];
-        beta = 1.0f;
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)out, (int)in, 1.0f,
-                x->data, (int)in, w->data, (int)in, beta, y->data, (int)out);
+    gemm_args g = {CblasNoTrans, CblasTrans, (int)rows, (int)out, (int)in, x->data, w->data,
+                   (int)in, (int)in, b ? 1.0f : 0.0f, y->data, (int)out, b ? b->data : NULL};
+    gemm(&g);
     return LC_OK;
 }
 
@@ -166,7 +243,7 @@ lc_status lc_linear_backward(lc_tensor *dx, lc_tensor *dw, lc_tensor *db, const 
                              const lc_tensor *x, const lc_tensor *w)
 {
     const char *op = "linear_backward";
-    int64_t rows, in, out;
+    int64_t rows = 0, in = 0, out = 0;
     lc_status st = linear_check(op, x, w, &rows, &in, &out);
     if (st == LC_OK)
         st = linear_check_matrix(op, "dy", dy, rows, out);
@@ -185,12 +262,16 @@ lc_status lc_linear_backward(lc_tensor *dx, lc_tensor *dw, lc_tensor *db, const 
     if (dw && (dw->data == dy->data || dw->data == x->data))
         return lc_fail(LC_ERR_INVALID, "%s: dw must not share memory with dy or x", op);
 
-    if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)in, (int)out, 1.0f,
-                    dy->data, (int)out, w->data, (int)in, 0.0f, dx->data, (int)in);
-    if (dw)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)rows, 1.0f,
-                    dy->data, (int)out, x->data, (int)in, 1.0f, dw->data, (int)in);
+    if (dx) {
+        gemm_args g = {CblasNoTrans, CblasNoTrans, (int)rows, (int)in, (int)out, dy->data,
+                       w->data, (int)out, (int)in, 0.0f, dx->data, (int)in, NULL};
+        gemm(&g);
+    }
+    if (dw) {
+        gemm_args g = {CblasTrans, CblasNoTrans, (int)out, (int)in, (int)rows, dy->data, x->data,
+                       (int)out, (int)in, 1.0f, dw->data, (int)in, NULL};
+        gemm(&g);
+    }
     if (db)
         bias_grad_cols(db->data, dy->data, rows, out);
     return LC_OK;

@@ -12,7 +12,9 @@
 #include <math.h>
 
 #include "common/status.h"
+#include "par.h"
 #include "reduce.h"
+#include "simd.h"
 
 /* ------------------------------------------------------------------------ */
 /* Hyperparameter checks                                                     */
@@ -113,6 +115,42 @@ lc_status lc_sgd_step(float *param, const float *grad, float *momentum_buf, size
 /* ------------------------------------------------------------------------ */
 /* Adam / AdamW                                                              */
 
+/* The element loop, apart so that it gets its AVX2/AVX-512 clones
+ * (simd.h); one pass over param, grad, m and v. */
+LC_SIMD_CLONES
+static void adam_loop(float *restrict param, const float *restrict grad, float *restrict m,
+                      float *restrict v, size_t n, int decay_on, float decay, float l2, float w1,
+                      float b2, float w2, float bc2_sqrt, float eps, float neg_step_size)
+{
+    for (size_t i = 0; i < n; i++) {
+        float p = param[i];
+        if (decay_on)
+            p = p * decay;
+        float g = grad[i] + l2 * p;
+        float mi = m[i] + w1 * (g - m[i]);  /* lerp(m, g, 1 - beta1) */
+        float vi = v[i] * b2 + w2 * g * g;
+        float denom = sqrtf(vi) / bc2_sqrt + eps;
+        m[i] = mi;
+        v[i] = vi;
+        param[i] = p + neg_step_size * (mi / denom);
+    }
+}
+
+typedef struct adam_job {
+    float *param;
+    const float *grad;
+    float *m, *v;
+    int decay_on;
+    float decay, l2, w1, b2, w2, bc2_sqrt, eps, neg_step_size;
+} adam_job;
+
+static void adam_chunk(void *arg, size_t a, size_t len)
+{
+    const adam_job *j = arg;
+    adam_loop(j->param + a, j->grad + a, j->m + a, j->v + a, len, j->decay_on, j->decay, j->l2,
+              j->w1, j->b2, j->w2, j->bc2_sqrt, j->eps, j->neg_step_size);
+}
+
 static lc_status adam_update(const char *op, int decoupled, float *param, const float *grad,
                              float *m, float *v, size_t n, const lc_adam_hparams *hp,
                              int64_t step)
@@ -136,18 +174,9 @@ static lc_status adam_update(const char *op, int decoupled, float *param, const 
     const float l2 = decoupled ? 0.0f : (float)hp->weight_decay;
     const float decay = (float)(1.0 - hp->lr * hp->weight_decay);
 
-    for (size_t i = 0; i < n; i++) {
-        float p = param[i];
-        if (decoupled && hp->weight_decay != 0.0)
-            p = p * decay;
-        float g = grad[i] + l2 * p;
-        float mi = m[i] + w1 * (g - m[i]);  /* lerp(m, g, 1 - beta1) */
-        float vi = v[i] * b2 + w2 * g * g;
-        float denom = sqrtf(vi) / bc2_sqrt + eps;
-        m[i] = mi;
-        v[i] = vi;
-        param[i] = p + neg_step_size * (mi / denom);
-    }
+    adam_job j = {param, grad, m, v, decoupled && hp->weight_decay != 0.0, decay, l2, w1, b2, w2,
+                  bc2_sqrt, eps, neg_step_size};
+    lc_par_chunks(n, adam_chunk, &j);
     return LC_OK;
 }
 

@@ -2,7 +2,9 @@
  * tests/test_trainer_seq.c — the Sequential / MLP layers of the public API:
  * parameter names and initialisation, forward against a naive reference,
  * gradients of the cross-entropy loss against central finite differences
- * (GELU, and ReLU + dropout with a fixed mask), accumulation, bad input.
+ * (GELU, and ReLU + dropout with a fixed mask), accumulation, bad input,
+ * and the same bits for every thread count on the default MLP's shapes
+ * (large enough that every parallel kernel splits its work).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +16,9 @@
 #include <string.h>
 
 #include "kernel_check.h"
+#include "blas_info.h"
 #include "lightc/trainer.h"
+#include "optim.h"
 #include "params.h"
 #include "rng.h"
 
@@ -187,6 +191,67 @@ static void test_bad_input(void **s)
     lc_seq_free(seq);
 }
 
+/* A few AdamW steps of the default MLP (784-512-256-10, ReLU, dropout 0.2,
+ * batch 128) with `threads` threads; returns every parameter, concatenated. */
+static float *train_steps(int threads, size_t *count)
+{
+    enum { ROWS = 128, IN = 784, STEPS = 3 };
+    int64_t hidden[2] = {512, 256};
+    lc_blas_set_threads(threads);
+    lc_seq *seq;
+    assert_int_equal(lc_seq_mlp(&seq, IN, hidden, 2, 10, LC_ACT_RELU, 0.2f, 42), LC_OK);
+    lc_optim_config oc;
+    lc_optim_config_default(&oc, LC_OPTIM_ADAMW);
+    lc_optim *opt;
+    assert_int_equal(lc_optim_create(&opt, lc_seq_params(seq), &oc), LC_OK);
+    float *x = malloc(sizeof(float) * ROWS * IN);
+    int32_t y[ROWS];
+    lc_rng data, drop;
+    lc_rng_seed(&data, 5, 6);
+    lc_rng_seed(&drop, 7, 8);
+    for (int step = 0; step < STEPS; step++) {
+        kc_fill(&data, x, ROWS * IN, -1, 2);
+        for (int i = 0; i < ROWS; i++)
+            y[i] = (int32_t)lc_rng_below(&data, 10);
+        const float *out;
+        double loss;
+        assert_int_equal(lc_seq_forward(seq, x, ROWS, 1, &drop, &out), LC_OK);
+        assert_int_equal(lc_seq_cross_entropy(seq, y, &loss, NULL), LC_OK);
+        assert_int_equal(lc_optim_zero_grad(opt), LC_OK);
+        assert_int_equal(lc_seq_backward(seq, 1.0), LC_OK);
+        assert_int_equal(lc_optim_step(opt), LC_OK);
+    }
+    lc_params *ps = lc_seq_params(seq);
+    size_t n = 0;
+    for (size_t i = 0; i < ps->len; i++)
+        n += ps->items[i].count;
+    float *all = malloc(n * sizeof *all), *at = all;
+    for (size_t i = 0; i < ps->len; i++, at += ps->items[i - 1].count)
+        memcpy(at, ps->items[i].data, ps->items[i].count * sizeof *at);
+    *count = n;
+    free(x);
+    lc_optim_free(opt);
+    lc_seq_free(seq);
+    return all;
+}
+
+static void test_same_bits_any_thread_count(void **s)
+{
+    (void)s;
+    int saved = lc_blas_get_threads();
+    size_t n1, n;
+    float *one = train_steps(1, &n1);
+    const int counts[] = {2, 3, 4};
+    for (size_t k = 0; k < sizeof counts / sizeof *counts; k++) {
+        float *many = train_steps(counts[k], &n);
+        assert_int_equal(n, n1);
+        assert_memory_equal(one, many, n * sizeof *one);
+        free(many);
+    }
+    free(one);
+    lc_blas_set_threads(saved);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +260,7 @@ int main(void)
         cmocka_unit_test(test_names_init_and_forward),
         cmocka_unit_test(test_gradients_accumulate),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_same_bits_any_thread_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
