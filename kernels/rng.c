@@ -6,6 +6,8 @@
 
 #include <math.h>
 
+#include "par.h"
+
 #define LC_PCG_MULT 6364136223846793005ULL
 
 /* ------------------------------------------------------------------------ */
@@ -20,6 +22,84 @@ uint32_t lc_rng_u32(lc_rng *r)
     uint32_t xorshifted = (uint32_t)(((old >> 18u) ^ old) >> 27u);
     uint32_t rot = (uint32_t)(old >> 59u);
     return (xorshifted >> rot) | (xorshifted << ((32u - rot) & 31u));
+}
+
+/* One PCG32 output from a state (the permutation of lc_rng_u32). */
+static inline uint32_t rng_output(uint64_t old)
+{
+    uint32_t xorshifted = (uint32_t)(((old >> 18u) ^ old) >> 27u);
+    uint32_t rot = (uint32_t)(old >> 59u);
+    return (xorshifted >> rot) | (xorshifted << ((32u - rot) & 31u));
+}
+
+void lc_rng_advance(lc_rng *r, uint64_t delta)
+{
+    /* Compose the affine map s -> a s + c with itself by squaring:
+     * (a, c) after k steps, applied bit by bit of delta (mod 2^64). */
+    uint64_t acc_mult = 1, acc_plus = 0, mult = LC_PCG_MULT, plus = r->inc;
+    while (delta > 0) {
+        if (delta & 1u) {
+            acc_mult *= mult;
+            acc_plus = acc_plus * mult + plus;
+        }
+        plus = (mult + 1) * plus;
+        mult *= mult;
+        delta >>= 1;
+    }
+    r->state = acc_mult * r->state + acc_plus;
+}
+
+/* ---- Bernoulli masks (dropout) ------------------------------------------- */
+
+/* Draws per task, and independent stretches interleaved inside a task: the
+ * LCG step is a chain of 64-bit multiplies, so one stretch waits ~4 cycles
+ * per draw; RNG_LANES stretches keep the multiplier busy. */
+#define RNG_MASK_TASK 8192
+#define RNG_LANES 4
+
+typedef struct rng_mask_job {
+    lc_rng start;
+    uint8_t *out;
+    size_t n;
+    uint32_t threshold;
+} rng_mask_job;
+
+static void rng_mask_task(void *arg, size_t task)
+{
+    const rng_mask_job *j = arg;
+    size_t a = task * RNG_MASK_TASK;
+    size_t len = j->n - a < RNG_MASK_TASK ? j->n - a : RNG_MASK_TASK;
+    size_t per = len / RNG_LANES;
+    uint64_t st[RNG_LANES];
+    const uint64_t inc = j->start.inc;
+    lc_rng r = j->start;
+    lc_rng_advance(&r, a);
+    for (int l = 0; l < RNG_LANES; l++) {
+        st[l] = r.state;
+        lc_rng_advance(&r, per);
+    }
+    uint8_t *out = j->out + a;
+    const uint32_t th = j->threshold;
+    for (size_t i = 0; i < per; i++) {
+        for (int l = 0; l < RNG_LANES; l++) {
+            uint64_t old = st[l];
+            st[l] = old * LC_PCG_MULT + inc;
+            out[(size_t)l * per + i] = rng_output(old) >= th;
+        }
+    }
+    /* the tail after RNG_LANES * per: r is already positioned there */
+    for (size_t i = (size_t)RNG_LANES * per; i < len; i++)
+        out[i] = lc_rng_u32(&r) >= th;
+}
+
+void lc_rng_bernoulli_mask(lc_rng *r, uint8_t *out, size_t n, uint32_t threshold)
+{
+    if (n == 0)
+        return;
+    rng_mask_job j = {*r, out, n, threshold};
+    size_t tasks = (n + RNG_MASK_TASK - 1) / RNG_MASK_TASK;
+    lc_par_run(tasks, n < LC_PAR_MIN / 2 ? 1 : lc_par_threads(), rng_mask_task, &j);
+    lc_rng_advance(r, n);
 }
 
 void lc_rng_seed(lc_rng *r, uint64_t seed, uint64_t stream)

@@ -51,6 +51,17 @@ void lc_rng_uniform_fill(lc_rng *r, float *x, size_t n, float lo, float hi);
  *  outputs, an odd n discards the last sine value). */
 void lc_rng_normal_fill(lc_rng *r, float *x, size_t n, float mean, float std);
 
+/** Skip delta draws in O(log delta) (PCG's jump-ahead, Brown 1994): r then
+ *  gives what it would after delta calls of lc_rng_u32. Kernels use it to
+ *  draw disjoint stretches of one sequence on several threads. */
+void lc_rng_advance(lc_rng *r, uint64_t delta);
+
+/** out[i] = (lc_rng_u32(r) >= threshold) for i < n: exactly the bytes n
+ *  sequential draws give, computed in independent stretches (jump-ahead)
+ *  interleaved for instruction-level parallelism and split over the
+ *  kernels' threads; r ends where n draws leave it. */
+void lc_rng_bernoulli_mask(lc_rng *r, uint8_t *out, size_t n, uint32_t threshold);
+
 /** Copy the state out (for a checkpoint) / back in (on resume). */
 void lc_rng_save(const lc_rng *r, uint64_t out[2]);
 void lc_rng_restore(lc_rng *r, const uint64_t in[2]);

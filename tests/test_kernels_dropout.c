@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_info.h"
 #include "dropout.h"
 #include "kernel_check.h"
 
@@ -208,6 +209,44 @@ static void test_bad_arguments(void **state)
     ts_free(&t);
 }
 
+/* The mask kernel (jump-ahead stretches, interleaved, over threads) gives
+ * exactly the bytes of sequential draws and leaves the RNG where they do. */
+static void test_mask_matches_sequential_draws(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {1, 3, 4, 7, 8191, 8192, 8193, 65536, 98304 + 5, 300001};
+    const uint32_t th = 858993459u; /* p = 0.2 */
+    int saved = lc_blas_get_threads();
+    for (int threads = 1; threads <= 3; threads++) {
+        lc_blas_set_threads(threads);
+        for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+            size_t n = sizes[k];
+            uint8_t *got = malloc(n), *want = malloc(n);
+            lc_rng a, b;
+            lc_rng_seed(&a, 11, 12);
+            lc_rng_seed(&b, 11, 12);
+            lc_rng_u32(&a); /* not at the start of the stream */
+            lc_rng_u32(&b);
+            lc_rng_bernoulli_mask(&a, got, n, th);
+            for (size_t i = 0; i < n; i++)
+                want[i] = lc_rng_u32(&b) >= th;
+            assert_memory_equal(got, want, n);
+            assert_true(a.state == b.state && a.inc == b.inc);
+            free(got);
+            free(want);
+        }
+    }
+    lc_blas_set_threads(saved);
+    /* advance(k) == k draws */
+    lc_rng a, b;
+    lc_rng_seed(&a, 1, 2);
+    b = a;
+    lc_rng_advance(&a, 1000);
+    for (int i = 0; i < 1000; i++)
+        lc_rng_u32(&b);
+    assert_true(a.state == b.state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_mask_reproducible_from_rng_state),
         cmocka_unit_test(test_backward),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_mask_matches_sequential_draws),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/status.h"
+#include "par.h"
 #include "rng.h"
 
 /* PCG stream of the data order ("data" in ASCII): other consumers of the
@@ -213,6 +214,32 @@ lc_status lc_dataloader_set_epoch(lc_dataloader *dl, int64_t epoch)
     return lc_dataloader_set_position(dl, pos);
 }
 
+/* Rows per gather task. */
+#define LOADER_GATHER_ROWS 16
+
+typedef struct loader_gather_job {
+    lc_dataloader *dl;
+    size_t start, size;
+} loader_gather_job;
+
+static void loader_gather_rows(void *arg, size_t task)
+{
+    const loader_gather_job *j = arg;
+    lc_dataloader *dl = j->dl;
+    const lc_dataset *ds = dl->ds;
+    const size_t f = ds->features;
+    size_t lo = task * LOADER_GATHER_ROWS;
+    size_t hi = j->size - lo < LOADER_GATHER_ROWS ? j->size : lo + LOADER_GATHER_ROWS;
+    for (size_t i = lo; i < hi; i++) {
+        const uint32_t k = dl->order[j->start + i];
+        const uint8_t *px = ds->images + (size_t)k * f;
+        float *dst = dl->x + i * f;
+        for (size_t c = 0; c < f; c++)
+            dst[c] = dl->lut[px[c]];
+        dl->y[i] = ds->labels[k];
+    }
+}
+
 int lc_dataloader_next(lc_dataloader *dl, lc_batch *b)
 {
     if (!dl || !b || dl->next >= dl->num_batches)
@@ -235,14 +262,11 @@ int lc_dataloader_next(lc_dataloader *dl, lc_batch *b)
         b->x = dl->dx;
         b->y = dl->dy;
     } else {
-        for (size_t i = 0; i < size; i++) {
-            const uint32_t k = dl->order[start + i];
-            const uint8_t *px = ds->images + (size_t)k * f;
-            float *dst = dl->x + i * f;
-            for (size_t j = 0; j < f; j++)
-                dst[j] = dl->lut[px[j]];
-            dl->y[i] = ds->labels[k];
-        }
+        /* gather + normalise in one pass, rows split over the kernels'
+           threads (a copy through the table: the same floats either way) */
+        loader_gather_job j = {dl, start, size};
+        size_t tasks = (size + LOADER_GATHER_ROWS - 1) / LOADER_GATHER_ROWS;
+        lc_par_run(tasks, size * f < LC_PAR_MIN ? 1 : lc_par_threads(), loader_gather_rows, &j);
         b->x = dl->x;
         b->y = dl->y;
     }
