@@ -92,7 +92,10 @@ static lc_status optimizer_step_body(lc_trainer *t)
        device, so it is read only on the steps that log it. */
     int host = lc_params_backend(ps)->device == LC_DEVICE_HOST;
     int want_norm = t->cfg.log_grad_norm && (host || lc_conn_should_update_logs(t));
-    LC_PROF_BEGIN(t, "[Strategy]SingleDeviceStrategy.clip_gradients", LC_PROF_ACTION);
+    /* Lightning's precision plugin clips through the module's hook:
+       "[LightningModule]<name>.configure_gradient_clipping" */
+    if (t->prof)
+        lc_prof_module_begin(t, "configure_gradient_clipping");
     if (clip > 0 && t->cfg.gradient_clip_algorithm == LC_CLIP_NORM) {
         st = lc_params_clip_grad_norm(ps, clip, host || want_norm ? &t->grad_norm : NULL);
     } else {
@@ -138,7 +141,7 @@ static lc_status flush_ckpt(lc_trainer *t)
 {
     if (!t->prof || t->npending == 0)
         return lc_ckpt_flush_pending(t);
-    LC_PROF_BEGIN(t, "[Trainer].save_checkpoint", LC_PROF_ACTION);
+    LC_PROF_BEGIN(t, "save_checkpoint", LC_PROF_ACTION); /* Trainer.save_checkpoint's name */
     lc_status st = lc_ckpt_flush_pending(t);
     LC_PROF_END(t);
     return st;
