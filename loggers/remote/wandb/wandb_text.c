@@ -133,6 +133,14 @@ cJSON *wandb_param_value(const char *text)
     return cJSON_CreateString(text);
 }
 
+/* obj[name] = v, in place when it exists (the key keeps its position). */
+static bool put_item(cJSON *obj, const char *name, cJSON *v)
+{
+    if (cJSON_GetObjectItemCaseSensitive(obj, name))
+        return cJSON_ReplaceItemInObjectCaseSensitive(obj, name, v);
+    return cJSON_AddItemToObject(obj, name, v);
+}
+
 bool wandb_config_set(cJSON *config, const char *key, cJSON *v)
 {
     if (!v)
@@ -154,11 +162,8 @@ bool wandb_config_set(cJSON *config, const char *key, cJSON *v)
         cJSON_Delete(v);
         return false;
     }
-    if (!slash) {
-        cJSON_DeleteItemFromObjectCaseSensitive(entry, "value");
-        cJSON_AddItemToObject(entry, "value", v);
-        return true;
-    }
+    if (!slash)
+        return put_item(entry, "value", v);
     /* nested: value is an object of the rest of the path */
     cJSON *node = cJSON_GetObjectItemCaseSensitive(entry, "value");
     if (!cJSON_IsObject(node)) {
@@ -173,10 +178,9 @@ bool wandb_config_set(cJSON *config, const char *key, cJSON *v)
         if (!seg)
             break;
         if (!s2) {
-            cJSON_DeleteItemFromObjectCaseSensitive(node, seg);
-            cJSON_AddItemToObject(node, seg, v);
+            bool ok = put_item(node, seg, v);
             free(seg);
-            return true;
+            return ok;
         }
         cJSON *next = cJSON_GetObjectItemCaseSensitive(node, seg);
         if (!cJSON_IsObject(next)) {
