@@ -29,6 +29,7 @@
 #ifndef LC_REMOTE_H
 #define LC_REMOTE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,6 +82,10 @@ typedef struct lc_remote_run {
        open (a resume, `lightc sync` after a kill -9), so it always
        describes exactly the items before the cursor. */
     char remote_state[128];
+    /* Set by the shipper (may be NULL): nonzero once the hub has ended the
+       run and a drain waits on it. A backend that paces its requests (W&B)
+       stops waiting and sends at once. */
+    const _Atomic int *ended;
     void *state;              /* the backend's per-run state (open .. close_run) */
 } lc_remote_run;
 

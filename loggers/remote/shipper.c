@@ -287,6 +287,7 @@ static int sh_step(lc_shipper *sh, sh_run *r, int sync, lc_status *st, size_t *s
         r->rr.name = r->info.name;
         r->rr.start_time = r->info.start_time;
         r->rr.tags = (const char *const *)r->info.tags;
+        r->rr.ended = &r->finished;
         snprintf(r->rr.remote_id, sizeof r->rr.remote_id, "%s", r->info.remote_id);
         snprintf(r->rr.remote_url, sizeof r->rr.remote_url, "%s", r->info.remote_url);
         snprintf(r->rr.remote_state, sizeof r->rr.remote_state, "%s", r->info.remote_state);

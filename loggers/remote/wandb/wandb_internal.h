@@ -142,6 +142,7 @@ typedef struct wandb_run {
     size_t nuploaded;
     double last_post;         /* lc_mono seconds of the last file_stream POST; 0: none */
     bool finished;            /* complete:true sent */
+    const _Atomic int *ended; /* the shipper's: the hub ended the run (no pacing) */
     size_t files_skipped;
 } wandb_run;
 

@@ -195,6 +195,7 @@ lc_status wandb_open_run(wandb_backend *b, lc_remote_run *run)
         return lc_fail(LC_ERR_NOMEM, "out of memory");
     }
     st->start_time = run->start_time;
+    st->ended = run->ended;
     lc_status s = LC_OK;
     bool first_open = !run->remote_id[0];
     if (!first_open) {

@@ -55,10 +55,13 @@ static char *stream_url(wandb_backend *b, wandb_run *st)
 static lc_status post_body(wandb_backend *b, wandb_run *st, const char *body, bool urgent,
                            lc_http_response *r)
 {
-    if (!urgent && st->last_post > 0) {
+    /* the cadence; a run the hub has ended (a drain waits) goes at once */
+    while (!urgent && st->last_post > 0 && !(st->ended && atomic_load(st->ended))) {
         double wait = st->last_post + b->cfg.stream_secs - mono_s();
-        if (wait > 0 &&
-            lc_cancel_sleep_ms(b->remote ? b->remote->cancel : NULL, (uint64_t)(wait * 1000)))
+        if (wait <= 0)
+            break;
+        if (lc_cancel_sleep_ms(b->remote ? b->remote->cancel : NULL,
+                               wait > 0.05 ? 50 : (uint64_t)(wait * 1000) + 1))
             return lc_fail(LC_ERR_STATE, "wandb: file_stream: cancelled");
     }
     lc_http_client *c;
