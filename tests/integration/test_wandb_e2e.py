@@ -20,7 +20,8 @@ d. outage: the server drops every connection for 20 s in the middle of a
    run; the log calls' times before, during and after are printed (the
    training thread never waits); every line once.
 e. kill -9 while shipping (every file_stream slowed by the fault proxy),
-   then `lightc sync --to wandb`: every line once, exit code 1 (crashed);
+   then `lightc sync --to wandb`: every line once, no exit code (crashed:
+   W&B marks it so itself), summary and files there;
    the line offset kept with the cursor is where sync goes on.
 f. a wrong key: a clear 401 message naming WANDB_API_KEY, the delivery
    failed, nothing lost; `lightc sync` with the right key delivers it. The
@@ -229,7 +230,7 @@ def test_kill9(tmp, fake):
         p = lightc(["sync", "--to", "wandb"], root, env)
         check("e: lightc sync after kill -9", p.returncode == 0 and "delivered" in p.stdout,
               (p.returncode, p.stdout, p.stderr))
-    r = compare_run("e", root, uuid, fake, exitcode=1)
+    r = compare_run("e", root, uuid, fake, exitcode=None)
     if r:
         check("e: lines were sent again at their offsets (replaced)",
               r["history_writes"] > len(r["history"]), (r["history_writes"], len(r["history"])))

@@ -196,8 +196,12 @@ def compare_run(label, root, uuid, fake, exitcode=0, first_line=0, files=None, p
     summary = json.loads(r["summary"] or "{}")
     bad = {k: (v, summary.get(k)) for k, v in last.items() if not same(v, summary.get(k))}
     check(label + ": summary = last value per key", not bad, bad)
-    check(label + ": complete with exit code %d" % exitcode,
-          r["complete"] and r["exitcode"] == exitcode, (r["complete"], r["exitcode"]))
+    if exitcode is None:  # crashed: no exit sent, W&B marks it crashed
+        check(label + ": no exit code (crashed)", not r["complete"] and r["exitcode"] is None,
+              (r["complete"], r["exitcode"]))
+    else:
+        check(label + ": complete with exit code %d" % exitcode,
+              r["complete"] and r["exitcode"] == exitcode, (r["complete"], r["exitcode"]))
     for name, local in (files or {}).items():
         size = os.path.getsize(local)
         check(label + ": file " + name, r["files"].get(name, {}).get("size") == size,

@@ -195,7 +195,8 @@ lc_status wandb_ship_items(wandb_backend *b, lc_remote_run *run, const lc_outbox
                            size_t n, size_t *done);
 void wandb_run_free(wandb_run *st);
 
-/* The exit code W&B gets for a run status (finished 0, else 1; killed 130). */
+/* The exit code W&B gets for a run status: finished 0, failed 1, killed
+ * 130; crashed -1 (none is sent). */
 int wandb_exit_code(lc_run_status s);
 
 /* ---------------------------------------------------------------------- */

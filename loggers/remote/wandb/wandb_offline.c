@@ -282,7 +282,8 @@ static lc_status put_line(off_run *r, const lc_outbox_item *items, size_t n)
 static lc_status put_end(off_run *r, const lc_outbox_item *it)
 {
     Lightc__Wandb__RunExitRecord ex = LIGHTC__WANDB__RUN_EXIT_RECORD__INIT;
-    ex.exit_code = wandb_exit_code(it->status);
+    /* crashed: 1, what `wandb sync` sends for a file without an exit */
+    ex.exit_code = it->status == LC_RUN_CRASHED ? 1 : wandb_exit_code(it->status);
     double rt = it->wall_time - r->start_time;
     ex.runtime = rt > 0 && rt < (double)INT32_MAX ? (int32_t)rt : 0;
     Lightc__Wandb__Record rec = LIGHTC__WANDB__RECORD__INIT;

@@ -15,7 +15,8 @@
  * UpsertBucket before the lines that follow them; texts, checkpoints and
  * other files are run files (wandb_files.c); the run's end uploads
  * config.yaml and wandb-summary.json and sends complete + exitcode in the
- * last file_stream request. Tags have no W&B counterpart but lightc.host,
+ * last file_stream request (finished 0, failed 1, killed 130; a crashed run
+ * none: W&B shows it crashed, as for any process whose heartbeats stopped). Tags have no W&B counterpart but lightc.host,
  * lightc.argv and lightc.git.commit (host, program, commit of the run).
  *
  * The items are cut into segments at each file or end item; a segment's
@@ -37,7 +38,8 @@ int wandb_exit_code(lc_run_status s)
     switch (s) {
     case LC_RUN_FINISHED: return 0;
     case LC_RUN_KILLED: return 130; /* 128 + SIGINT, as a shell reports it */
-    default: return 1;              /* failed, crashed: W&B shows "failed" */
+    case LC_RUN_CRASHED: return -1; /* no exit: W&B marks it crashed itself */
+    default: return 1;              /* failed */
     }
 }
 
@@ -126,7 +128,10 @@ static lc_status ship_end(wandb_backend *b, lc_remote_run *run, wandb_run *st,
     free(sum);
     size_t sent;
     if (s == LC_OK) {
-        st->summary_dirty = true; /* the whole summary rides on the last request */
+        /* the whole summary rides on the last request; a crashed run gets
+           no complete/exitcode (README: W&B marks it crashed when its
+           heartbeats stop, as for a process that died) */
+        st->summary_dirty = true;
         s = wandb_stream_post(b, st, NULL, 0, true, wandb_exit_code(it->status), &sent);
     }
     return s;
