@@ -26,6 +26,7 @@ e. kill -9 while shipping (every file_stream slowed by the fault proxy),
 f. a wrong key: a clear 401 message naming WANDB_API_KEY, the delivery
    failed, nothing lost; `lightc sync` with the right key delivers it. The
    key is in no output and no file.
+h. heartbeats: an idle run sends {} to keep the run alive.
 g. WANDB_MODE=offline: nothing is sent; the wandb delivery stays pending;
    `lightc sync --to wandb` later uploads the run.
 """
@@ -110,12 +111,34 @@ def test_c_api(tmp, fake):
             check("b: NaN and Infinity as W&B writes them",
                   '"train/loss":NaN' in r["history"][3] and
                   '"train/loss":Infinity' in r["history"][4], r["history"][3:5])
+    # another lightc run continues the same W&B run (WANDB_RUN_ID): its
+    # lines go after the server's, _step goes on
+    root3 = os.path.join(tmp, "capi-resume")
+    rc, res2, err = driver(root3, env, 500, "capi2")
+    if check("b: a second run into the same WANDB_RUN_ID", rc == 0, (rc, res2, err)):
+        compare_run("b (continued)", root3, res2["run_uuid"], fake, first_line=3000)
+    rc, res3, err = driver(os.path.join(tmp, "capi-never"), dict(env, WANDB_RESUME="never"), 10,
+                           "capi3")
+    check("b: WANDB_RESUME=never refuses an existing run",
+          res3.get("state") == "failed" and "WANDB_RESUME=never" in err, (rc, res3, err[-800:]))
     # disabled: nothing sent, no delivery recorded
     before = len(fake.log())
     root2 = os.path.join(tmp, "disabled")
     rc, res, err = driver(root2, env_for(fake.url, WANDB_MODE="disabled"), 50, "off")
     check("b: WANDB_MODE=disabled: nothing sent, no delivery",
           len(fake.log()) == before and res.get("state") == "", (rc, res, err))
+
+
+def test_heartbeat(tmp, fake):
+    """A run that logs now and then: the idle shipper keeps it alive with
+    {} heartbeats (LIGHTC_WANDB_HEARTBEAT_SECS=1 here, 30 by default)."""
+    root = os.path.join(tmp, "heartbeat")
+    env = env_for(fake.url, WANDB_PROJECT="hb", LIGHTC_WANDB_HEARTBEAT_SECS=1)
+    rc, res, err = driver(root, env, 4, "hb", ("--sleep-us", "2500000"))
+    if check("h: delivered", rc == 0, (rc, res, err)):
+        r = compare_run("h", root, res["run_uuid"], fake, plain=True)
+        if r:
+            check("h: heartbeats while idle", r["heartbeats"] >= 1, r["heartbeats"])
 
 
 def test_faults(tmp, fake):
@@ -302,8 +325,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="wandb-e2e-", dir=base)
     t0 = time.time()
     only = sys.argv[1:]
-    tests = [test_train, test_c_api, test_faults, test_outage, test_kill9, test_wrong_key,
-             test_offline_then_sync]
+    tests = [test_train, test_c_api, test_heartbeat, test_faults, test_outage, test_kill9,
+             test_wrong_key, test_offline_then_sync]
     if not os.path.exists(os.path.join(DATA, "train-images-idx3-ubyte.gz")):
         print("a: skipped: no %s" % DATA)
         tests.remove(test_train)

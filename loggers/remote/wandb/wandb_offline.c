@@ -363,15 +363,25 @@ static lc_status off_open_run(lc_remote *rm, lc_remote_run *run)
             snprintf(r->run_id, sizeof r->run_id, "%s", b->cfg.run_id);
         else
             wandb_run_id_from_uuid(run->run_uuid, r->run_id);
-        char cwd[PATH_MAX];
+        /* an absolute path: `lightc sync` may run from another directory */
+        char cwd[PATH_MAX], joined[PATH_MAX + 8];
         const char *root = b->cfg.dir;
-        if (!root) {
+        if (!root || root[0] != '/') {
             if (!getcwd(cwd, sizeof cwd)) {
                 off_run_free(r);
                 return lc_fail(LC_ERR_IO, "wandb: cannot read the current directory: %s; set "
-                               "WANDB_DIR", strerror(errno));
+                               "WANDB_DIR to an absolute path", strerror(errno));
             }
-            root = cwd;
+            if (!root) {
+                root = cwd;
+            } else {
+                int len = snprintf(joined, sizeof joined, "%s/%s", cwd, root);
+                if (len < 0 || (size_t)len >= sizeof joined) {
+                    off_run_free(r);
+                    return lc_fail(LC_ERR_INVALID, "wandb: WANDB_DIR is too long a path");
+                }
+                root = joined;
+            }
         }
         time_t t = (time_t)run->start_time;
         struct tm tm;
