@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "remote/mlflow/mlflow_internal.h"
 
@@ -251,6 +253,40 @@ static void test_config(void **s)
     lc_http_config h = mlflow_config_http(&cfg, NULL);
     assert_int_equal(h.retry.max_attempts, 4);
     mlflow_config_free(&cfg);
+
+    /* ~/.mlflow/credentials fills what the environment leaves unset */
+    char home[] = "/tmp/lc-mlflow-home-XXXXXX";
+    assert_non_null(mkdtemp(home));
+    char dir[256], file[300];
+    snprintf(dir, sizeof dir, "%s/.mlflow", home);
+    snprintf(file, sizeof file, "%s/credentials", dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("[default]\nmlflow_tracking_username = wrong\n\n[mlflow]\n# a comment\n"
+          "MLFLOW_TRACKING_USERNAME = alice\nmlflow_tracking_password: pw from file \n", f);
+    fclose(f);
+    const char *old_home = getenv("HOME");
+    char *saved_home = old_home ? strdup(old_home) : NULL;
+    setenv("HOME", home, 1);
+    assert_int_equal(mlflow_config_load(&cfg), LC_OK);
+    assert_string_equal(cfg.username, "alice");
+    assert_string_equal(cfg.password, "pw from file");
+    mlflow_config_free(&cfg);
+    setenv("MLFLOW_TRACKING_USERNAME", "bob", 1); /* the environment wins, key by key */
+    assert_int_equal(mlflow_config_load(&cfg), LC_OK);
+    assert_string_equal(cfg.username, "bob");
+    assert_string_equal(cfg.password, "pw from file");
+    mlflow_config_free(&cfg);
+    unsetenv("MLFLOW_TRACKING_USERNAME");
+    if (saved_home)
+        setenv("HOME", saved_home, 1);
+    else
+        unsetenv("HOME");
+    free(saved_home);
+    unlink(file);
+    rmdir(dir);
+    rmdir(home);
 
     assert_int_equal(lc_remote_mlflow_new(&r), LC_OK);
     assert_string_equal(r.vt->name, "mlflow");
