@@ -112,20 +112,9 @@ void lc_jw_str(lc_jw *w, const char *s)
 
 void lc_jw_i64(lc_jw *w, int64_t v)
 {
-    char tmp[24];
-    size_t n = 0;
-    /* negate in unsigned arithmetic: INT64_MIN has no positive twin */
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (!reserve(w, n + 1))
-        return;
-    if (v < 0)
-        w->buf[w->len++] = '-';
-    while (n)
-        w->buf[w->len++] = tmp[--n];
+    char tmp[LC_DOUBLE_BUFSZ];
+    size_t n = lc_format_i64(v, tmp);
+    lc_jw_raw(w, tmp, n);
 }
 
 void lc_jw_double(lc_jw *w, double v)
