@@ -154,7 +154,7 @@ static int run_lines(const char *root, long steps, const char *name, long sleep_
             tl[2 * s] = wall_s();
             tl[2 * s + 1] = now_s() - ts;
         }
-        if (sleep_us > 0)
+        if (sleep_us > 0 && s + 1 < steps)
             usleep((useconds_t)sleep_us);
     }
     lc_status fst = lc_run_finish(run, LC_RUN_FINISHED);

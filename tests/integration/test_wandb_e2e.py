@@ -130,11 +130,13 @@ def test_c_api(tmp, fake):
 
 
 def test_heartbeat(tmp, fake):
-    """A run that logs now and then: the idle shipper keeps it alive with
-    {} heartbeats (LIGHTC_WANDB_HEARTBEAT_SECS=1 here, 30 by default)."""
+    """A run idle for 11 s: the shipper keeps it alive with {} heartbeats
+    (it offers one every 10 s of idleness, waking at least every third of
+    the lease: 1 s here; LIGHTC_WANDB_HEARTBEAT_SECS=1 here, 30 by default)."""
     root = os.path.join(tmp, "heartbeat")
-    env = env_for(fake.url, WANDB_PROJECT="hb", LIGHTC_WANDB_HEARTBEAT_SECS=1)
-    rc, res, err = driver(root, env, 4, "hb", ("--sleep-us", "2500000"))
+    env = env_for(fake.url, WANDB_PROJECT="hb", LIGHTC_WANDB_HEARTBEAT_SECS=1,
+                  LIGHTC_LEASE_MS=3000)
+    rc, res, err = driver(root, env, 2, "hb", ("--sleep-us", "11000000"))
     if check("h: delivered", rc == 0, (rc, res, err)):
         r = compare_run("h", root, res["run_uuid"], fake, plain=True)
         if r:

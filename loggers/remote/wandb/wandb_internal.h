@@ -5,8 +5,8 @@
  * history lines, summary and config, and the request helpers.
  *
  *   wandb_config.c   environment (+ netrc) -> wandb_config
- *   wandb_text.c     a growable text buffer; numbers as the SDK writes them
- *                    (NaN, Infinity bare), history lines, config, summary
+ *   wandb_text.c     numbers as the SDK writes them (NaN, Infinity bare),
+ *                    param values, the config's nesting, config.yaml, summary
  *   wandb_gql.c      GraphQL calls (Viewer, RunResumeStatus, UpsertBucket,
  *                    CreateRunFiles); errors and messages
  *   wandb_stream.c   file_stream requests: cadence, size cap, heartbeats
@@ -26,6 +26,7 @@
 #include <cjson/cJSON.h>
 
 #include "remote/http.h"
+#include "remote/json_writer.h"
 #include "remote/remote.h"
 
 #define WANDB_DEFAULT_BASE "https://api.wandb.ai"
@@ -77,18 +78,9 @@ bool wandb_id_ok(const char *s, const char **why);
 /* ---------------------------------------------------------------------- */
 /* text (wandb_text.c) */
 
-typedef struct wb_buf {
-    char *s;
-    size_t n, cap;
-    bool oom;
-} wb_buf;
-
-void wb_put(wb_buf *b, const char *s, size_t n);
-void wb_puts(wb_buf *b, const char *s);
-void wb_printf(wb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void wb_json_string(wb_buf *b, const char *s);   /* quoted and escaped */
-void wb_json_number(wb_buf *b, double v);        /* shortest round trip; NaN, Infinity */
-void wb_free(wb_buf *b);
+/* A number as W&B's extended JSON writes it: NaN, Infinity, -Infinity
+ * bare; finite values as their shortest round-trip text (lc_jw_double). */
+void wandb_jw_number(lc_jw *w, double v);
 
 /* A JSON value for a param's index text: true/false, integers, finite
  * numbers, "None" -> null, anything else a string. New cJSON node. */

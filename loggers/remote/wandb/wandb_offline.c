@@ -186,9 +186,10 @@ static lc_status put_config(off_run *r, const lc_outbox_item *items, size_t n)
 
 static char *json_number(double v)
 {
-    wb_buf b = {0};
-    wb_json_number(&b, v);
-    return b.s;
+    lc_jw b;
+    lc_jw_init(&b, 32);
+    wandb_jw_number(&b, v);
+    return lc_jw_finish(&b);
 }
 
 /* One history line from metrics items[0..n) (one rec), and a summary

@@ -74,35 +74,38 @@ static bool line_add(line_set *l, wandb_run *st, const lc_outbox_item *items, si
         l->first_item = f;
         l->cap = cap;
     }
-    wb_buf w = {0};
-    wb_puts(&w, "{");
+    lc_jw w;
+    lc_jw_init(&w, 64 + 48 * (b - a));
+    lc_jw_lit(&w, "{");
     for (size_t i = a; i < b; i++) {
-        wb_json_string(&w, items[i].key ? items[i].key : "");
-        wb_puts(&w, ":");
-        wb_json_number(&w, items[i].value);
-        wb_puts(&w, ",");
+        lc_jw_str(&w, items[i].key ? items[i].key : "");
+        lc_jw_lit(&w, ":");
+        wandb_jw_number(&w, items[i].value);
+        lc_jw_lit(&w, ",");
         wandb_summary_set(&st->summary, items[i].key ? items[i].key : "", items[i].value);
     }
     double wall = items[b - 1].wall_time, rt = wall - st->start_time;
     if (!(rt >= 0))
         rt = 0;
-    wb_printf(&w, "\"" WANDB_STEP_KEY "\":%lld,\"_step\":%lld,\"_runtime\":",
-              (long long)items[b - 1].step, (long long)off);
-    wb_json_number(&w, rt);
-    wb_puts(&w, ",\"_timestamp\":");
-    wb_json_number(&w, wall);
-    wb_puts(&w, "}");
-    if (w.oom) {
-        wb_free(&w);
+    lc_jw_lit(&w, "\"" WANDB_STEP_KEY "\":");
+    lc_jw_i64(&w, items[b - 1].step);
+    lc_jw_lit(&w, ",\"_step\":");
+    lc_jw_i64(&w, off);
+    lc_jw_lit(&w, ",\"_runtime\":");
+    wandb_jw_number(&w, rt);
+    lc_jw_lit(&w, ",\"_timestamp\":");
+    wandb_jw_number(&w, wall);
+    lc_jw_lit(&w, "}");
+    char *text = lc_jw_finish(&w);
+    if (!text)
         return false;
-    }
     wandb_summary_set(&st->summary, WANDB_STEP_KEY, (double)items[b - 1].step);
     st->summary.step = off;
     st->summary.runtime = rt;
     st->summary.timestamp = wall;
     st->summary.have_line = true;
     st->summary_dirty = true;
-    l->text[l->n] = w.s;
+    l->text[l->n] = text;
     l->first_item[l->n++] = a;
     return true;
 }

@@ -79,18 +79,18 @@ static lc_status post_body(wandb_backend *b, wandb_run *st, const char *body, bo
     return s;
 }
 
-static void add_uploaded(wb_buf *b, const wandb_run *st, bool *first)
+static void add_uploaded(lc_jw *b, const wandb_run *st, bool *first)
 {
     if (!st->nuploaded)
         return;
-    wb_puts(b, *first ? "\"uploaded\":[" : ",\"uploaded\":[");
+    lc_jw_lit(b, *first ? "\"uploaded\":[" : ",\"uploaded\":[");
     *first = false;
     for (size_t i = 0; i < st->nuploaded; i++) {
         if (i)
-            wb_puts(b, ",");
-        wb_json_string(b, st->uploaded[i]);
+            lc_jw_lit(b, ",");
+        lc_jw_str(b, st->uploaded[i]);
     }
-    wb_puts(b, "]");
+    lc_jw_lit(b, "]");
 }
 
 static void clear_uploaded(wandb_run *st)
@@ -111,63 +111,63 @@ lc_status wandb_stream_post(wandb_backend *b, wandb_run *st, char *const *lines,
     bool first_req = true;
     for (;;) {
         bool last = true, full = false;
-        wb_buf body = {0};
+        lc_jw body;
+        lc_jw_init(&body, 4096);
         bool first = true;
-        wb_puts(&body, "{");
-        size_t k = *sent, base = body.n;
+        lc_jw_lit(&body, "{");
+        size_t k = *sent;
         if (k < n) {
-            wb_printf(&body, "\"files\":{\"wandb-history.jsonl\":{\"offset\":%lld,\"content\":[",
-                      (long long)st->next_line);
+            lc_jw_lit(&body, "\"files\":{\"wandb-history.jsonl\":{\"offset\":");
+            lc_jw_i64(&body, st->next_line);
+            lc_jw_lit(&body, ",\"content\":[");
             for (; k < n; k++) {
-                size_t before = body.n;
+                size_t before = body.len;
                 if (k > *sent)
-                    wb_puts(&body, ",");
-                wb_json_string(&body, lines[k]);
-                if (body.n + 4096 > cap && k > *sent) { /* keep room for the rest */
-                    body.n = before;
-                    body.s[before] = 0;
+                    lc_jw_lit(&body, ",");
+                lc_jw_str(&body, lines[k]);
+                if (body.len + 4096 > cap && k > *sent) { /* keep room for the rest */
+                    body.len = before;
                     last = false;
                     full = true;
                     break;
                 }
             }
-            wb_puts(&body, "]}");
+            lc_jw_lit(&body, "]}");
             first = false;
         }
         if (last && st->summary_dirty) {
             char *sum = wandb_summary_json(&st->summary);
             if (!sum) {
-                wb_free(&body);
+                lc_jw_discard(&body);
                 return lc_fail(LC_ERR_NOMEM, "out of memory");
             }
-            wb_puts(&body, first ? "\"files\":{" : ",");
-            wb_puts(&body, "\"wandb-summary.json\":{\"offset\":0,\"content\":[");
-            wb_json_string(&body, sum);
-            wb_puts(&body, "]}");
+            lc_jw_lit(&body, first ? "\"files\":{" : ",");
+            lc_jw_lit(&body, "\"wandb-summary.json\":{\"offset\":0,\"content\":[");
+            lc_jw_str(&body, sum);
+            lc_jw_lit(&body, "]}");
             free(sum);
             first = false;
         }
         if (!first)
-            wb_puts(&body, "}"); /* files */
+            lc_jw_lit(&body, "}"); /* files */
         add_uploaded(&body, st, &first);
         if (last && final_exitcode >= 0) {
-            wb_printf(&body, "%s\"complete\":true,\"exitcode\":%d", first ? "" : ",",
-                      final_exitcode);
+            lc_jw_lit(&body, first ? "\"complete\":true,\"exitcode\":"
+                                   : ",\"complete\":true,\"exitcode\":");
+            lc_jw_i64(&body, final_exitcode);
             first = false;
         }
-        wb_puts(&body, "}");
-        (void)base;
-        if (body.oom) {
-            wb_free(&body);
-            return lc_fail(LC_ERR_NOMEM, "out of memory");
-        }
+        lc_jw_lit(&body, "}");
         if (first) { /* nothing to say */
-            wb_free(&body);
+            lc_jw_discard(&body);
             return LC_OK;
         }
+        char *text = lc_jw_finish(&body);
+        if (!text)
+            return lc_fail(LC_ERR_NOMEM, "out of memory");
         lc_http_response r = {0};
-        lc_status s = post_body(b, st, body.s, urgent || full || !first_req, &r);
-        wb_free(&body);
+        lc_status s = post_body(b, st, text, urgent || full || !first_req, &r);
+        free(text);
         first_req = false;
         if (s == LC_ERR_INVALID && r.status == 413) {
             size_t lines_in = k - *sent;

@@ -1,114 +1,29 @@
 /*
- * loggers/remote/wandb/wandb_text.c — the JSON text W&B gets, written by
- * hand where cJSON cannot: W&B's "extended JSON" writes NaN, Infinity and
- * -Infinity as bare tokens (cJSON would write null), and a number must
- * read back as the same double (the shortest of %.15g..%.17g that does).
+ * loggers/remote/wandb/wandb_text.c — the JSON text W&B gets, written with
+ * the remote backends' JSON writer (remote/json_writer.h) where cJSON
+ * cannot: W&B's "extended JSON" writes NaN, Infinity and -Infinity as bare
+ * tokens (cJSON would write null), and a number reads back as the same
+ * double (its shortest round-trip text).
  *
  * Also: a param's value from its index text, the config in the SDK's
  * nesting ({"optimizer": {"value": {"lr": 0.001}}} for "optimizer/lr"),
  * config.yaml, and the summary (last value per key, one JSON line).
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wandb_internal.h"
 
-/* ---------------------------------------------------------------------- */
-/* buffer */
-
-static bool wb_grow(wb_buf *b, size_t more)
+void wandb_jw_number(lc_jw *w, double v)
 {
-    if (b->oom)
-        return false;
-    if (b->n + more + 1 <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->n + more + 1)
-        cap *= 2;
-    char *s = realloc(b->s, cap);
-    if (!s) {
-        b->oom = true;
-        return false;
-    }
-    b->s = s;
-    b->cap = cap;
-    return true;
-}
-
-void wb_put(wb_buf *b, const char *s, size_t n)
-{
-    if (!wb_grow(b, n))
-        return;
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = 0;
-}
-
-void wb_puts(wb_buf *b, const char *s)
-{
-    wb_put(b, s, strlen(s));
-}
-
-void wb_printf(wb_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int need = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (need < 0 || !wb_grow(b, (size_t)need))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->n, (size_t)need + 1, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)need;
-}
-
-void wb_free(wb_buf *b)
-{
-    free(b->s);
-    memset(b, 0, sizeof *b);
-}
-
-void wb_json_string(wb_buf *b, const char *s)
-{
-    wb_put(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        switch (*p) {
-        case '"': wb_put(b, "\\\"", 2); break;
-        case '\\': wb_put(b, "\\\\", 2); break;
-        case '\n': wb_put(b, "\\n", 2); break;
-        case '\r': wb_put(b, "\\r", 2); break;
-        case '\t': wb_put(b, "\\t", 2); break;
-        default:
-            if (*p < 0x20)
-                wb_printf(b, "\\u%04x", *p);
-            else
-                wb_put(b, (const char *)p, 1);
-        }
-    }
-    wb_put(b, "\"", 1);
-}
-
-void wb_json_number(wb_buf *b, double v)
-{
-    if (isnan(v)) {
-        wb_puts(b, "NaN");
-        return;
-    }
-    if (isinf(v)) {
-        wb_puts(b, v > 0 ? "Infinity" : "-Infinity");
-        return;
-    }
-    char t[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(t, sizeof t, "%.*g", prec, v);
-        if (strtod(t, NULL) == v)
-            break;
-    }
-    wb_puts(b, t);
+    if (isnan(v))
+        lc_jw_lit(w, "NaN");
+    else if (isinf(v))
+        lc_jw_lit(w, v > 0 ? "Infinity" : "-Infinity");
+    else
+        lc_jw_double(w, v);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -197,23 +112,20 @@ bool wandb_config_set(cJSON *config, const char *key, cJSON *v)
 
 char *wandb_config_yaml(const cJSON *config)
 {
-    wb_buf b = {0};
-    wb_puts(&b, "wandb_version: 1\n");
+    lc_jw b;
+    lc_jw_init(&b, 256);
+    lc_jw_lit(&b, "wandb_version: 1\n");
     for (const cJSON *c = config ? config->child : NULL; c; c = c->next) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "value");
         char *txt = v ? cJSON_PrintUnformatted(v) : NULL;
-        wb_puts(&b, "\n");
-        wb_json_string(&b, c->string); /* a JSON string is a YAML scalar */
-        wb_puts(&b, ":\n  desc: null\n  value: ");
-        wb_puts(&b, txt ? txt : "null");
-        wb_puts(&b, "\n");
+        lc_jw_lit(&b, "\n");
+        lc_jw_str(&b, c->string); /* a JSON string is a YAML scalar */
+        lc_jw_lit(&b, ":\n  desc: null\n  value: ");
+        lc_jw_lit(&b, txt ? txt : "null");
+        lc_jw_lit(&b, "\n");
         cJSON_free(txt);
     }
-    if (b.oom) {
-        wb_free(&b);
-        return NULL;
-    }
-    return b.s;
+    return lc_jw_finish(&b);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -245,8 +157,9 @@ void wandb_summary_set(wandb_summary *s, const char *key, double v)
 
 char *wandb_summary_json(const wandb_summary *s)
 {
-    wb_buf b = {0};
-    wb_puts(&b, "{");
+    lc_jw b;
+    lc_jw_init(&b, 256);
+    lc_jw_lit(&b, "{");
     int first = 1;
     /* a resumed run's keys we have no newer value for */
     for (const cJSON *c = s->base ? s->base->child : NULL; c; c = c->next) {
@@ -261,34 +174,34 @@ char *wandb_summary_json(const wandb_summary *s)
         if (!txt)
             continue;
         if (!first)
-            wb_puts(&b, ",");
+            lc_jw_lit(&b, ",");
         first = 0;
-        wb_json_string(&b, c->string);
-        wb_puts(&b, ":");
-        wb_puts(&b, txt);
+        lc_jw_str(&b, c->string);
+        lc_jw_lit(&b, ":");
+        lc_jw_lit(&b, txt);
         cJSON_free(txt);
     }
     for (size_t i = 0; i < s->n; i++) {
         if (!first)
-            wb_puts(&b, ",");
+            lc_jw_lit(&b, ",");
         first = 0;
-        wb_json_string(&b, s->keys[i]);
-        wb_puts(&b, ":");
-        wb_json_number(&b, s->vals[i]);
+        lc_jw_str(&b, s->keys[i]);
+        lc_jw_lit(&b, ":");
+        wandb_jw_number(&b, s->vals[i]);
     }
     if (s->have_line) {
-        wb_printf(&b, "%s\"_step\":%lld,\"_runtime\":", first ? "" : ",", (long long)s->step);
-        wb_json_number(&b, s->runtime);
-        wb_puts(&b, ",\"_timestamp\":");
-        wb_json_number(&b, s->timestamp);
-        wb_printf(&b, ",\"_wandb\":{\"runtime\":%lld}", (long long)s->runtime);
+        lc_jw_lit(&b, first ? "\"_step\":" : ",\"_step\":");
+        lc_jw_i64(&b, s->step);
+        lc_jw_lit(&b, ",\"_runtime\":");
+        wandb_jw_number(&b, s->runtime);
+        lc_jw_lit(&b, ",\"_timestamp\":");
+        wandb_jw_number(&b, s->timestamp);
+        lc_jw_lit(&b, ",\"_wandb\":{\"runtime\":");
+        lc_jw_i64(&b, (int64_t)s->runtime);
+        lc_jw_lit(&b, "}");
     }
-    wb_puts(&b, "}");
-    if (b.oom) {
-        wb_free(&b);
-        return NULL;
-    }
-    return b.s;
+    lc_jw_lit(&b, "}");
+    return lc_jw_finish(&b);
 }
 
 void wandb_summary_free(wandb_summary *s)
