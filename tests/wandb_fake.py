@@ -51,7 +51,7 @@ Control (never faulted, never needs auth)
                        "upserts": n, "file_stream_posts": n, "heartbeats": n,
                        "display_name", "group", "job_type", "notes", "tags",
                        "host", "program", "commit"}}
-  GET  /_fake/log      [{"method", "path", "op", "status", "t"}, ...]
+  GET  /_fake/log      [{"method", "path", "op", "status", "t", "fault"}, ...]
   POST /_fake/reset    forget runs, log and faults
 
 Run: python3 tests/wandb_fake.py --key KEY [--port 0] [--watch-stdin]
@@ -116,10 +116,10 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _log(self, op, status):
+    def _log(self, op, status, fault=False):
         with LOCK:
             STATE["log"].append({"method": self.command, "path": self.path, "op": op,
-                                 "status": status, "t": time.time()})
+                                 "status": status, "t": time.time(), "fault": fault})
 
     def _authorized(self):
         h = self.headers.get("Authorization", "")
@@ -175,7 +175,7 @@ class Handler(BaseHTTPRequestHandler):
         f = self._fault("PUT")
         if f and not f.get("apply"):
             self._send(f["status"], f.get("body", {"error": "injected"}), f.get("headers"))
-            self._log("PUT", f["status"])
+            self._log("PUT", f["status"], True)
             return
         key = "/".join(urllib.request.unquote(x) for x in m.group(1, 2, 3))
         name = urllib.request.unquote(m.group(4))
@@ -227,7 +227,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         f = self._fault(op)
         if f and not f.get("apply"):
-            self._log(op, f["status"])
+            self._log(op, f["status"], True)
             self._send(f["status"], f.get("body", {"errors": [{"message": "injected %d" % f["status"]}]}),
                        f.get("headers"))
             return
@@ -237,8 +237,8 @@ class Handler(BaseHTTPRequestHandler):
             status, reply = self._file_stream(body)
         else:
             status, reply = 404, {"error": "not found"}
-        if f:  # applied; the answer is lost (replaced by the fault)
-            self._log(op, f["status"])
+        if f:  # applied; the answer is the fault's (lost, or with its headers)
+            self._log(op, f["status"], True)
             self._send(f["status"], f.get("body", {"errors": [{"message": "injected"}]}),
                        f.get("headers"))
             return

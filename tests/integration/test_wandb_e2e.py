@@ -155,6 +155,9 @@ def test_faults(tmp, fake):
         dict(fs, apply=True, status=502),
         {"op": "CreateRunFiles", "status": 429, "headers": {"Retry-After": "1"}},
         {"path": "/_upload/", "status": 500},
+        # applied and answered, but the server says: no more until the reset
+        dict(fs, apply=True, status=200, body={"exitcode": None, "limits": {}},
+             headers={"RateLimit-Remaining": "0", "RateLimit-Reset": "2"}),
     ])
     with FaultProxyProcess(upstream=fake.url) as fp:
         fp.faults([
@@ -167,7 +170,12 @@ def test_faults(tmp, fake):
         rc, res, err = driver(root, env, 4000, "faults", ("--sleep-us", "300"))
         acts = [r.get("action", "") for r in fp.log()["requests"]]
     used = [f for f in fake.fault_state() if f.get("used")]
-    check("c: every fake fault was used", len(used) == 7, fake.fault_state())
+    check("c: every fake fault was used", len(used) == 8, fake.fault_state())
+    log = fake.log()
+    rl = [i for i, e in enumerate(log) if e["fault"] and e["status"] == 200]
+    gap = log[rl[0] + 1]["t"] - log[rl[0]]["t"] if rl and rl[0] + 1 < len(log) else -1
+    print("c: the request after RateLimit-Remaining: 0 came %.2f s later" % gap)
+    check("c: RateLimit-Remaining: 0 paces the next request", gap >= 1.5, gap)
     check("c: every proxy fault was used",
           all(any(a.startswith(w) for a in acts) for w in ("drop", "lose_response")), acts)
     if check("c: delivered through the faults", rc == 0, (rc, res, err)):
