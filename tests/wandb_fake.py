@@ -11,7 +11,8 @@ real API, and as the official `wandb sync` (wandb-core) needs it:
       Viewer             {viewer {id entity username email flags teams}}
       RunResumeStatus    model(name, entityName) { bucket(name, missingOk) {
                          id name displayName summaryMetrics config
-                         historyLineCount ...} } (bucket null when absent)
+                         historyLineCount ...} } (model null for a project
+                         with no run, bucket null for a run that is absent)
       UpsertBucket       creates or updates the run by (entity, project, name);
                          a null entity is the viewer's; config and
                          summaryMetrics are JSON strings; replies bucket {id name
@@ -284,6 +285,9 @@ class Handler(BaseHTTPRequestHandler):
                               "historyLineCount": len(r["history"]), "logLineCount": 0,
                               "eventsLineCount": len(r["events"]), "historyTail": "[]",
                               "eventsTail": "[]", "tags": r["tags"], "notes": r["notes"]}
+                if not any(r["entity"] == ent and r["project"] == v.get("project")
+                           for r in STATE["runs"].values()):
+                    return 200, {"data": {"model": None}}  # no such project (yet)
                 return 200, {"data": {"model": {"id": "UHJvamVjdDox", "name": v.get("project"),
                                                 "entity": {"id": "RW50aXR5OjE=", "name": ent},
                                                 "bucket": bucket}}}
