@@ -2,7 +2,7 @@
  * tests/test_wandb_text.c — the W&B backend's pure parts: numbers as W&B's
  * extended JSON writes them (NaN, Infinity bare; a double reads back
  * exactly), param values, the config's nesting and
- * config.yaml, the summary line, run ids, netrc, the configuration from
+ * config.yaml, the summary line (min/max where asked), run ids, netrc, the configuration from
  * the environment, and the offline file's framing (blocks, padding, CRC).
  */
 #include <setjmp.h>
@@ -111,6 +111,39 @@ static void test_summary(void **state)
                            "\"_timestamp\":100.0,\"_wandb\":{\"runtime\":1}}");
     free(j);
     wandb_summary_free(&s);
+}
+
+static void test_summary_spec(void **state)
+{
+    (void)state;
+    wandb_summary_spec sp;
+    assert_int_equal(wandb_summary_spec_parse("val/acc=max;train/loss=min,last", &sp), LC_OK);
+    assert_int_equal(sp.n, 2);
+    assert_int_equal(wandb_summary_aggs(&sp, "val/acc"), WANDB_SUM_MAX);
+    assert_int_equal(wandb_summary_aggs(&sp, "train/loss"), WANDB_SUM_MIN | WANDB_SUM_LAST);
+    assert_int_equal(wandb_summary_aggs(&sp, "other"), WANDB_SUM_LAST);
+    wandb_summary s = {0};
+    s.spec = &sp;
+    s.base = cJSON_Parse("{\"val/acc\": {\"max\": 0.95}}"); /* a resumed run's */
+    wandb_summary_set(&s, "val/acc", 0.5);
+    wandb_summary_set(&s, "val/acc", NAN);
+    wandb_summary_set(&s, "train/loss", NAN);
+    wandb_summary_set(&s, "train/loss", 2.0);
+    wandb_summary_set(&s, "train/loss", 3.0);
+    wandb_summary_set(&s, "other", 1.0);
+    char *j = wandb_summary_json(&s);
+    assert_string_equal(j, "{\"val/acc\":{\"max\":0.95},\"train/loss\":{\"min\":2.0,\"last\":3.0},"
+                           "\"other\":1.0}");
+    free(j);
+    wandb_summary_free(&s);
+    wandb_summary_spec_free(&sp);
+    const char *bad[] = {"val/acc", "val/acc=", "val/acc=mean", "=max", "a=max;b", NULL};
+    for (int i = 0; bad[i]; i++) {
+        assert_int_equal(wandb_summary_spec_parse(bad[i], &sp), LC_ERR_INVALID);
+        assert_non_null(strstr(lc_errmsg(), "LIGHTC_WANDB_SUMMARY"));
+    }
+    assert_int_equal(wandb_summary_spec_parse("", &sp), LC_OK);
+    assert_int_equal(sp.n, 0);
 }
 
 static void test_run_ids(void **state)
@@ -266,7 +299,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_param_values),  cmocka_unit_test(test_config_nesting),
-        cmocka_unit_test(test_summary),       cmocka_unit_test(test_run_ids),
+        cmocka_unit_test(test_summary),       cmocka_unit_test(test_summary_spec),
+        cmocka_unit_test(test_run_ids),
         cmocka_unit_test(test_netrc),         cmocka_unit_test(test_config_env),
         cmocka_unit_test(test_log_framing),
     };

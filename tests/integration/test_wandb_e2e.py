@@ -10,8 +10,10 @@ a. `lightc train --loggers sqlite,wandb` with only WANDB_API_KEY and
    metrics.csv); `lightc runs show` says delivered with the id and URL.
 b. the C API (bench/bench_wandb.c as tests/helpers/wandb_log) with
    WANDB_PROJECT, WANDB_ENTITY, WANDB_RUN_ID, WANDB_NAME, WANDB_RUN_GROUP,
-   WANDB_JOB_TYPE, WANDB_TAGS, WANDB_NOTES; WANDB_MODE=disabled sends and
-   records nothing.
+   WANDB_JOB_TYPE, WANDB_TAGS, WANDB_NOTES, and min/max summaries
+   (LIGHTC_WANDB_SUMMARY); a second lightc run continues the same
+   WANDB_RUN_ID after the server's lines (min/max going on); WANDB_RESUME=
+   never refuses it; WANDB_MODE=disabled sends and records nothing.
 c. faults: 429 with Retry-After, 500, 413 (the request is split), a 500
    on UpsertBucket and CreateRunFiles, answers lost after the server applied
    a file_stream (the fake), and through tests/fault_proxy.py dropped and
@@ -30,6 +32,7 @@ h. heartbeats: an idle run sends {} to keep the run alive.
 g. WANDB_MODE=offline: nothing is sent; the wandb delivery stays pending;
    `lightc sync --to wandb` later uploads the run.
 """
+import json
 import os
 import shutil
 import signal
@@ -41,8 +44,8 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wandb_common import (DATA, DRIVER, KEY, LIGHTC, SKIP, WandbFake, base_env,  # noqa: E402
-                          check, compare_run, db, delivery, driver, finish, lightc, outputs,
-                          run_uuid)
+                          check, compare_run, db, delivery, driver, finish, index_records,
+                          lightc, outputs, run_uuid)
 from fault_proxy import FaultProxyProcess  # noqa: E402
 
 EXP = "lightc-bench"  # bench_wandb's default experiment
@@ -94,13 +97,15 @@ def test_c_api(tmp, fake):
     root = os.path.join(tmp, "capi")
     env = env_for(fake.url, WANDB_PROJECT="proj-b", WANDB_ENTITY="team-b",
                   WANDB_RUN_ID="capirun1", WANDB_NAME="C API run", WANDB_RUN_GROUP="grp",
-                  WANDB_JOB_TYPE="train", WANDB_TAGS="a, b,c", WANDB_NOTES="notes here")
+                  WANDB_JOB_TYPE="train", WANDB_TAGS="a, b,c", WANDB_NOTES="notes here",
+                  LIGHTC_WANDB_SUMMARY="train/acc=min,max,last;lr=max")
+    aggs = {"train/acc": ["min", "max", "last"], "lr": ["max"]}
     rc, res, err = driver(root, env, 3000, "capi", ("--param", "data/name=fashion"))
     if check("b: C API run delivered", rc == 0 and res.get("state") == "delivered",
              (rc, res, err)):
         check("b: remote id from the variables", res["remote_id"] == "team-b/proj-b/capirun1",
               res)
-        r = compare_run("b", root, res["run_uuid"], fake, plain=True)
+        r = compare_run("b", root, res["run_uuid"], fake, plain=True, aggs=aggs)
         if r:
             check("b: run fields", (r["display_name"], r["group"], r["job_type"], r["tags"],
                                     r["notes"]) == ("C API run", "grp", "train", ["a", "b", "c"],
@@ -116,7 +121,13 @@ def test_c_api(tmp, fake):
     root3 = os.path.join(tmp, "capi-resume")
     rc, res2, err = driver(root3, env, 500, "capi2")
     if check("b: a second run into the same WANDB_RUN_ID", rc == 0, (rc, res2, err)):
-        compare_run("b (continued)", root3, res2["run_uuid"], fake, first_line=3000)
+        # min/max go on from the server's summary of the first run's lines
+        r2 = compare_run("b (continued)", root3, res2["run_uuid"], fake, first_line=3000,
+                         aggs=aggs, earlier_recs=index_records(root, res["run_uuid"]))
+        if r2:
+            got = json.loads(r2["summary"])
+            check("b: the summary's max goes on over both runs",
+                  got["lr"] == {"max": 1.0 / 3.0}, got["lr"])
     rc, res3, err = driver(os.path.join(tmp, "capi-never"), dict(env, WANDB_RESUME="never"), 10,
                            "capi3")
     check("b: WANDB_RESUME=never refuses an existing run",

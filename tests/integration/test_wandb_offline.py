@@ -10,10 +10,11 @@ b. <WANDB_DIR>/wandb/offline-run-YYYYMMDD_HHMMSS-<id>/run-<id>.wandb: the
    one, zero padding, FULL/FIRST/MIDDLE/LAST) and its CRC-32/IEEE; a config
    record larger than a block is split; the legacy reader of the pinned
    package (sdk/internal/datastore.py) reads the file too.
-c. every record decodes as wandb_internal_pb2.Record: header, run, config,
-   history (one per index record, _step/_runtime/_timestamp items,
-   step.num = line), summary, exit (code 0) and final; history rows,
-   config and summary equal the index.
+c. every record decodes as wandb_internal_pb2.Record: header, run, metric
+   (define_metric: trainer/global_step the x-axis, min/max summaries asked
+   with LIGHTC_WANDB_SUMMARY), config, history (one per index record,
+   _step/_runtime/_timestamp items, step.num = line), summary, exit (code 0)
+   and final; history rows, config and summary equal the index.
 d. the official `wandb sync DIR` (wandb-core) uploads our directory to the
    fake server (WANDB_BASE_URL): every row exactly once, config, summary,
    exit code; `wandb sync --view --verbose` (legacy) prints every record.
@@ -38,8 +39,9 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wandb_common import (DRIVER, KEY, LIGHTC, SKIP, WandbFake, base_env, check,  # noqa: E402
-                          compare_lines, compare_run, delivery, driver, finish, index_params,
-                          index_records, lightc, param_value, run_uuid, same)
+                          compare_lines, compare_run, delivery, driver, expected_summary, finish,
+                          index_params, index_records, lightc, param_value, run_uuid, same,
+                          summary_problems)
 
 SRC = os.path.abspath(os.environ.get("LC_SOURCE_DIR") or
                       os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -167,7 +169,7 @@ def offline_dir(wdir):
     return dirs[0] if len(dirs) == 1 else None
 
 
-def check_file(label, root, uuid, path, exitcode=0):
+def check_file(label, root, uuid, path, exitcode=0, aggs=None):
     recs, types, problems = read_records(path)
     check(label + ": framing and CRC of every chunk", not problems, problems[:10])
     rs = decode(recs)
@@ -202,12 +204,17 @@ def check_file(label, root, uuid, path, exitcode=0):
         if r.WhichOneof("record_type") == "summary":
             for u in r.summary.update:
                 summary[item_key(u)] = json.loads(u.value_json)
-    last = {}
-    for rec in recs_index:
-        for k, _, v in rec:
-            last[k] = v
-    bad = {k: (v, summary.get(k)) for k, v in last.items() if not same(v, summary.get(k))}
-    check(label + ": summary records = last value per key", not bad, bad)
+    bad = summary_problems(expected_summary(recs_index, aggs), summary)
+    check(label + ": summary records = last value per key (min/max where asked)", not bad, bad)
+    metrics = [r.metric for r in rs if r.WhichOneof("record_type") == "metric"]
+    check(label + ": define_metric as Lightning's WandbLogger (trainer/global_step the x-axis)",
+          any(m.name == "trainer/global_step" for m in metrics) and
+          any(m.glob_name == "*" and m.step_metric == "trainer/global_step" and
+              m.options.step_sync for m in metrics), metrics)
+    for k, want in (aggs or {}).items():
+        m = [x for x in metrics if x.name == k]
+        check(label + ": define_metric summary of " + k,
+              m and [a for a in ("min", "max", "last") if getattr(m[0].summary, a)] == want, m)
     ex = [r.exit for r in rs if r.WhichOneof("record_type") == "exit"]
     check(label + ": one exit record, code %d" % exitcode, len(ex) == 1 and ex[0].exit_code == exitcode,
           ex)
@@ -219,7 +226,9 @@ def test_offline_dir(tmp, fake):
     wdir = os.path.join(tmp, "wd")
     big = "x" * 80000  # a config record over two blocks long: FIRST, MIDDLE, LAST
     env = base_env(WANDB_MODE="offline", WANDB_DIR=wdir, WANDB_PROJECT="offline-proj",
-                   WANDB_NAME="offline run", WANDB_TAGS="t1,t2")
+                   WANDB_NAME="offline run", WANDB_TAGS="t1,t2",
+                   LIGHTC_WANDB_SUMMARY="train/acc=min,max,last;lr=max")
+    aggs = {"train/acc": ["min", "max", "last"], "lr": ["max"]}
     rc, res, err = driver(root, env, 3000, "offline", ("--param", "blob=" + big))
     if not check("b: offline run written", rc == 0 and res.get("state") == "delivered",
                  (rc, res, err)):
@@ -234,7 +243,7 @@ def test_offline_dir(tmp, fake):
     check("b: run-<id>.wandb", os.path.exists(path), os.listdir(d))
     check("b: the file spans several blocks", os.path.getsize(path) > 3 * BLOCK,
           os.path.getsize(path))
-    rs, types = check_file("c", root, uuid, path)
+    rs, types = check_file("c", root, uuid, path, aggs=aggs)
     check("b: FIRST, MIDDLE and LAST chunks were written", {2, 3, 4} <= set(types), set(types))
     run = [r.run for r in rs if r.WhichOneof("record_type") == "run"][0]
     check("c: run record", (run.run_id, run.project, run.display_name, list(run.tags)) ==
@@ -269,12 +278,8 @@ def test_offline_dir(tmp, fake):
         check("d: each row sent once", r["history_writes"] == len(r["history"]),
               (r["history_writes"], len(r["history"])))
         summary = json.loads(r["summary"] or "{}")
-        last = {}
-        for rec in index_records(root, uuid):
-            for k, _, v in rec:
-                last[k] = v
-        bad = {k: (v, summary.get(k)) for k, v in last.items() if not same(v, summary.get(k))}
-        check("d: summary", not bad, bad)
+        bad = summary_problems(expected_summary(index_records(root, uuid), aggs), summary)
+        check("d: summary (min/max where asked)", not bad, bad)
         params = index_params(root, uuid)
         from wandb_common import config_get
         bad = {k: (v, config_get(r["config"], k)) for k, v in params.items()

@@ -171,8 +171,50 @@ def compare_lines(label, recs, history, first_line=0):
     check(label + ": every line holds its record exactly", not bad, bad[:5])
 
 
-def compare_run(label, root, uuid, fake, exitcode=0, first_line=0, files=None, plain=False):
-    """The fake's copy of the run equals the index. Returns the fake's run."""
+def expected_summary(recs, aggs=None):
+    """Per key: the last value, or {"min", "max", "last"} as aggs
+    ({key: ["min", "max", ...]}, LIGHTC_WANDB_SUMMARY) asks; NaN is no
+    min or max while a number is there."""
+    vals = {}
+    for rec in recs:
+        for k, _, v in rec:
+            vals.setdefault(k, []).append(v)
+    out = {}
+    for k, v in vals.items():
+        want = (aggs or {}).get(k)
+        if not want:
+            out[k] = v[-1]
+            continue
+        nums = [x for x in v if not math.isnan(x)] or [float("nan")]
+        o = {}
+        if "min" in want:
+            o["min"] = min(nums)
+        if "max" in want:
+            o["max"] = max(nums)
+        if "last" in want:
+            o["last"] = v[-1]
+        out[k] = o
+    return out
+
+
+def summary_problems(want, got):
+    bad = {}
+    for k, v in want.items():
+        g = got.get(k)
+        if isinstance(v, dict):
+            if not isinstance(g, dict) or set(g) != set(v) or \
+                    not all(same(v[a], g[a]) for a in v):
+                bad[k] = (v, g)
+        elif not same(v, g):
+            bad[k] = (v, g)
+    return bad
+
+
+def compare_run(label, root, uuid, fake, exitcode=0, first_line=0, files=None, plain=False,
+                aggs=None, earlier_recs=()):
+    """The fake's copy of the run equals the index. Returns the fake's run.
+    earlier_recs: the records of an earlier lightc run of the same W&B run
+    (its summary's min/max go on)."""
     d = delivery(root, uuid)
     if not check(label + ": delivered", d.get("state") == "delivered" and d.get("remote_id"), d):
         return None
@@ -189,13 +231,9 @@ def compare_run(label, root, uuid, fake, exitcode=0, first_line=0, files=None, p
     bad = {k: (v, config_get(r["config"], k)) for k, v in params.items()
            if not same(param_value(v), config_get(r["config"], k))}
     check(label + ": config = params (%d)" % len(params), not bad, bad)
-    last = {}
-    for rec in recs:
-        for k, _, v in rec:
-            last[k] = v
     summary = json.loads(r["summary"] or "{}")
-    bad = {k: (v, summary.get(k)) for k, v in last.items() if not same(v, summary.get(k))}
-    check(label + ": summary = last value per key", not bad, bad)
+    bad = summary_problems(expected_summary(list(earlier_recs) + recs, aggs), summary)
+    check(label + ": summary = last value per key (min/max where asked)", not bad, bad)
     if exitcode is None:  # crashed: no exit sent, W&B marks it crashed
         check(label + ": no exit code (crashed)", not r["complete"] and r["exitcode"] is None,
               (r["complete"], r["exitcode"]))

@@ -14,6 +14,8 @@
  *   (allow|auto|true|must|never), WANDB_HTTP_TIMEOUT (seconds per request)
  *   LIGHTC_WANDB_STREAM_SECS     at most one file_stream request this often (5)
  *   LIGHTC_WANDB_HEARTBEAT_SECS  keep-alive after this long idle (30)
+ *   LIGHTC_WANDB_SUMMARY         min/max summaries: "val/acc=max;train/loss=min,last"
+ *                                (define_metric's summary option)
  * The key stays in memory only and is zeroed when freed.
  */
 #include <ctype.h>
@@ -64,6 +66,7 @@ void wandb_config_free(wandb_config *cfg)
         for (char **t = cfg->tags; *t; t++)
             free(*t);
     free(cfg->tags);
+    wandb_summary_spec_free(&cfg->summary);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -304,6 +307,8 @@ lc_status wandb_config_load(wandb_config *cfg)
         goto fail;
     double t;
     if ((st = parse_secs("WANDB_HTTP_TIMEOUT", 0.0, 0.0, &t)) != LC_OK)
+        goto fail;
+    if ((st = wandb_summary_spec_parse(getenv("LIGHTC_WANDB_SUMMARY"), &cfg->summary)) != LC_OK)
         goto fail;
     cfg->timeout_ms = (long)(t * 1000);
     if (cfg->mode != WANDB_DISABLED && (st = load_key(cfg)) != LC_OK)

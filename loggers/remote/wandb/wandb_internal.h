@@ -44,6 +44,23 @@ typedef enum wandb_resume {
     WANDB_RESUME_NEVER
 } wandb_resume;
 
+/* What the summary keeps of a key (define_metric's summary option). */
+enum { WANDB_SUM_LAST = 1, WANDB_SUM_MIN = 2, WANDB_SUM_MAX = 4 };
+
+typedef struct wandb_summary_spec {
+    char **keys;
+    unsigned *aggs;             /* WANDB_SUM_* bits */
+    size_t n;
+} wandb_summary_spec;
+
+/* Parse LIGHTC_WANDB_SUMMARY: "val/acc=max;train/loss=min,last" (keys as
+ * the hub normalises them; aggregates min, max, last). LC_ERR_INVALID with
+ * what to write. */
+lc_status wandb_summary_spec_parse(const char *text, wandb_summary_spec *out);
+void wandb_summary_spec_free(wandb_summary_spec *sp);
+/* A key's aggregates (WANDB_SUM_LAST when not named). */
+unsigned wandb_summary_aggs(const wandb_summary_spec *sp, const char *key);
+
 typedef struct wandb_config {
     wandb_mode mode;            /* WANDB_MODE */
     char *base_url;             /* WANDB_BASE_URL, no trailing '/' */
@@ -58,6 +75,8 @@ typedef struct wandb_config {
     double stream_secs;         /* LIGHTC_WANDB_STREAM_SECS: file_stream cadence (5) */
     double heartbeat_secs;      /* LIGHTC_WANDB_HEARTBEAT_SECS: idle keep-alive (30) */
     long timeout_ms;            /* WANDB_HTTP_TIMEOUT (seconds); 0: the layer's */
+    wandb_summary_spec summary; /* LIGHTC_WANDB_SUMMARY: min/max per key, as
+                                   define_metric(name, summary="max") asks */
 } wandb_config;
 
 /* Read the environment into *cfg (zeroed first). LC_ERR_INVALID with the
@@ -93,12 +112,17 @@ bool wandb_config_set(cJSON *config, const char *key, cJSON *v);
 /* config.yaml text of a config object (wandb_version: 1 + key: value:). */
 char *wandb_config_yaml(const cJSON *config);
 
-/* The summary: last value per key. Values are kept as doubles so that NaN
- * and Infinity print as the SDK prints them. */
+/* The summary: per key the last value, or what the spec asks (then an
+ * object {"min": .., "max": .., "last": ..}, as W&B shows a define_metric
+ * summary). Values are kept as doubles so that NaN and Infinity print as
+ * the SDK prints them; NaN never becomes a min or max while a number is
+ * there. */
 typedef struct wandb_summary {
     char **keys;
-    double *vals;
+    double *vals, *mins, *maxs;
+    unsigned *aggs;
     size_t n, cap;
+    const wandb_summary_spec *spec; /* may be NULL: last values only */
     cJSON *base;                /* a resumed run's summary from the server (other keys) */
     int64_t step;               /* _step, _runtime, _timestamp of the last line */
     double runtime, timestamp;
@@ -106,6 +130,8 @@ typedef struct wandb_summary {
 } wandb_summary;
 
 void wandb_summary_set(wandb_summary *s, const char *key, double v);
+/* Key i's value as the summary shows it (a number, or the aggregates). */
+void wandb_summary_value(lc_jw *b, const wandb_summary *s, size_t i);
 char *wandb_summary_json(const wandb_summary *s); /* one line; malloc'd */
 void wandb_summary_free(wandb_summary *s);
 

@@ -6,7 +6,10 @@
  *   <WANDB_DIR or cwd>/wandb/offline-run-YYYYMMDD_HHMMSS-<id>/run-<id>.wandb
  *
  * A backend ("wandb-offline") fed by its own shipper from the run index,
- * like the online one: the header and run records at the first open, then
+ * like the online one: the header and run records at the first open, and
+ * metric records (define_metric: trainer/global_step as every key's x-axis,
+ * as Lightning's WandbLogger defines it, and LIGHTC_WANDB_SUMMARY's min/max),
+ * then
  * per outbox item a config record (params; the whole top-level value of
  * the key), a history record per line (the metric keys, trainer/global_step,
  * and _step, _runtime, _timestamp as items: sync builds its lines from the
@@ -77,6 +80,46 @@ static lc_status put_header(off_run *r)
     rec.record_type_case = LIGHTC__WANDB__RECORD__RECORD_TYPE_HEADER;
     rec.header = &h;
     return put(r, &rec);
+}
+
+/* define_metric as Lightning's WandbLogger does it (trainer/global_step is
+   the x-axis of every key: "*" with step_metric and step_sync), plus the
+   summary options LIGHTC_WANDB_SUMMARY asks for. `wandb sync` turns them
+   into the run's metric definitions. */
+static lc_status put_metric(off_run *r, const char *name, const char *glob, const char *step,
+                            unsigned aggs)
+{
+    Lightc__Wandb__MetricRecord m = LIGHTC__WANDB__METRIC_RECORD__INIT;
+    Lightc__Wandb__MetricOptions o = LIGHTC__WANDB__METRIC_OPTIONS__INIT;
+    Lightc__Wandb__MetricSummary ms = LIGHTC__WANDB__METRIC_SUMMARY__INIT;
+    m.name = (char *)(name ? name : "");
+    m.glob_name = (char *)(glob ? glob : "");
+    if (step) {
+        m.step_metric = (char *)step;
+        o.step_sync = 1;
+        o.defined = 1;
+        m.options = &o;
+    }
+    if (aggs) {
+        ms.min = (aggs & WANDB_SUM_MIN) != 0;
+        ms.max = (aggs & WANDB_SUM_MAX) != 0;
+        ms.last = (aggs & WANDB_SUM_LAST) != 0;
+        m.summary = &ms;
+    }
+    Lightc__Wandb__Record rec = LIGHTC__WANDB__RECORD__INIT;
+    rec.record_type_case = LIGHTC__WANDB__RECORD__RECORD_TYPE_METRIC;
+    rec.metric = &m;
+    return put(r, &rec);
+}
+
+static lc_status put_metrics(off_backend *b, off_run *r)
+{
+    lc_status s = put_metric(r, WANDB_STEP_KEY, NULL, NULL, 0);
+    if (s == LC_OK)
+        s = put_metric(r, NULL, "*", WANDB_STEP_KEY, 0);
+    for (size_t i = 0; s == LC_OK && i < b->cfg.summary.n; i++)
+        s = put_metric(r, b->cfg.summary.keys[i], NULL, NULL, b->cfg.summary.aggs[i]);
+    return s;
 }
 
 static const char *tag_of(const char *const *tags, const char *key)
@@ -203,7 +246,10 @@ static lc_status put_line(off_run *r, const lc_outbox_item *items, size_t n)
     Lightc__Wandb__SummaryItem **sp = calloc(n + 1, sizeof *sp);
     char **vals = calloc(total, sizeof *vals);
     char **paths = calloc(total, sizeof *paths); /* nested_key of one element */
-    lc_status s = hi && hp && si && sp && vals && paths ? LC_OK : lc_fail(LC_ERR_NOMEM, "out of memory");
+    char **aggv = calloc(n + 1, sizeof *aggv);  /* summary objects of aggregated keys */
+    lc_status s = hi && hp && si && sp && vals && paths && aggv
+                      ? LC_OK
+                      : lc_fail(LC_ERR_NOMEM, "out of memory");
     double wall = n ? items[n - 1].wall_time : 0, rt = wall - r->start_time;
     if (!(rt >= 0))
         rt = 0;
@@ -248,7 +294,8 @@ static lc_status put_line(off_run *r, const lc_outbox_item *items, size_t n)
         s = put(r, &rec);
     }
     if (s == LC_OK) {
-        /* the summary: the line's keys and trainer/global_step */
+        /* the summary: the line's keys (their value, or {"min", "max",
+           "last"} as LIGHTC_WANDB_SUMMARY asks) and trainer/global_step */
         size_t k = 0;
         for (size_t i = 0; i <= n; i++) {
             size_t src = i < n ? i : n; /* n: the step item */
@@ -256,6 +303,17 @@ static lc_status put_line(off_run *r, const lc_outbox_item *items, size_t n)
             si[k].n_nested_key = 1;
             si[k].nested_key = &paths[src];
             si[k].value_json = vals[src];
+            for (size_t j = 0; i < n && j < r->summary.n; j++) {
+                if (r->summary.aggs[j] == WANDB_SUM_LAST || strcmp(r->summary.keys[j], paths[src]))
+                    continue;
+                lc_jw w;
+                lc_jw_init(&w, 64);
+                wandb_summary_value(&w, &r->summary, j);
+                free(aggv[i]);
+                aggv[i] = lc_jw_finish(&w);
+                if (aggv[i])
+                    si[k].value_json = aggv[i];
+            }
             sp[k] = &si[k];
             k++;
         }
@@ -272,6 +330,9 @@ static lc_status put_line(off_run *r, const lc_outbox_item *items, size_t n)
     for (size_t i = 0; vals && i < total; i++)
         free(vals[i]);
     free(vals);
+    for (size_t i = 0; aggv && i <= n; i++)
+        free(aggv[i]);
+    free(aggv);
     free(paths);
     free(hi);
     free(hp);
@@ -406,7 +467,10 @@ static lc_status off_open_run(lc_remote *rm, lc_remote_run *run)
         s = put_header(r);
         if (s == LC_OK)
             s = put_run(b, r, run);
+        if (s == LC_OK)
+            s = put_metrics(b, r);
     }
+    r->summary.spec = &b->cfg.summary;
     if (s != LC_OK) {
         off_run_free(r);
         return s;

@@ -196,6 +196,7 @@ lc_status wandb_open_run(wandb_backend *b, lc_remote_run *run)
     }
     st->start_time = run->start_time;
     st->ended = run->ended;
+    st->summary.spec = &b->cfg.summary;
     lc_status s = LC_OK;
     bool first_open = !run->remote_id[0];
     if (!first_open) {

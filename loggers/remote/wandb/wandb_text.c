@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/status.h"
 #include "wandb_internal.h"
 
 void wandb_jw_number(lc_jw *w, double v)
@@ -131,11 +132,92 @@ char *wandb_config_yaml(const cJSON *config)
 /* ---------------------------------------------------------------------- */
 /* summary */
 
+lc_status wandb_summary_spec_parse(const char *text, wandb_summary_spec *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!text || !*text)
+        return LC_OK;
+    size_t cap = 1;
+    for (const char *p = text; *p; p++)
+        cap += *p == ';';
+    out->keys = calloc(cap, sizeof *out->keys);
+    out->aggs = calloc(cap, sizeof *out->aggs);
+    if (!out->keys || !out->aggs) {
+        wandb_summary_spec_free(out);
+        return lc_fail(LC_ERR_NOMEM, "out of memory");
+    }
+    for (const char *p = text; *p;) {
+        size_t len = strcspn(p, ";");
+        const char *eq = memchr(p, '=', len);
+        unsigned aggs = 0;
+        bool ok = eq && eq > p;
+        for (const char *a = eq ? eq + 1 : p; ok && a < p + len;) {
+            size_t al = strcspn(a, ",;");
+            if (al == 3 && !strncmp(a, "min", 3))
+                aggs |= WANDB_SUM_MIN;
+            else if (al == 3 && !strncmp(a, "max", 3))
+                aggs |= WANDB_SUM_MAX;
+            else if (al == 4 && !strncmp(a, "last", 4))
+                aggs |= WANDB_SUM_LAST;
+            else
+                ok = false;
+            a += al + (a[al] == ',');
+        }
+        if (!ok || !aggs) {
+            wandb_summary_spec_free(out);
+            return lc_fail(LC_ERR_INVALID,
+                           "wandb: LIGHTC_WANDB_SUMMARY='%s': give KEY=AGG[,AGG] entries "
+                           "separated by ';', AGG one of min, max, last (e.g. "
+                           "val/acc=max;train/loss=min,last)", text);
+        }
+        if (len) {
+            out->keys[out->n] = strndup(p, (size_t)(eq - p));
+            if (!out->keys[out->n]) {
+                wandb_summary_spec_free(out);
+                return lc_fail(LC_ERR_NOMEM, "out of memory");
+            }
+            out->aggs[out->n++] = aggs;
+        }
+        p += len + (p[len] == ';');
+    }
+    return LC_OK;
+}
+
+void wandb_summary_spec_free(wandb_summary_spec *sp)
+{
+    for (size_t i = 0; sp->keys && i < sp->n; i++)
+        free(sp->keys[i]);
+    free(sp->keys);
+    free(sp->aggs);
+    memset(sp, 0, sizeof *sp);
+}
+
+unsigned wandb_summary_aggs(const wandb_summary_spec *sp, const char *key)
+{
+    for (size_t i = 0; sp && i < sp->n; i++)
+        if (!strcmp(sp->keys[i], key))
+            return sp->aggs[i];
+    return WANDB_SUM_LAST;
+}
+
+/* A resumed run's min/max of key from the server's summary, if it has one. */
+static void base_minmax(const wandb_summary *s, const char *key, const char *agg, double *v)
+{
+    const cJSON *o = s->base ? cJSON_GetObjectItemCaseSensitive(s->base, key) : NULL;
+    const cJSON *x = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, agg) : NULL;
+    if (cJSON_IsNumber(x))
+        *v = x->valuedouble;
+}
+
 void wandb_summary_set(wandb_summary *s, const char *key, double v)
 {
     for (size_t i = 0; i < s->n; i++)
         if (!strcmp(s->keys[i], key)) {
             s->vals[i] = v;
+            if (!isnan(v) && (isnan(s->mins[i]) || v < s->mins[i]))
+                s->mins[i] = v;
+            if (!isnan(v) && (isnan(s->maxs[i]) || v > s->maxs[i]))
+                s->maxs[i] = v;
             return;
         }
     if (s->n == s->cap) {
@@ -148,11 +230,61 @@ void wandb_summary_set(wandb_summary *s, const char *key, double v)
         if (!d)
             return;
         s->vals = d;
+        if (!(d = realloc(s->mins, cap * sizeof *d)))
+            return;
+        s->mins = d;
+        if (!(d = realloc(s->maxs, cap * sizeof *d)))
+            return;
+        s->maxs = d;
+        unsigned *a = realloc(s->aggs, cap * sizeof *a);
+        if (!a)
+            return;
+        s->aggs = a;
         s->cap = cap;
     }
     if (!(s->keys[s->n] = strdup(key)))
         return;
-    s->vals[s->n++] = v;
+    size_t i = s->n++;
+    s->vals[i] = s->mins[i] = s->maxs[i] = v;
+    s->aggs[i] = wandb_summary_aggs(s->spec, key);
+    if (s->aggs[i] != WANDB_SUM_LAST) {
+        double m = NAN;
+        base_minmax(s, key, "min", &m);
+        if (!isnan(m) && (isnan(v) || m < v))
+            s->mins[i] = m;
+        m = NAN;
+        base_minmax(s, key, "max", &m);
+        if (!isnan(m) && (isnan(v) || m > v))
+            s->maxs[i] = m;
+    }
+}
+
+/* Key i's summary value: the last value, or {"min", "max", "last"} as asked. */
+void wandb_summary_value(lc_jw *b, const wandb_summary *s, size_t i)
+{
+    unsigned a = s->aggs[i];
+    if (a == WANDB_SUM_LAST) {
+        wandb_jw_number(b, s->vals[i]);
+        return;
+    }
+    const char *sep = "{";
+    if (a & WANDB_SUM_MIN) {
+        lc_jw_lit(b, "{\"min\":");
+        wandb_jw_number(b, s->mins[i]);
+        sep = ",";
+    }
+    if (a & WANDB_SUM_MAX) {
+        lc_jw_lit(b, sep);
+        lc_jw_lit(b, "\"max\":");
+        wandb_jw_number(b, s->maxs[i]);
+        sep = ",";
+    }
+    if (a & WANDB_SUM_LAST) {
+        lc_jw_lit(b, sep);
+        lc_jw_lit(b, "\"last\":");
+        wandb_jw_number(b, s->vals[i]);
+    }
+    lc_jw_lit(b, "}");
 }
 
 char *wandb_summary_json(const wandb_summary *s)
@@ -187,7 +319,7 @@ char *wandb_summary_json(const wandb_summary *s)
         first = 0;
         lc_jw_str(&b, s->keys[i]);
         lc_jw_lit(&b, ":");
-        wandb_jw_number(&b, s->vals[i]);
+        wandb_summary_value(&b, s, i);
     }
     if (s->have_line) {
         lc_jw_lit(&b, first ? "\"_step\":" : ",\"_step\":");
@@ -210,6 +342,9 @@ void wandb_summary_free(wandb_summary *s)
         free(s->keys[i]);
     free(s->keys);
     free(s->vals);
+    free(s->mins);
+    free(s->maxs);
+    free(s->aggs);
     cJSON_Delete(s->base);
     memset(s, 0, sizeof *s);
 }
