@@ -263,13 +263,16 @@ def test_offline_dir(tmp, fake):
     # d. the official sync to the fake server
     wenv = base_env(WANDB_API_KEY=KEY, WANDB_BASE_URL=fake.url, WANDB_CONFIG_DIR=os.path.join(tmp, "wcfg"),
                     WANDB_CACHE_DIR=os.path.join(tmp, "wcache"), WANDB_DATA_DIR=os.path.join(tmp, "wdata"))
+    # wandb writes debug logs under ./wandb: run it in the test's directory
     p = subprocess.run([os.path.join(VENV_BIN, "wandb"), "sync", "--view", "--verbose", path],
-                       env=wenv, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+                       env=wenv, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+                       cwd=tmp)
     nrec = p.stdout.count("Record:")
     check("d: wandb sync --view --verbose prints every record", p.returncode == 0 and nrec == len(rs),
           (p.returncode, nrec, len(rs), p.stderr[-800:]))
     p = subprocess.run([os.path.join(VENV_BIN, "wandb"), "sync", d], env=wenv,
-                       capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+                       capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+                       cwd=tmp)
     check("d: wandb sync exits 0", p.returncode == 0, (p.stdout[-1500:], p.stderr[-1500:]))
     key = "fake-user/offline-proj/" + m.group(2)
     r = fake.runs().get(key)
