@@ -229,6 +229,16 @@ static void test_config_env(void **state)
     assert_int_equal(wandb_config_load(&c), LC_ERR_INVALID);
     assert_non_null(strstr(lc_errmsg(), "WANDB_RUN_ID"));
     unsetenv("WANDB_RUN_ID");
+    assert_int_equal(wandb_config_load(&c), LC_OK);
+    assert_true(c.checkpoints);
+    wandb_config_free(&c);
+    setenv("LIGHTC_WANDB_CHECKPOINTS", "0", 1);
+    assert_int_equal(wandb_config_load(&c), LC_OK);
+    assert_false(c.checkpoints);
+    wandb_config_free(&c);
+    setenv("LIGHTC_WANDB_CHECKPOINTS", "sometimes", 1);
+    assert_int_equal(wandb_config_load(&c), LC_ERR_INVALID);
+    unsetenv("LIGHTC_WANDB_CHECKPOINTS");
     setenv("WANDB_RESUME", "maybe", 1);
     assert_int_equal(wandb_config_load(&c), LC_ERR_INVALID);
     /* the key never shows in a message */

@@ -14,6 +14,7 @@
  *   (allow|auto|true|must|never), WANDB_HTTP_TIMEOUT (seconds per request)
  *   LIGHTC_WANDB_STREAM_SECS     at most one file_stream request this often (5)
  *   LIGHTC_WANDB_HEARTBEAT_SECS  keep-alive after this long idle (30)
+ *   LIGHTC_WANDB_CHECKPOINTS     0: checkpoints/ files are not uploaded (default 1)
  *   LIGHTC_WANDB_SUMMARY         min/max summaries: "val/acc=max;train/loss=min,last"
  *                                (define_metric's summary option)
  * The key stays in memory only and is zeroed when freed.
@@ -310,6 +311,16 @@ lc_status wandb_config_load(wandb_config *cfg)
         goto fail;
     if ((st = wandb_summary_spec_parse(getenv("LIGHTC_WANDB_SUMMARY"), &cfg->summary)) != LC_OK)
         goto fail;
+    const char *ck = getenv("LIGHTC_WANDB_CHECKPOINTS");
+    cfg->checkpoints = true;
+    if (ck && *ck) {
+        if (!strcmp(ck, "0") || !strcasecmp(ck, "false") || !strcasecmp(ck, "no"))
+            cfg->checkpoints = false;
+        else if (strcmp(ck, "1") && strcasecmp(ck, "true") && strcasecmp(ck, "yes")) {
+            st = lc_fail(LC_ERR_INVALID, "wandb: LIGHTC_WANDB_CHECKPOINTS=%s: give 1 (upload the checkpoints, the default) or 0", ck);
+            goto fail;
+        }
+    }
     cfg->timeout_ms = (long)(t * 1000);
     if (cfg->mode != WANDB_DISABLED && (st = load_key(cfg)) != LC_OK)
         goto fail;

@@ -75,6 +75,7 @@ typedef struct wandb_config {
     double stream_secs;         /* LIGHTC_WANDB_STREAM_SECS: file_stream cadence (5) */
     double heartbeat_secs;      /* LIGHTC_WANDB_HEARTBEAT_SECS: idle keep-alive (30) */
     long timeout_ms;            /* WANDB_HTTP_TIMEOUT (seconds); 0: the layer's */
+    bool checkpoints;           /* LIGHTC_WANDB_CHECKPOINTS (1): upload checkpoints/ */
     wandb_summary_spec summary; /* LIGHTC_WANDB_SUMMARY: min/max per key, as
                                    define_metric(name, summary="max") asks */
 } wandb_config;

@@ -142,6 +142,11 @@ static lc_status ship_end(wandb_backend *b, lc_remote_run *run, wandb_run *st,
 
 static lc_status ship_file(wandb_backend *b, wandb_run *st, const lc_outbox_item *it)
 {
+    /* checkpoints only when asked (LIGHTC_WANDB_CHECKPOINTS, on by default,
+       as Lightning's log_model="all"); they stay in the run directory */
+    if (it->kind == LC_OB_ARTIFACT && !b->cfg.checkpoints && it->key &&
+        !strncmp(it->key, "checkpoints/", 12))
+        return LC_OK;
     if (it->kind == LC_OB_ARTIFACT)
         return wandb_file_upload(b, st, it->key ? it->key : "file", it->text, NULL, 0);
     size_t need = strlen(it->key ? it->key : "") + 48;
