@@ -569,10 +569,11 @@ lc_status lc_outbox_advance(lc_outbox *ob, int64_t row, const char *backend, int
 }
 
 lc_status lc_outbox_set_remote(lc_outbox *ob, int64_t row, const char *backend,
-                               const char *remote_id, const char *remote_url, char *err,
-                               size_t errlen)
+                               const char *remote_id, const char *remote_url,
+                               const char *remote_state, char *err, size_t errlen)
 {
-    sqlite3_stmt *st = ob_prepare(ob, "UPDATE delivery SET remote_id = ?4, remote_url = ?5"
+    sqlite3_stmt *st = ob_prepare(ob, "UPDATE delivery SET remote_id = ?4, remote_url = ?5,"
+                                      " remote_state = coalesce(?6, remote_state)"
                                       " WHERE run_id = ?1 AND backend = ?2 AND lease_token = ?3");
     if (!st)
         return ob_fail(ob, "cannot update deliveries in", err, errlen);
@@ -581,6 +582,8 @@ lc_status lc_outbox_set_remote(lc_outbox *ob, int64_t row, const char *backend,
     sqlite3_bind_text(st, 3, ob->token, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, remote_id && *remote_id ? remote_id : NULL, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, remote_url && *remote_url ? remote_url : NULL, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, remote_state && *remote_state ? remote_state : NULL, -1,
+                      SQLITE_STATIC);
     int changes = 0;
     lc_status s = ob_write(ob, st, &changes, err, errlen);
     return s != LC_OK ? s : ob_lost(changes, backend, err, errlen);

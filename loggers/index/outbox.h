@@ -99,10 +99,11 @@ lc_status lc_outbox_advance(lc_outbox *ob, int64_t row, const char *backend, int
                             uint64_t shipped, const char *remote_state, char *err,
                             size_t errlen);
 
-/* Store the remote run id and URL. */
+/* Store the remote run id and URL, and the backend's state as the open
+ * left it (remote_state; NULL or "": left as it is). */
 lc_status lc_outbox_set_remote(lc_outbox *ob, int64_t row, const char *backend,
-                               const char *remote_id, const char *remote_url, char *err,
-                               size_t errlen);
+                               const char *remote_id, const char *remote_url,
+                               const char *remote_state, char *err, size_t errlen);
 
 /* Record the state: "delivered" (only if the run has ended and the cursor
  * is at or past its end; else it stays pending and *state_out says so),

@@ -76,11 +76,12 @@ typedef struct lc_remote_run {
     char remote_id[128];
     char remote_url[512];
     /* The backend's own delivery state beside the cursor (W&B: the next
-       history line offset), "" at first. The backend updates it in ship;
-       the shipper stores it in the same index write as the cursor it
-       advances past the delivered items, and passes it back on the next
-       open (a resume, `lightc sync` after a kill -9), so it always
-       describes exactly the items before the cursor. */
+       history line offset), "" at first. The backend sets it in open_run
+       (stored with the remote id) and updates it in ship; the shipper
+       stores it in the same index write as the cursor it advances past
+       the delivered items, and passes it back on the next open (a resume,
+       `lightc sync` after a kill -9), so it always describes exactly the
+       items before the cursor. */
     char remote_state[128];
     /* Set by the shipper (may be NULL): nonzero once the hub has ended the
        run and a drain waits on it. A backend that paces its requests (W&B)

@@ -307,13 +307,15 @@ static int sh_step(lc_shipper *sh, sh_run *r, int sync, lc_status *st, size_t *s
         }
         r->opened = 1;
         if (strcmp(r->rr.remote_id, r->info.remote_id) != 0 ||
-            strcmp(r->rr.remote_url, r->info.remote_url) != 0) {
+            strcmp(r->rr.remote_url, r->info.remote_url) != 0 ||
+            strcmp(r->rr.remote_state, r->info.remote_state) != 0) {
             *st = lc_outbox_set_remote(sh->ob, r->info.row, bname, r->rr.remote_id,
-                                       r->rr.remote_url, err, errlen);
+                                       r->rr.remote_url, r->rr.remote_state, err, errlen);
             if (*st != LC_OK)
                 return sh_retry(sh, r, err);
             snprintf(r->info.remote_id, sizeof r->info.remote_id, "%s", r->rr.remote_id);
             snprintf(r->info.remote_url, sizeof r->info.remote_url, "%s", r->rr.remote_url);
+            snprintf(r->info.remote_state, sizeof r->info.remote_state, "%s", r->rr.remote_state);
         }
     }
 

@@ -17,7 +17,9 @@ c. every record decodes as wandb_internal_pb2.Record: header, run, metric
    and final; history rows, config and summary equal the index.
 d. the official `wandb sync DIR` (wandb-core) uploads our directory to the
    fake server (WANDB_BASE_URL): every row exactly once, config, summary,
-   exit code; `wandb sync --view --verbose` (legacy) prints every record.
+   exit code; `wandb sync --view --verbose` (legacy) prints every record;
+   `lightc sync --to wandb` of the same run afterwards replaces those lines
+   (the same run id) instead of appending them again.
 e. kill -9 while writing, then `lightc sync`: the offline file is finished
    from where the index says it stood (records past it written once), and
    the run is uploaded to the fake server as well.
@@ -291,6 +293,18 @@ def test_offline_dir(tmp, fake):
         check("d: complete, exit code 0", r["complete"] and r["exitcode"] == 0,
               (r["complete"], r["exitcode"]))
         check("d: display name", r["display_name"] == "offline run", r["display_name"])
+    # both ways for one run: `wandb sync` made the W&B run, then `lightc sync
+    # --to wandb` delivers the same run from the index: its lines replace
+    # those (the run id is the same), never appended after them
+    p = lightc(["sync", "--to", "wandb"], root,
+               base_env(WANDB_API_KEY=KEY, WANDB_BASE_URL=fake.url, WANDB_PROJECT="offline-proj",
+                        LIGHTC_WANDB_SUMMARY="train/acc=min,max,last;lr=max"))
+    check("d: lightc sync --to wandb after wandb sync", p.returncode == 0 and "delivered" in p.stdout,
+          (p.returncode, p.stdout, p.stderr))
+    r2 = compare_run("d (both ways)", root, uuid, fake, aggs=aggs)
+    if r2:
+        check("d: both ways: each line written twice, at the same offsets",
+              r2["history_writes"] == 2 * len(r2["history"]), (r2["history_writes"], len(r2["history"])))
 
 
 def test_offline_kill9(tmp, fake):

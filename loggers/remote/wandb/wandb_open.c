@@ -11,11 +11,13 @@
  *     lines it has, its summary and config. WANDB_RESUME=must needs it to
  *     exist, never needs it not to (checked only on the first open).
  *  3. The history line offset: the one kept in the index with the cursor
- *     (remote_state "lines=N") when there is one — it names exactly the
- *     lines of the delivered items, so lines the server got but the cursor
- *     did not are sent again at the same offsets and replaced; else the
- *     server's historyLineCount (a new run: 0; WANDB_RUN_ID of an existing
- *     run: after its lines).
+ *     (remote_state "lines=N"; stored at the first open too) when there is
+ *     one — it names exactly the lines of the delivered items, so lines
+ *     the server got but the cursor did not are sent again at the same
+ *     offsets and replaced; else, for a run named by WANDB_RUN_ID, the
+ *     server's historyLineCount (an existing run goes on after its lines),
+ *     and 0 for a run id derived from the lightc run (its lines, from
+ *     anywhere, are this run's: replaced).
  *  4. UpsertBucket creates or updates the run (an upsert by name: repeating
  *     it is harmless) with display name, group, job type, notes, tags,
  *     host, program, commit and the whole config as a JSON string, each
@@ -239,7 +241,13 @@ lc_status wandb_open_run(wandb_backend *b, lc_remote_run *run)
                         "check WANDB_RUN_ID, WANDB_PROJECT and WANDB_ENTITY", st->entity,
                         st->project, st->run_id);
     }
-    st->next_line = kept >= 0 ? kept : st->server_lines;
+    /* No offset kept yet (the first open of this delivery): a run named by
+       WANDB_RUN_ID goes on after the server's lines; a run id derived from
+       the lightc run names this run's own W&B run, so whatever it holds
+       came from this run (`wandb sync` of its offline directory, a delivery
+       whose index state was lost): its lines are sent again from 0,
+       replacing, never appended twice. */
+    st->next_line = kept >= 0 ? kept : b->cfg.run_id ? st->server_lines : 0;
     if (s == LC_OK)
         s = wandb_upsert(b, st, run);
     if (s != LC_OK) {
