@@ -272,6 +272,11 @@ static const char *const index_migrations[] = {
     "  d.cursor AS cursor, d.shipped AS shipped, d.pending_since AS pending_since,"
     "  d.last_error AS last_error, d.updated AS updated"
     "  FROM delivery d JOIN run_info r ON r.id = d.run_id;",
+
+    /* 3 -> 4: a backend's own delivery state beside the cursor (W&B: the
+       next history line offset), written in the same statement as the
+       cursor so that the two never disagree after a crash. */
+    "ALTER TABLE delivery ADD COLUMN remote_state TEXT;",
 };
 
 _Static_assert(sizeof index_migrations / sizeof index_migrations[0] == LC_INDEX_SCHEMA_VERSION,
@@ -351,9 +356,15 @@ static int index_is_busy(int rc)
 
 int lc_index_step(sqlite3_stmt *st)
 {
+    /* the deadline (a clock read and a getenv) only once the index is busy:
+       this runs once per row read */
+    int rc = sqlite3_step(st);
+    if (!index_is_busy(rc))
+        return rc;
     double deadline = lc_mono_now() + lc_index_busy_ms() / 1000.0;
     for (int attempt = 0;; attempt++) {
-        int rc = sqlite3_step(st);
+        if (attempt > 0)
+            rc = sqlite3_step(st);
         if (!index_is_busy(rc) || lc_mono_now() > deadline)
             return rc;
         sqlite3_reset(st);
