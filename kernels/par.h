@@ -8,9 +8,9 @@
  * means n - 1 pool workers. Its size is the kernels' thread count
  * (lc_blas_set_threads / --threads), read at every call.
  *
- * Waiting: a worker spins a few microseconds for the next job (a training
- * step issues them back to back), then sleeps on a futex; the caller does
- * the same for the workers to finish. Nothing spins for long, so a pool
+ * Waiting: a worker spins up to ~0.2 ms for the next job (a training step
+ * issues them back to back), then sleeps on a futex; the caller does the
+ * same for the workers to finish. Nothing spins for long, so a pool
  * neither starves the hub's dispatcher thread nor fights other processes
  * for the cores (OpenMP's default of ~300k spins, or OpenBLAS's pthread
  * workers yielding in a loop, slowed training 4-10x on a loaded 2-core
@@ -33,9 +33,11 @@
 /* Elements per task of a chunked loop (64 KiB of float32). */
 #define LC_PAR_CHUNK 16384
 
-/* Below this many elements a chunked loop runs on the calling thread: a
- * wake-up costs a few microseconds, about what 100k simple elements take. */
-#define LC_PAR_MIN 100000
+/* Below this many elements a chunked loop runs on the calling thread
+ * (handing a job to awake workers costs about a microsecond; 32K simple
+ * elements take a few). The default MLP's 128x512 and 128x256 activations
+ * are split; its biases are not. */
+#define LC_PAR_MIN 32768
 
 /** Threads a parallel kernel may use now: the kernels' thread count (1
  *  inside a task). */
