@@ -1,7 +1,8 @@
 /*
  * kernels/par.c — the kernels' thread pool (par.h): workers that wait on a
- * futex for a job generation, run a contiguous block of its tasks and count
- * down; the caller runs block 0 and waits for the count to reach zero.
+ * futex for a job generation, take its tasks from a shared counter with
+ * the caller, and count down; the caller waits for the count to reach
+ * zero.
  */
 #include "par.h"
 
@@ -40,13 +41,6 @@ int lc_par_threads(void)
     return n < 1 ? 1 : n > PAR_MAX_THREADS ? PAR_MAX_THREADS : n;
 }
 
-/* Tasks [lo, hi) of ntasks for thread k of nt. */
-static void par_block(size_t ntasks, int nt, int k, size_t *lo, size_t *hi)
-{
-    *lo = ntasks * (size_t)k / (size_t)nt;
-    *hi = ntasks * (size_t)(k + 1) / (size_t)nt;
-}
-
 static void par_serial(size_t ntasks, void (*fn)(void *, size_t), void *ctx)
 {
     int saved = par_in_task;
@@ -80,6 +74,7 @@ static struct {
     atomic_int gen;            /* bumped per job: what workers wait on */
     atomic_int pending;        /* workers yet to acknowledge the job */
     atomic_int sleepers;       /* the caller sleeps on pending */
+    atomic_size_t next;        /* the job's next task to take */
     void (*fn)(void *, size_t);
     void *ctx;
     size_t ntasks;
@@ -87,6 +82,17 @@ static struct {
     int nworkers;              /* started workers (ids 1..nworkers) */
     int start_gen[PAR_MAX_THREADS];
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Run tasks of the current job until none is left: each thread takes the
+ * next one from a shared counter, so a thread that was late to wake, or
+ * got the slower chunks, does fewer (which thread runs a task never
+ * changes its result). */
+static void par_take_tasks(void)
+{
+    size_t t;
+    while ((t = atomic_fetch_add_explicit(&pool.next, 1, memory_order_relaxed)) < pool.ntasks)
+        pool.fn(pool.ctx, t);
+}
 
 static void *par_worker(void *arg)
 {
@@ -108,12 +114,8 @@ static void *par_worker(void *arg)
         /* every started worker acknowledges every job, those outside it
            (id >= nt) too: no worker may still read this job's fields when
            the caller returns and writes the next one */
-        if (id < pool.nt) {
-            size_t lo, hi;
-            par_block(pool.ntasks, pool.nt, id, &lo, &hi);
-            for (size_t t = lo; t < hi; t++)
-                pool.fn(pool.ctx, t);
-        }
+        if (id < pool.nt)
+            par_take_tasks();
         /* seq_cst against the caller's store to sleepers, then its load of
            pending: one of the two sides sees the other */
         if (atomic_fetch_sub(&pool.pending, 1) == 1 && atomic_load(&pool.sleepers))
@@ -178,14 +180,12 @@ void lc_par_run(size_t ntasks, int nt, void (*fn)(void *ctx, size_t task), void 
     pool.ntasks = ntasks;
     pool.nt = nt;
     atomic_store_explicit(&pool.pending, pool.nworkers, memory_order_relaxed);
+    atomic_store_explicit(&pool.next, 0, memory_order_relaxed);
     atomic_fetch_add_explicit(&pool.gen, 1, memory_order_release);
     futex_wake(&pool.gen);
 
-    size_t lo, hi;
-    par_block(ntasks, nt, 0, &lo, &hi);
     par_in_task = 1;
-    for (size_t t = lo; t < hi; t++)
-        fn(ctx, t);
+    par_take_tasks();
     par_in_task = 0;
 
     int spins = 0, p;

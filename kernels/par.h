@@ -44,8 +44,8 @@
 int lc_par_threads(void);
 
 /** Run fn(ctx, task) for task in [0, ntasks) on up to nt threads (the
- *  caller's included); returns when all are done. Thread k runs a
- *  contiguous block of tasks. */
+ *  caller's included); returns when all are done. Threads take the next
+ *  task as they get free (any thread may run any task). */
 void lc_par_run(size_t ntasks, int nt, void (*fn)(void *ctx, size_t task), void *ctx);
 
 /** fn(ctx, first, len) over n elements in chunks of LC_PAR_CHUNK, on the
