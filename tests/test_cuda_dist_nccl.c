@@ -4,8 +4,9 @@
  * ncclUniqueId broadcast over MPI, a grouped mean all-reduce of several
  * float32 device buffers and a device broadcast, checked against host
  * arithmetic. One rank per GPU (NCCL refuses two ranks on one device): 2
- * ranks with 2 GPUs, 1 rank with one. Skips (77), saying why, without a
- * GPU or without NCCL.
+ * ranks with 2 GPUs, 1 rank with one. First, on any machine, libnccl must
+ * load and have every function lightc calls (it is dlopen'ed, not linked).
+ * Then skips (77), saying why, without a GPU.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,13 +21,18 @@
 int main(int argc, char **argv)
 {
     (void)argc;
-    int gpus = 0;
-    if (cudaGetDeviceCount(&gpus) != cudaSuccess || gpus == 0) {
-        printf("skip: NCCL test needs a GPU (none usable here)\n");
-        return 77;
-    }
     if (!lc_dist_have_nccl()) {
         printf("skip: this lightc was built without NCCL\n");
+        return 77;
+    }
+    if (lc_dist_nccl_load() != LC_OK) {
+        fprintf(stderr, "FAIL: %s\n", lc_errmsg());
+        return 1;
+    }
+    printf("libnccl loaded, every function lightc calls resolved\n");
+    int gpus = 0;
+    if (cudaGetDeviceCount(&gpus) != cudaSuccess || gpus == 0) {
+        printf("skip: NCCL collectives need a GPU (none usable here)\n");
         return 77;
     }
     if (lc_dist_env_world_size(NULL, NULL) == 0) {
@@ -38,7 +44,7 @@ int main(int argc, char **argv)
         execv(LC_MPIEXEC_PATH, args);
         perror("execv mpiexec");
 #endif
-        printf("skip: no mpiexec\n");
+        printf("skip: no mpiexec (Open MPI) on this machine to start the ranks\n");
         return 77;
     }
     lc_dist *d = NULL;

@@ -126,6 +126,8 @@ lc_status lc_ddp_create(lc_trainer *t, const lc_trainer_config *c)
     if (d->rank > 0) {
         lc_rng_seed(&t->rng, t->cfg.seed, LC_TRAINER_RNG_STREAM + 1000u * (uint64_t)d->rank);
         t->cfg.enable_model_summary = 0; /* printed once, by rank 0 */
+        lc_prof_free(t->prof);           /* profiled (and its files written) by rank 0 */
+        t->prof = NULL;
     }
     return LC_OK;
 }

@@ -124,6 +124,9 @@ void lc_dist_get_stats(const lc_dist *d, lc_dist_stats *out);
 /** Create the NCCL communicator on CUDA device `device` (rank 0 makes the
  *  ncclUniqueId, MPI broadcasts it). LC_ERR_UNSUPPORTED without NCCL. */
 lc_status lc_dist_nccl_init(lc_dist *d, int device);
+/** Load libnccl (done by lc_dist_nccl_init; dlopen, see dist_nccl.c):
+ *  LC_ERR_UNSUPPORTED with the reason when it cannot be loaded. */
+lc_status lc_dist_nccl_load(void);
 /** 1 when lc_dist_nccl_init succeeded. */
 int lc_dist_nccl_ready(const lc_dist *d);
 
