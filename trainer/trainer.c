@@ -180,6 +180,7 @@ static lc_status check_accelerator(const char *a)
     return lc_fail(LC_ERR_INVALID, "unknown accelerator '%s'; use auto, cpu or cuda", a);
 }
 
+#ifdef LC_HAVE_CUDA
 static lc_status ddp_error(int devices)
 {
     return lc_fail(LC_ERR_UNSUPPORTED,
@@ -188,6 +189,7 @@ static lc_status ddp_error(int devices)
                    "--devices %d`, or start the ranks with mpirun -np %d", devices, devices,
                    devices);
 }
+#endif
 
 /* accelerator -> the backend the steps run on (Lightning's
  * _AcceleratorConnector: "auto" is cuda when a GPU is usable). */

@@ -12,6 +12,9 @@ MPI ranks of this machine (issue 11), against the same job on one process:
 * checkpoints only from rank 0: every checkpoint rename (strace of the job)
   comes from the pid the run records (rank 0's), and the file holds the
   ddp/ranks section with both ranks' state;
+* gradient accumulation (2 micro-batches of 32 per rank) stays on the
+  single process's trajectory, and the accumulating micro-batch does not
+  all-reduce (no_sync: perf/allreduce_mb per step is the gradients once);
 * resume: a 2-rank job of 2 epochs resumed (--resume last) to 4 logs exactly
   what an uninterrupted 4-epoch 2-rank job logs (dropout on, so each rank's
   own RNG must come back), perf/* timings aside;
@@ -83,8 +86,26 @@ def check_equivalence(root):
     print("equivalence: 100 train/loss points within %.2g relative; val/loss %s vs %s"
           % (worst, [round(v, 6) for _, v in va], [round(v, 6) for _, v in vb]))
 
+    # gradient accumulation: 2 ranks x 2 micro-batches of 32 step on the same
+    # 128 samples as one batch of 128 (same weights, so the same val/loss over
+    # the same 1280 validation samples: 20 batches of 32 on each rank), and
+    # only the stepping micro-batch all-reduces the gradients (no_sync)
+    run([LIGHTC, "train", "--name", "accum", "--batch-size", "32", "--accumulate-grad-batches",
+         "2", "--strategy", "ddp", "--devices", "2"] + common + ["--val-check-interval", "100",
+                                           "--limit-val-batches", "20"])
+    vc = points(root, "accum", "val/loss")
+    assert [s for s, _ in vc] == [s for s, _ in va], (vc, va)
+    for (_, x), (_, y) in zip(va, vc):
+        assert rel(x, y) < 1e-4, ("accumulated ddp job left the single trajectory", x, y)
+    grads_mb = (784 * 64 + 64 + 64 * 10 + 10) * 4 / 1e6
+    per_step = [v for _, v in points(root, "accum", "perf/allreduce_mb")]
+    assert per_step and max(per_step) < 1.5 * grads_mb, (per_step[:5], grads_mb)
+    print("accumulation: val/loss as one process; %.3f MB all-reduced per step (gradients "
+          "%.3f MB: the accumulating micro-batch does not sync)" % (max(per_step), grads_mb))
+
     # one run, one set of files
     db = sqlite3.connect(os.path.join(root, "index.db"))
+    assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == 3  # single, ddp, accum
     runs = db.execute("SELECT run_id, status FROM runs WHERE name = 'ddp'").fetchall()
     assert len(runs) == 1 and runs[0][1] == "finished", runs
     rid = runs[0][0]
@@ -102,7 +123,7 @@ def check_equivalence(root):
     rundir = os.path.join(root, "fashion-mnist", "ddp")
     events = [f for f in os.listdir(rundir) if f.startswith("events.out.tfevents")]
     assert len(events) == 1, events
-    assert sorted(os.listdir(os.path.join(root, "fashion-mnist"))) == ["ddp", "single"]
+    assert sorted(os.listdir(os.path.join(root, "fashion-mnist"))) == ["accum", "ddp", "single"]
     acc = accumulator(rundir)
     tb = acc.Scalars("train/loss")
     assert len(tb) == 100, len(tb)
