@@ -21,6 +21,7 @@
 int main(int argc, char **argv)
 {
     (void)argc;
+    (void)argv;
     if (!lc_dist_have_nccl()) {
         printf("skip: this lightc was built without NCCL\n");
         return 77;

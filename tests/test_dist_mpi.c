@@ -40,6 +40,7 @@ static double now_s(void)
 int main(int argc, char **argv)
 {
     (void)argc;
+    (void)argv;
     if (!lc_dist_have_mpi()) {
         printf("skip: this lightc was built without MPI (install openmpi-bin libopenmpi-dev)\n");
         return 77;
