@@ -601,71 +601,40 @@ lc_status lc_ddp_sync_epoch(lc_trainer *t, lc_log_result *r)
 /* ------------------------------------------------------------------------ */
 /* Checkpoints                                                               */
 
-#define PATHS_MAX 65536
-
 lc_status lc_ddp_ckpt_boundary(lc_trainer *t, int *write)
 {
     lc_ddp *d = t->ddp;
     *write = 0;
-    int64_t head[2] = {0, 0}; /* rank 0's pending files, bytes of their names */
-    char *names = NULL;
-    if (d->rank == 0 && t->npending > 0) {
-        names = malloc(PATHS_MAX);
-        if (!names)
-            return lc_fail(LC_ERR_NOMEM, "ddp: out of memory");
-        size_t off = 0;
-        for (size_t i = 0; i < t->npending; i++) {
-            int n = snprintf(names + off, PATHS_MAX - off, "%s", t->pending[i]);
-            if (n < 0 || off + (size_t)n + 1 >= PATHS_MAX) {
-                free(names);
-                return lc_fail(LC_ERR_INVALID, "ddp: checkpoint paths too long");
-            }
-            off += (size_t)n + 1;
-        }
-        head[0] = (int64_t)t->npending;
-        head[1] = (int64_t)off;
-    }
-    lc_status st = lc_dist_broadcast(d->dist, head, sizeof head, 0);
-    if (st != LC_OK || head[0] == 0) {
-        free(names);
-        if (st == LC_OK && d->rank != 0)
-            for (; t->npending > 0; t->npending--)
-                free(t->pending[t->npending - 1]); /* rank 0 decides */
+    /* rank 0's decision: does a checkpoint get written here? (the other
+       ranks' ModelCheckpoint requests are dropped: rank 0 decides) */
+    int64_t pending = d->rank == 0 ? (int64_t)t->npending : 0;
+    lc_status st = lc_dist_broadcast(d->dist, &pending, sizeof pending, 0);
+    if (st == LC_OK && d->rank != 0)
+        for (; t->npending > 0; t->npending--)
+            free(t->pending[t->npending - 1]);
+    if (st != LC_OK || pending == 0)
         return st;
-    }
-    if (d->rank != 0) {
-        names = malloc((size_t)head[1]);
-        if (!names)
-            return lc_fail(LC_ERR_NOMEM, "ddp: out of memory");
-    }
-    st = lc_dist_broadcast(d->dist, names, (size_t)head[1], 0);
-    /* every rank's dropout RNG and (mid-epoch) running reductions */
+    /* every rank's dropout RNG and (mid-epoch) running reductions, to
+       rank 0 for the ddp/ranks section */
     int mid = t->stage == LC_STAGE_FIT && t->ckpt_mid_epoch;
     size_t rlen = mid ? lc_log_result_state_size(&t->train_res) : 0;
     uint8_t *mine = malloc(24 + rlen);
-    if (st == LC_OK && !mine)
-        st = lc_fail(LC_ERR_NOMEM, "ddp: out of memory");
-    if (st == LC_OK) {
-        uint64_t rng[2];
-        lc_rng_save(&t->rng, rng);
-        uint64_t len = rlen;
-        memcpy(mine, rng, 16);
-        memcpy(mine + 16, &len, 8);
-        if (rlen)
-            lc_log_result_state_save(&t->train_res, mine + 24);
-        free(d->states);
-        d->states = NULL;
-        if (!d->state_lens)
-            d->state_lens = calloc((size_t)d->world, sizeof *d->state_lens);
-        st = lc_dist_gatherv(d->dist, mine, 24 + rlen, &d->states, d->state_lens, 0);
-    }
+    if (!mine)
+        return lc_fail(LC_ERR_NOMEM, "ddp: out of memory");
+    uint64_t rng[2];
+    lc_rng_save(&t->rng, rng);
+    uint64_t len = rlen;
+    memcpy(mine, rng, 16);
+    memcpy(mine + 16, &len, 8);
+    if (rlen)
+        lc_log_result_state_save(&t->train_res, mine + 24);
+    free(d->states);
+    d->states = NULL;
+    if (!d->state_lens)
+        d->state_lens = calloc((size_t)d->world, sizeof *d->state_lens);
+    st = d->state_lens ? lc_dist_gatherv(d->dist, mine, 24 + rlen, &d->states, d->state_lens, 0)
+                       : lc_fail(LC_ERR_NOMEM, "ddp: out of memory");
     free(mine);
-    if (st == LC_OK && d->rank != 0) {
-        /* rank 0 writes; the others only took part */
-        for (; t->npending > 0; t->npending--)
-            free(t->pending[t->npending - 1]);
-    }
-    free(names);
     *write = st == LC_OK && d->rank == 0;
     return st;
 }
