@@ -18,6 +18,9 @@ MPI ranks of this machine (issue 11), against the same job on one process:
 * resume: a 2-rank job of 2 epochs resumed (--resume last) to 4 logs exactly
   what an uninterrupted 4-epoch 2-rank job logs (dropout on, so each rank's
   own RNG must come back), perf/* timings aside;
+* mid-epoch resume (tests/helpers/ddp_midresume): killed inside an epoch
+  and resumed, the job logs what the uninterrupted one does, an on_epoch
+  sync_dist metric that needs each rank's own running sums included;
 * a rank that raises: with rank 1 (then rank 0) failing in training_step,
   the other rank stops within seconds naming the failed rank, and the run
   ends failed.
@@ -37,6 +40,8 @@ from tb_common import BUILD, SKIP, accumulator, tmpdir  # noqa: E402
 DATA = "/usr/share/datasets/fashion-mnist"
 LIGHTC = os.path.join(BUILD, "lightc")
 RAISE = os.path.join(BUILD, "tests", "helpers", "ddp_raise")
+MIDRESUME = os.path.join(BUILD, "tests", "helpers", "ddp_midresume")
+MPIEXEC = ["mpiexec", "--allow-run-as-root", "--oversubscribe", "-np", "2"]
 
 
 def run(args, timeout=600, check=True, env=None):
@@ -200,13 +205,35 @@ def check_resume(root):
     print("resume: %d points of the resumed 2-rank job equal the uninterrupted job's" % len(a))
 
 
+def check_mid_epoch_resume(root):
+    """Killed inside an epoch (after a step-20+ checkpoint), resumed: the same
+    points as the uninterrupted job, including an on_epoch sync_dist metric
+    whose value needs each rank's own running sums from the checkpoint."""
+    run(MPIEXEC + [MIDRESUME, os.path.join(root, "straight"), "straight"], timeout=300)
+    p = run(MPIEXEC + [MIDRESUME, os.path.join(root, "resumed"), "first"], timeout=300,
+            check=False)
+    assert p.returncode != 0 and "SIGKILL" in p.stderr, (p.returncode, p.stderr[-2000:])
+    run(MPIEXEC + [MIDRESUME, os.path.join(root, "resumed"), "resume"], timeout=300)
+
+    def pts(r):
+        db = sqlite3.connect(os.path.join(root, r, "index.db"))
+        v = db.execute("SELECT key, step, value FROM metrics WHERE key NOT LIKE 'perf/%' "
+                       "ORDER BY key, step").fetchall()
+        db.close()
+        return v
+    a, b = pts("straight"), pts("resumed")
+    assert len(a) > 100 and a == b, [(x, y) for x, y in zip(a, b) if x != y][:5] or (len(a),
+                                                                                 len(b))
+    assert sum(1 for k, _, _ in a if k == "rank_loss") == 3
+    print("mid-epoch resume: %d points equal the uninterrupted job's (per-rank RNG and "
+          "epoch sums restored)" % len(a))
+
+
 def check_raise(root):
-    mpiexec = "mpiexec"
     for fail in (1, 0):
         r = os.path.join(root, "raise%d" % fail)
         t0 = time.monotonic()
-        p = run([mpiexec, "--allow-run-as-root", "--oversubscribe", "-np", "2", RAISE, r,
-                 str(fail)], timeout=120, check=False)
+        p = run(MPIEXEC + [RAISE, r, str(fail)], timeout=120, check=False)
         took = time.monotonic() - t0
         assert p.returncode != 0, "a failed rank must fail the job"
         other = 1 - fail
@@ -236,6 +263,7 @@ def main():
     check_equivalence(os.path.join(root, "eq"))
     check_rank0_checkpoints(os.path.join(root, "ck"))
     check_resume(root)
+    check_mid_epoch_resume(os.path.join(root, "mid"))
     print("ok")
     return 0
 
