@@ -18,12 +18,18 @@
  *     per step: its Unix end time and the seconds its log calls took. Exit 0 when delivered, 3
  *     when the run was left pending or failed, 1 on errors.
  *
- *   bench_mlflow --overhead [--steps S] [--compute-us C] [--root DIR]
+ *   bench_mlflow --overhead [--steps S] [--compute-us C] [--rounds R] [--root DIR]
  *     The training-step cost with the backend on vs off: S steps of a fixed
- *     compute (C µs of arithmetic) plus one lc_run_log_scalars of 4 metrics,
- *     with loggers "sqlite" (off), "sqlite,mlflow" against
+ *     amount of work (calibrated to C µs on this core, so time the hub's
+ *     threads take from the same core shows) plus one lc_run_log_scalars of
+ *     4 metrics, with loggers "sqlite" (off), "sqlite,mlflow" against
  *     MLFLOW_TRACKING_URI (network) and "sqlite,mlflow" against a dead port
- *     (outage); prints the mean step time of each and the overhead in %.
+ *     (outage), R interleaved rounds; prints the median step time of each
+ *     and the overhead in % (medians and ranges of the per-round ratios),
+ *     and the backend's CPU time (the process's CPU time per step, any
+ *     thread, on minus off) as a share of the step: what the backend costs
+ *     the machine whichever core it runs on, and a figure that other load
+ *     on a shared machine disturbs far less than wall time.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <sqlite3.h>
@@ -160,18 +166,52 @@ static int run_points(const char *root, long n, const char *name, long sleep_us,
 /* training-step overhead                                                   */
 
 static volatile double sink_v;
+static double iters_per_us;
 
-static void compute(long us)
+/* A fixed amount of work (a chain of dependent multiply-adds), so that CPU
+ * time taken by the hub's threads on the same core lengthens the step, as
+ * it would a real training step. A wall-clock spin would hide it. */
+static void work(long iters)
 {
-    double t_end = now_s() + (double)us * 1e-6, x = 1.0;
-    while (now_s() < t_end)
-        for (int i = 0; i < 200; i++)
-            x = x * 1.0000001 + 1e-9;
+    double x = 1.0;
+    for (long i = 0; i < iters; i++)
+        x = x * 1.0000001 + 1e-9;
     sink_v = x;
 }
 
+/* Iterations per microsecond: the fastest of several timed runs (the least
+ * disturbed). */
+static void calibrate(void)
+{
+    const long n = 2000000;
+    double best = 1e9;
+    for (int r = 0; r < 7; r++) {
+        double t0 = now_s();
+        work(n);
+        double t = now_s() - t0;
+        if (t < best)
+            best = t;
+    }
+    iters_per_us = (double)n / (best * 1e6);
+}
+
+static void compute(long us)
+{
+    work((long)((double)us * iters_per_us));
+}
+
+/* CPU time of the whole process (every thread: training, dispatcher,
+ * shipper), in seconds. */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Mean wall time per step; *cpu_per gets the process's CPU time per step. */
 static double step_loop(const char *root, const char *loggers, const char *name, long steps,
-                        long compute_us)
+                        long compute_us, double *cpu_per)
 {
     lc_hub *hub;
     lc_run *run;
@@ -181,7 +221,7 @@ static double step_loop(const char *root, const char *loggers, const char *name,
     for (int k = 0; k < 4; k++)
         tags[k] = lc_run_tag(run, KEYS[k]);
     double vals[4];
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     for (long s = 0; s < steps; s++) {
         compute(compute_us);
         for (int k = 0; k < 4; k++)
@@ -189,36 +229,95 @@ static double step_loop(const char *root, const char *loggers, const char *name,
         lc_run_log_scalars(run, s, 4, tags, vals);
     }
     double per = (now_s() - t0) / (double)steps;
+    *cpu_per = (cpu_s() - c0) / (double)steps;
     lc_run_finish(run, LC_RUN_FINISHED);
     lc_hub_close(hub, 2000);
     return per;
 }
 
-static int run_overhead(const char *root, long steps, long compute_us)
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median of v[0..n) (sorts v). */
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define MAX_ROUNDS 15
+
+static int run_overhead(const char *root, long steps, long compute_us, int rounds)
 {
     const char *uri = getenv("MLFLOW_TRACKING_URI");
+    char *live = uri && *uri ? strdup(uri) : NULL;
     const char *dead = "http://127.0.0.1:9"; /* the discard port: nothing listens */
     setenv("LIGHTC_SYNC_TIMEOUT", "1", 1);       /* the drain is not part of a step */
-    double off = step_loop(root, "sqlite", "off", steps, compute_us);
-    double net = -1, outage;
-    if (uri && *uri)
-        net = step_loop(root, "sqlite,mlflow", "network", steps, compute_us);
-    setenv("MLFLOW_TRACKING_URI", dead, 1);
-    outage = step_loop(root, "sqlite,mlflow", "outage", steps, compute_us);
-    printf("training step (%ld steps, %ld us compute + 4 metrics):\n", steps, compute_us);
-    printf("  mlflow off        %9.2f us/step\n", off * 1e6);
-    if (net > 0)
-        printf("  mlflow on         %9.2f us/step  overhead %+.2f%%\n", net * 1e6,
-               (net / off - 1) * 100);
-    printf("  mlflow on, outage %9.2f us/step  overhead %+.2f%%\n", outage * 1e6,
-           (outage / off - 1) * 100);
-    return off > 0 && outage > 0 ? 0 : 1;
+    calibrate();
+    static const char *names[3] = {"off", "network", "outage"};
+    double t[3][MAX_ROUNDS], cpu[3][MAX_ROUNDS], ratio[2][MAX_ROUNDS], cpu_ratio[2][MAX_ROUNDS];
+    /* interleaved: each round runs every configuration, starting with a
+       different one, so drift on a shared machine hits all alike */
+    for (int r = 0; r < rounds; r++) {
+        for (int k = 0; k < 3; k++) {
+            int c = (r + k) % 3;
+            if (c == 1 && !live)
+                continue;
+            char name[32];
+            snprintf(name, sizeof name, "%s-%d", names[c], r + 1);
+            if (c == 0)
+                t[0][r] = step_loop(root, "sqlite", name, steps, compute_us, &cpu[0][r]);
+            else {
+                setenv("MLFLOW_TRACKING_URI", c == 1 ? live : dead, 1);
+                t[c][r] = step_loop(root, "sqlite,mlflow", name, steps, compute_us, &cpu[c][r]);
+            }
+            if (t[c][r] <= 0) {
+                free(live);
+                return 1;
+            }
+        }
+        for (int c = 1; c < 3; c++) {
+            if (c == 1 && !live)
+                continue;
+            ratio[c - 1][r] = (t[c][r] / t[0][r] - 1) * 100;
+            /* the backend's CPU (any thread) as a share of the step */
+            cpu_ratio[c - 1][r] = (cpu[c][r] - cpu[0][r]) / t[0][r] * 100;
+        }
+    }
+    if (live)
+        setenv("MLFLOW_TRACKING_URI", live, 1);
+    printf("training step (%ld steps of %ld us of work + 4 metrics; %d interleaved rounds, "
+           "median [min - max]):\n", steps, compute_us, rounds);
+    static const char *label[3] = {"mlflow off       ", "mlflow on        ", "mlflow on, outage"};
+    for (int c = 0; c < 3; c++) {
+        if (c == 1 && !live)
+            continue;
+        double v[MAX_ROUNDS];
+        memcpy(v, t[c], sizeof(double) * (size_t)rounds);
+        double m = median(v, rounds);
+        printf("  %s %9.2f us/step [%.2f - %.2f]", label[c], m * 1e6, v[0] * 1e6,
+               v[rounds - 1] * 1e6);
+        if (c > 0) {
+            memcpy(v, ratio[c - 1], sizeof(double) * (size_t)rounds);
+            m = median(v, rounds);
+            printf("  overhead %+.2f%% [%+.2f%% - %+.2f%%]", m, v[0], v[rounds - 1]);
+            memcpy(v, cpu_ratio[c - 1], sizeof(double) * (size_t)rounds);
+            m = median(v, rounds);
+            printf("  backend CPU %+.2f%% of a step [%+.2f%% - %+.2f%%]", m, v[0], v[rounds - 1]);
+        }
+        printf("\n");
+    }
+    free(live);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
     long points = 0, sleep_us = 0, steps = 2000, compute_us = 500;
-    int nkeys = 4, overhead = 0;
+    int nkeys = 4, overhead = 0, rounds = 3;
     const char *name = getenv("LC_BENCH_RUN_NAME"), *root = "runs", *timeline = NULL;
     if (getenv("LC_BENCH_POINTS"))
         points = atol(getenv("LC_BENCH_POINTS"));
@@ -248,6 +347,8 @@ int main(int argc, char **argv)
             steps = atol(v);
         else if (!strcmp(a, "--compute-us"))
             compute_us = atol(v);
+        else if (!strcmp(a, "--rounds"))
+            rounds = atoi(v);
         else {
             fprintf(stderr, "bench_mlflow: unknown option '%s'\n", a);
             return 2;
@@ -258,8 +359,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_mlflow: --keys 1..%d\n", MAX_KEYS);
         return 2;
     }
+    if (rounds < 1 || rounds > MAX_ROUNDS) {
+        fprintf(stderr, "bench_mlflow: --rounds 1..%d\n", MAX_ROUNDS);
+        return 2;
+    }
     if (overhead)
-        return run_overhead(root, steps > 0 ? steps : 1, compute_us);
+        return run_overhead(root, steps > 0 ? steps : 1, compute_us, rounds);
     if (points <= 0)
         points = 20000;
     return run_points(root, points, name && *name ? name : "bench", sleep_us, nkeys, timeline);

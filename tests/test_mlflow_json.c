@@ -1,7 +1,7 @@
 /*
  * tests/test_mlflow_json.c — the MLflow backend's offline parts
  * (loggers/remote/mlflow/): number encoding the server's parser accepts
- * (NaN/Inf as strings, %.17g, int64 steps beyond 2^53, ms timestamps),
+ * (NaN/Inf as strings, shortest round-trip doubles, int64 steps beyond 2^53, ms timestamps),
  * byte-identical log-batch bodies, cut param/tag values, the batch limits
  * and duplicate-key splits, the environment checks and the vtable's
  * constructor errors.
@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "remote/mlflow/mlflow_internal.h"
 
@@ -34,7 +36,9 @@ static void test_numbers(void **s)
     mlflow_json_double(1e300, b, sizeof b);
     assert_true(strtod(b, NULL) == 1e300);
     mlflow_json_double(-0.0, b, sizeof b);
-    assert_string_equal(b, "-0");
+    assert_string_equal(b, "-0.0");
+    mlflow_json_double(0.1, b, sizeof b);
+    assert_string_equal(b, "0.1"); /* shortest, not %.17g's 0.10000000000000001 */
     assert_int_equal(mlflow_ms(1700000000.123), 1700000000123LL);
     assert_int_equal(mlflow_ms(-5), 0);
     assert_int_equal(mlflow_ms(NAN), 0);
@@ -82,6 +86,45 @@ static void test_batch_body(void **s)
     /* code points, not bytes */
     assert_int_equal(mlflow_utf8_prefix("\xc3\xa9\xc3\xa9\xc3\xa9", 2), 4);
     assert_int_equal(mlflow_utf8_prefix("ab", 5), 2);
+}
+
+/* Keys with characters JSON must escape, and doubles at the edges of the
+ * shortest-text layout, read back exactly by a JSON parser. */
+static void test_batch_body_round_trip(void **s)
+{
+    (void)s;
+    static const char *keys[] = {"a\"b", "back\\slash", "new\nline", "ctl\x01\x1f", "caf\xc3\xa9",
+                                 "tab\tcr\r"};
+    static const double values[] = {-0.0, 1e-07, 123456789.125, 1e16, 5e-324, 1.7976931348623157e308,
+                                    0.1 + 0.2};
+    enum { NK = sizeof keys / sizeof keys[0], NV = sizeof values / sizeof values[0] };
+    lc_outbox_item it[NK * NV];
+    for (size_t k = 0; k < NK; k++)
+        for (size_t v = 0; v < NV; v++)
+            it[k * NV + v] = (lc_outbox_item){.seq = (int64_t)(k * NV + v + 1), .kind = LC_OB_METRIC,
+                                              .key = keys[k], .value = values[v],
+                                              .step = -(int64_t)v, .wall_time = 2.0};
+    size_t cut = 0;
+    char *body = mlflow_json_log_batch("run\"x", it, NK * NV, &cut);
+    assert_non_null(body);
+    cJSON *j = cJSON_Parse(body);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "run_id")->valuestring, "run\"x");
+    cJSON *m = cJSON_GetObjectItem(j, "metrics");
+    assert_int_equal(cJSON_GetArraySize(m), NK * NV);
+    for (size_t i = 0; i < NK * NV; i++) {
+        cJSON *o = cJSON_GetArrayItem(m, (int)i);
+        assert_string_equal(cJSON_GetObjectItem(o, "key")->valuestring, it[i].key);
+        double got = cJSON_GetObjectItem(o, "value")->valuedouble;
+        assert_memory_equal(&got, &it[i].value, sizeof got); /* bit-exact, -0.0 included */
+        assert_int_equal((int64_t)cJSON_GetObjectItem(o, "step")->valuedouble, it[i].step);
+        assert_int_equal((int64_t)cJSON_GetObjectItem(o, "timestamp")->valuedouble, 2000);
+    }
+    cJSON_Delete(j);
+    free(body);
+    /* an item of another kind is not a log-batch body */
+    lc_outbox_item text = {.seq = 1, .kind = LC_OB_TEXT, .key = "t", .text = "x"};
+    assert_null(mlflow_json_log_batch("r", &text, 1, &cut));
 }
 
 static void test_batch_take(void **s)
@@ -211,6 +254,40 @@ static void test_config(void **s)
     assert_int_equal(h.retry.max_attempts, 4);
     mlflow_config_free(&cfg);
 
+    /* ~/.mlflow/credentials fills what the environment leaves unset */
+    char home[] = "/tmp/lc-mlflow-home-XXXXXX";
+    assert_non_null(mkdtemp(home));
+    char dir[256], file[300];
+    snprintf(dir, sizeof dir, "%s/.mlflow", home);
+    snprintf(file, sizeof file, "%s/credentials", dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("[default]\nmlflow_tracking_username = wrong\n\n[mlflow]\n# a comment\n"
+          "MLFLOW_TRACKING_USERNAME = alice\nmlflow_tracking_password: pw from file \n", f);
+    fclose(f);
+    const char *old_home = getenv("HOME");
+    char *saved_home = old_home ? strdup(old_home) : NULL;
+    setenv("HOME", home, 1);
+    assert_int_equal(mlflow_config_load(&cfg), LC_OK);
+    assert_string_equal(cfg.username, "alice");
+    assert_string_equal(cfg.password, "pw from file");
+    mlflow_config_free(&cfg);
+    setenv("MLFLOW_TRACKING_USERNAME", "bob", 1); /* the environment wins, key by key */
+    assert_int_equal(mlflow_config_load(&cfg), LC_OK);
+    assert_string_equal(cfg.username, "bob");
+    assert_string_equal(cfg.password, "pw from file");
+    mlflow_config_free(&cfg);
+    unsetenv("MLFLOW_TRACKING_USERNAME");
+    if (saved_home)
+        setenv("HOME", saved_home, 1);
+    else
+        unsetenv("HOME");
+    free(saved_home);
+    unlink(file);
+    rmdir(dir);
+    rmdir(home);
+
     assert_int_equal(lc_remote_mlflow_new(&r), LC_OK);
     assert_string_equal(r.vt->name, "mlflow");
     assert_null(r.vt->heartbeat);
@@ -227,6 +304,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numbers),     cmocka_unit_test(test_batch_body),
+        cmocka_unit_test(test_batch_body_round_trip),
         cmocka_unit_test(test_batch_take),  cmocka_unit_test(test_other_bodies),
         cmocka_unit_test(test_config),
     };

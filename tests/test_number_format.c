@@ -146,6 +146,19 @@ static void expect_compact(double v, const char *want)
     assert_int_equal(n, strlen(want));
 }
 
+static void test_i64(void **state)
+{
+    (void)state;
+    static const int64_t v[] = {0, 7, -7, 10, 1234567890123LL, INT64_MAX, INT64_MIN};
+    static const char *want[] = {"0", "7", "-7", "10", "1234567890123", "9223372036854775807",
+                                 "-9223372036854775808"};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char buf[LC_DOUBLE_BUFSZ];
+        assert_int_equal(lc_format_i64(v[i], buf), strlen(want[i]));
+        assert_string_equal(buf, want[i]);
+    }
+}
+
 static void test_compact(void **state)
 {
     (void)state;
@@ -168,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_python_repr_text),
         cmocka_unit_test(test_round_trip_and_shortest),
         cmocka_unit_test(test_compact),
+        cmocka_unit_test(test_i64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

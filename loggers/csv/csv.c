@@ -132,21 +132,13 @@ static int csv_grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
+/* v in decimal at out, no NUL (the row buffer is sized without one). */
 static size_t csv_i64(int64_t v, char *out)
 {
-    char tmp[24];
-    size_t n = 0;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    size_t o = 0;
-    if (v < 0)
-        out[o++] = '-';
-    while (n)
-        out[o++] = tmp[--n];
-    return o;
+    char tmp[LC_DOUBLE_BUFSZ];
+    size_t n = lc_format_i64(v, tmp);
+    memcpy(out, tmp, n);
+    return n;
 }
 
 static long csv_find_col(const csv_run *r, const char *name)

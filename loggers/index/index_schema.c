@@ -351,9 +351,15 @@ static int index_is_busy(int rc)
 
 int lc_index_step(sqlite3_stmt *st)
 {
+    /* the deadline (a clock read and a getenv) only once the index is busy:
+       this runs once per row read */
+    int rc = sqlite3_step(st);
+    if (!index_is_busy(rc))
+        return rc;
     double deadline = lc_mono_now() + lc_index_busy_ms() / 1000.0;
     for (int attempt = 0;; attempt++) {
-        int rc = sqlite3_step(st);
+        if (attempt > 0)
+            rc = sqlite3_step(st);
         if (!index_is_busy(rc) || lc_mono_now() > deadline)
             return rc;
         sqlite3_reset(st);

@@ -34,6 +34,9 @@ struct lc_outbox {
     char *text;
     size_t tlen, tcap;
     size_t *koff, *toff;      /* offsets into text (SIZE_MAX: NULL) */
+    /* the two reads, prepared once (a read per request of up to 1000
+       items; parsing them each time showed in the shipper's profile) */
+    sqlite3_stmt *read_points, *read_others;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -74,6 +77,8 @@ void lc_outbox_close(lc_outbox *ob)
 {
     if (!ob)
         return;
+    sqlite3_finalize(ob->read_points);
+    sqlite3_finalize(ob->read_others);
     sqlite3_close(ob->db);
     free(ob->items);
     free(ob->text);
@@ -330,12 +335,13 @@ lc_status lc_outbox_read(lc_outbox *ob, int64_t row, int64_t after, size_t max,
     if (max == 0)
         return LC_OK;
     ob->tlen = 0;
-    sqlite3_stmt *pts = ob_prepare(ob, ob_points_sql), *oth = ob_prepare(ob, ob_others_sql);
-    if (!pts || !oth) {
-        sqlite3_finalize(pts);
-        sqlite3_finalize(oth);
+    if (!ob->read_points)
+        ob->read_points = ob_prepare(ob, ob_points_sql);
+    if (!ob->read_others)
+        ob->read_others = ob_prepare(ob, ob_others_sql);
+    sqlite3_stmt *pts = ob->read_points, *oth = ob->read_others;
+    if (!pts || !oth)
         return ob_fail(ob, "cannot read the outbox in", err, errlen);
-    }
     sqlite3_stmt *s[2] = {pts, oth};
     for (int i = 0; i < 2; i++) {
         sqlite3_bind_int64(s[i], 1, row);
@@ -348,8 +354,9 @@ lc_status lc_outbox_read(lc_outbox *ob, int64_t row, int64_t after, size_t max,
     if (sqlite3_exec(ob->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
         ob_fill(ob, pts, 1, 0, &np) != 0 || ob_fill(ob, oth, 0, np, &no) != 0)
         status = ob_fail(ob, "cannot read the outbox in", err, errlen);
-    sqlite3_finalize(pts);
-    sqlite3_finalize(oth);
+    /* reset before COMMIT: a statement left mid-read holds the read open */
+    sqlite3_reset(pts);
+    sqlite3_reset(oth);
     if (!sqlite3_get_autocommit(ob->db))
         sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL);
     if (status != LC_OK)

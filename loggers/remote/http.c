@@ -800,6 +800,8 @@ typedef struct {
     char url[512];
     uint64_t start_ms;
     bool url_auth; /* the URL carries user:password */
+    char last[256]; /* why the last attempt failed ("" before any): a
+                       cancelled call still says what it was retrying */
 } http_ctx;
 
 /* " (3 attempts, 12.4 s)" when there was more than one attempt. */
@@ -897,9 +899,10 @@ static CURLcode http_perform(lc_http_client *c)
 
 static lc_status http_cancel_fail(lc_http_client *c, const http_ctx *k, lc_http_response *r)
 {
-    char text[1024];
-    snprintf(text, sizeof text, "%s %s: cancelled (shutting down) after %d attempt%s", k->method,
-             k->url, r->attempts, r->attempts == 1 ? "" : "s");
+    char text[1400];
+    snprintf(text, sizeof text, "%s %s: cancelled (shutting down) after %d attempt%s%s%s", k->method,
+             k->url, r->attempts, r->attempts == 1 ? "" : "s", k->last[0] ? LC_HTTP_LAST_FAILURE : "",
+             k->last);
     return http_fail(c, r, LC_HTTP_E_CANCELLED, LC_ERR_STATE, text);
 }
 
@@ -1079,6 +1082,10 @@ lc_status lc_http_send(lc_http_client *c, const lc_http_request *q, lc_http_resp
             st = rc == CURLE_OK ? http_status_fail(c, &k, r, NULL) : http_curl_fail(c, &k, r, rc, NULL);
             goto done;
         }
+        if (rc == CURLE_OK)
+            snprintf(k.last, sizeof k.last, "HTTP %ld %s", r->status, lc_http_reason(r->status));
+        else
+            snprintf(k.last, sizeof k.last, "%s", c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
         uint64_t wait = http_backoff_ms(c, r->attempts - 1);
         int64_t hint = rc == CURLE_OK ? http_hint_ms(c, r) : -1;
         if (hint >= 0 && (uint64_t)hint > wait)

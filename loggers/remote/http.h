@@ -176,9 +176,14 @@ typedef enum lc_http_outcome {
     LC_HTTP_E_NETWORK,     /* no response: refused, reset, empty reply, DNS, ... */
     LC_HTTP_E_TIMEOUT,     /* an attempt timed out, or the deadline/total_ms passed */
     LC_HTTP_E_TLS,         /* certificate or handshake refused (not retried) */
-    LC_HTTP_E_CANCELLED,   /* the cancel flag was set */
+    LC_HTTP_E_CANCELLED,   /* the cancel flag was set; after failed attempts
+                              the message ends with LC_HTTP_LAST_FAILURE and
+                              why the last one failed */
     LC_HTTP_E_LOCAL        /* bad request arguments, unreadable body file, OOM */
 } lc_http_outcome;
+
+/* In a cancelled call's message, before why its last attempt failed. */
+#define LC_HTTP_LAST_FAILURE "; the last one: "
 
 #define LC_HTTP_ERROR_LEN 768
 

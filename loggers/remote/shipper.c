@@ -11,6 +11,7 @@
  * items are never copied.
  */
 #include "shipper.h"
+#include "http.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "index/outbox.h"
@@ -188,13 +189,20 @@ static int sh_fail(lc_shipper *sh, sh_run *r, const char *why);
 static int sh_retry(lc_shipper *sh, sh_run *r, const char *why);
 
 /* After a backend call failed: a call that lc_shipper_stop cancelled is
-   neither a failure nor news for the delivery (its state and last error
-   stay as they were); else a permanent status fails the delivery and a
+   not a failure; it is news for the delivery only when it was retrying a
+   failure (the HTTP layer's message then says what failed: a run that ends
+   during an outage stays pending with that reason), else its state and last
+   error stay as they were. A permanent status fails the delivery and a
    transient one backs off. */
 static int sh_after_error(lc_shipper *sh, sh_run *r, lc_status st, const char *why)
 {
-    if (sh->cancel && lc_cancel_is_set(sh->cancel))
+    if (sh->cancel && lc_cancel_is_set(sh->cancel)) {
+        char e2[SH_ERRLEN];
+        if (r->loaded && r->have_lease && strstr(why, LC_HTTP_LAST_FAILURE))
+            lc_outbox_set_state(sh->ob, r->info.row, lc_shipper_name(sh), "pending", why, NULL, 0,
+                                e2, sizeof e2);
         return SH_RETRY;
+    }
     return sh_is_permanent(st) ? sh_fail(sh, r, why) : sh_retry(sh, r, why);
 }
 

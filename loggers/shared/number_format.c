@@ -349,3 +349,21 @@ size_t lc_format_compact(double v, char *buf)
     }
     return rn;
 }
+
+size_t lc_format_i64(int64_t v, char *buf)
+{
+    char tmp[24];
+    size_t n = 0, o = 0;
+    /* negate in unsigned arithmetic: INT64_MIN has no positive twin */
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        buf[o++] = '-';
+    while (n)
+        buf[o++] = tmp[--n];
+    buf[o] = 0;
+    return o;
+}

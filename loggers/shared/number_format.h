@@ -31,6 +31,10 @@
  * Returns the length. */
 size_t lc_format_double(double v, char *buf);
 
+/* v in decimal ("-42"), NUL-terminated; buf needs 21 bytes (LC_DOUBLE_BUFSZ
+ * is enough). Returns the length. */
+size_t lc_format_i64(int64_t v, char *buf);
+
 /* The shortest round-trip decimal of a finite, non-zero |v|:
  * |v| ~ digits * 10^exp10, digits without trailing zeros (1..17 digits).
  * Returns the number of digits, or 0 for zero, NaN and Inf. */

@@ -127,6 +127,9 @@ def test_pending_then_sync(tmp, srv, client):
     check("d: the drain says sync will finish it", "`lightc sync` will finish it" in err, err)
     p = lightc(["runs", "show", uuid[:8]], root, env)
     check("d: runs show pending", "pending: " in p.stdout, p.stdout[-800:])
+    # the reason survives the shutdown that cancelled the retries
+    check("d: runs show says why", "last error:" in p.stdout and
+          "Couldn't connect" in p.stdout, p.stdout[-800:])
     p = lightc(["runs", "ls"], root, env)
     check("d: runs ls marks it", uuid[:8] + "*" in p.stdout, p.stdout)
     p = lightc(["sync"], root, env)

@@ -4,7 +4,11 @@
  * user's existing setup just works:
  *   MLFLOW_TRACKING_URI            http(s)://host:port[/prefix] (required;
  *                                  file:, sqlite:, ... are not servers)
- *   MLFLOW_TRACKING_USERNAME/_PASSWORD  HTTP Basic (wins over the token)
+ *   MLFLOW_TRACKING_USERNAME/_PASSWORD  HTTP Basic (wins over the token);
+ *                                  each, when unset, from ~/.mlflow/credentials
+ *                                  ([mlflow] mlflow_tracking_username = ...,
+ *                                  mlflow_tracking_password = ...), as the
+ *                                  client's read_mlflow_creds does
  *   MLFLOW_TRACKING_TOKEN          Bearer
  *   MLFLOW_TRACKING_INSECURE_TLS   skip TLS verification (true/1/yes)
  *   MLFLOW_TRACKING_SERVER_CERT_PATH    CA bundle (not with INSECURE_TLS)
@@ -16,6 +20,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -61,6 +66,58 @@ void mlflow_config_free(mlflow_config *cfg)
     free(cfg->experiment_id);
     free(cfg->run_id);
     memset(cfg, 0, sizeof *cfg);
+}
+
+/* s without leading and trailing blanks, in place. */
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = 0;
+    return s;
+}
+
+/* The username and password of the [mlflow] section of
+ * ~/.mlflow/credentials (an INI file as Python's configparser reads it:
+ * "key = value" or "key: value", keys case-insensitive, # and ; comments),
+ * into *user and *pass where those are still NULL. A missing or unreadable
+ * file is no error: the client ignores it too. Lines are wiped after use. */
+static void read_credentials_file(char **user, char **pass)
+{
+    const char *home = getenv("HOME");
+    if (!home || !*home || (*user && *pass))
+        return;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/.mlflow/credentials", home);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char line[4096];
+    bool in_mlflow = false;
+    while (fgets(line, sizeof line, f)) {
+        char *l = trim(line);
+        if (*l == '[') {
+            char *end = strchr(l, ']');
+            in_mlflow = end && (size_t)(end - l - 1) == strlen("mlflow") && !strncmp(l + 1, "mlflow", 6);
+        } else if (in_mlflow && *l && *l != '#' && *l != ';') {
+            char *sep = strpbrk(l, "=:");
+            if (sep) {
+                *sep = 0;
+                char *key = trim(l), *value = trim(sep + 1);
+                char **dst = !strcasecmp(key, "mlflow_tracking_username") ? user
+                             : !strcasecmp(key, "mlflow_tracking_password") ? pass
+                                                                             : NULL;
+                if (dst && !*dst && *value)
+                    *dst = strdup(value);
+            }
+        }
+        volatile char *p = line;
+        for (size_t i = 0; i < sizeof line; i++)
+            p[i] = 0;
+    }
+    fclose(f);
 }
 
 /* Whether uri starts with scheme "://" (case-insensitive). */
@@ -134,6 +191,7 @@ lc_status mlflow_config_load(mlflow_config *cfg)
     cfg->token = env_dup("MLFLOW_TRACKING_TOKEN");
     cfg->username = env_dup("MLFLOW_TRACKING_USERNAME");
     cfg->password = env_dup("MLFLOW_TRACKING_PASSWORD");
+    read_credentials_file(&cfg->username, &cfg->password);
     cfg->insecure = env_true("MLFLOW_TRACKING_INSECURE_TLS");
     cfg->server_cert = env_dup("MLFLOW_TRACKING_SERVER_CERT_PATH");
     cfg->client_cert = env_dup("MLFLOW_TRACKING_CLIENT_CERT_PATH");

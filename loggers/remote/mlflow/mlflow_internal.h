@@ -90,8 +90,8 @@ typedef struct mlflow_run {
 /* ---------------------------------------------------------------------- */
 /* JSON (mlflow_json.c) */
 
-/* A JSON number text for a double the server's parser accepts: "%.17g"
- * for finite values, the strings "NaN", "Infinity", "-Infinity" (quotes
+/* A JSON number text for a double the server's parser accepts: the
+ * shortest round-trip text for finite values ("0.1", "-0.0", "1e-07"), the strings "NaN", "Infinity", "-Infinity" (quotes
  * included) otherwise. out holds at least 32 bytes. */
 void mlflow_json_double(double v, char *out, size_t cap);
 

@@ -5,12 +5,14 @@
  * Numbers are where a careless body loses data: the server's parser
  * answers 200 yet drops every item after one it cannot parse (reference
  * §9), and cJSON prints NaN/Inf as null and int64 beyond 2^53 inexactly.
- * So every number is emitted as raw text written here: finite doubles with
- * "%.17g" (round-trips exactly), NaN/+Inf/-Inf as the strings "NaN",
+ * So every number is emitted as raw text written here: finite doubles as
+ * their shortest round-trip text (Python's repr, number_format.h), NaN/+Inf/-Inf as the strings "NaN",
  * "Infinity", "-Infinity" (what the Python client sends), steps and
  * millisecond timestamps as exact integers. Bodies are compact, and the
  * same items always give the same bytes (a retried log-batch is then a
- * no-op on the server's metric key).
+ * no-op on the server's metric key). The log-batch body, built once per
+ * request of up to 1000 points, is written straight into a buffer
+ * (remote/json_writer.h); the rare ones (runs, experiments) use cJSON.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -19,6 +21,8 @@
 #include <string.h>
 
 #include "mlflow_internal.h"
+#include "remote/json_writer.h"
+#include "shared/number_format.h"
 
 /* ---------------------------------------------------------------------- */
 /* numbers and strings */
@@ -30,11 +34,9 @@ void mlflow_json_double(double v, char *out, size_t cap)
     else if (isinf(v))
         snprintf(out, cap, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
     else {
-        snprintf(out, cap, "%.17g", v);
-        /* "%.17g" never uses the locale's separator in the C locale; be safe */
-        for (char *p = out; *p; p++)
-            if (*p == ',')
-                *p = '.';
+        char tmp[LC_DOUBLE_BUFSZ];
+        lc_format_double(v, tmp);
+        snprintf(out, cap, "%s", tmp);
     }
 }
 
@@ -165,53 +167,80 @@ size_t mlflow_batch_take(const lc_outbox_item *items, size_t n)
     return i;
 }
 
+/* One {"key":..,"value":..} with the value cut to max_chars code points. */
+static void jw_kv(lc_jw *w, const char *key, const char *value, size_t max_chars, bool *was_cut)
+{
+    const char *v = value ? value : "";
+    size_t len = mlflow_utf8_prefix(v, max_chars);
+    *was_cut = v[len] != 0;
+    lc_jw_lit(w, "{\"key\":");
+    lc_jw_str(w, key ? key : "");
+    lc_jw_lit(w, ",\"value\":");
+    lc_jw_strn(w, v, len);
+    lc_jw_raw(w, "}", 1);
+}
+
+static void jw_metric(lc_jw *w, const lc_outbox_item *it)
+{
+    char num[40];
+    lc_jw_lit(w, "{\"key\":");
+    lc_jw_str(w, it->key ? it->key : "");
+    lc_jw_lit(w, ",\"value\":");
+    if (isfinite(it->value))
+        lc_jw_double(w, it->value);
+    else {
+        mlflow_json_double(it->value, num, sizeof num);
+        lc_jw_lit(w, num);
+    }
+    lc_jw_lit(w, ",\"timestamp\":");
+    lc_jw_i64(w, mlflow_ms(it->wall_time));
+    lc_jw_lit(w, ",\"step\":");
+    lc_jw_i64(w, it->step);
+    lc_jw_raw(w, "}", 1);
+}
+
+/* The body is written straight into one buffer (json_writer.h): this is
+ * the shipper's per-point work, and a cJSON tree cost most of its CPU. */
 char *mlflow_json_log_batch(const char *run_id, const lc_outbox_item *items, size_t n,
                             size_t *params_cut)
 {
     *params_cut = 0;
-    cJSON *root = cJSON_CreateObject();
-    if (!root)
-        return NULL;
-    bool ok = cJSON_AddStringToObject(root, "run_id", run_id) != NULL;
-    cJSON *metrics = NULL, *params = NULL, *tags = NULL;
-    /* arrays only when non-empty; the order of fields is fixed */
-    for (size_t i = 0; ok && i < n; i++) {
-        if (items[i].kind == LC_OB_METRIC && !metrics)
-            ok = (metrics = cJSON_AddArrayToObject(root, "metrics")) != NULL;
+    lc_jw w;
+    lc_jw_init(&w, 64 + n * 96);
+    lc_jw_lit(&w, "{\"run_id\":");
+    lc_jw_str(&w, run_id);
+    /* arrays only when non-empty, in a fixed order: metrics, params, tags */
+    static const struct {
+        lc_outbox_kind kind;
+        const char *open;
+    } arrays[] = {{LC_OB_METRIC, ",\"metrics\":["},
+                  {LC_OB_PARAM, ",\"params\":["},
+                  {LC_OB_TAG, ",\"tags\":["}};
+    for (size_t a = 0; a < sizeof arrays / sizeof arrays[0]; a++) {
+        size_t count = 0;
+        for (size_t i = 0; i < n; i++) {
+            const lc_outbox_item *it = &items[i];
+            if (it->kind != LC_OB_METRIC && it->kind != LC_OB_PARAM && it->kind != LC_OB_TAG) {
+                lc_jw_discard(&w);
+                return NULL; /* not a log-batch item: the caller's mistake */
+            }
+            if (it->kind != arrays[a].kind)
+                continue;
+            lc_jw_lit(&w, count++ ? "," : arrays[a].open);
+            bool was_cut = false;
+            if (it->kind == LC_OB_METRIC)
+                jw_metric(&w, it);
+            else if (it->kind == LC_OB_PARAM) {
+                jw_kv(&w, it->key, it->text, MLFLOW_MAX_PARAM_VALUE, &was_cut);
+                *params_cut += was_cut;
+            } else
+                jw_kv(&w, it->key, it->text, MLFLOW_MAX_TAG_VALUE, &was_cut);
+        }
+        if (count)
+            lc_jw_raw(&w, "]", 1);
     }
-    for (size_t i = 0; ok && i < n; i++) {
-        if (items[i].kind == LC_OB_PARAM && !params)
-            ok = (params = cJSON_AddArrayToObject(root, "params")) != NULL;
-    }
-    for (size_t i = 0; ok && i < n; i++) {
-        if (items[i].kind == LC_OB_TAG && !tags)
-            ok = (tags = cJSON_AddArrayToObject(root, "tags")) != NULL;
-    }
-    for (size_t i = 0; ok && i < n; i++) {
-        const lc_outbox_item *it = &items[i];
-        bool was_cut = false;
-        if (it->kind == LC_OB_METRIC) {
-            cJSON *m = cJSON_CreateObject();
-            ok = m != NULL;
-            if (!ok)
-                break;
-            cJSON_AddItemToArray(metrics, m);
-            char num[40];
-            mlflow_json_double(it->value, num, sizeof num);
-            ok = cJSON_AddStringToObject(m, "key", it->key ? it->key : "") &&
-                 cJSON_AddRawToObject(m, "value", num) &&
-                 add_raw_i64(m, "timestamp", mlflow_ms(it->wall_time)) &&
-                 add_raw_i64(m, "step", it->step);
-        } else if (it->kind == LC_OB_PARAM) {
-            ok = add_kv(params, it->key, it->text, MLFLOW_MAX_PARAM_VALUE, &was_cut);
-            if (was_cut)
-                (*params_cut)++;
-        } else if (it->kind == LC_OB_TAG) {
-            ok = add_kv(tags, it->key, it->text, MLFLOW_MAX_TAG_VALUE, &was_cut);
-        } else
-            ok = false;
-    }
-    return print_free(root, ok);
+    lc_jw_raw(&w, "}", 1);
+    return lc_jw_finish(&w);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -95,8 +95,6 @@ lc_status mlflow_fail_response(mlflow_backend *b, const char *what, lc_status st
         return lc_fail(LC_ERR_IO,
                        "mlflow: %s: the tracking server %s did not answer (%s); will retry", what,
                        uri, detail);
-    case LC_ERR_STATE:
-        return lc_fail(LC_ERR_STATE, "mlflow: %s: cancelled", what);
     default:
         return lc_fail(st, "mlflow: %s: %s", what, detail);
     }
