@@ -474,8 +474,11 @@ static lc_status log_perf(lc_trainer *t, int64_t step)
     lc_status st = lc_dist_gather(d->dist, mine, sizeof mine, all, 0);
     if (st == LC_OK && d->rank == 0 && t->run) {
         double step_max = 0, step_min = INFINITY, sps = 0, ar = 0, bytes = 0, gs = 0;
+        int slowest = 0;
         for (int r = 0; r < d->world; r++) {
             const double *v = all + (size_t)r * 5;
+            if (v[0] > step_max)
+                slowest = r;
             step_max = v[0] > step_max ? v[0] : step_max;
             step_min = v[0] < step_min ? v[0] : step_min;
             sps += v[1];
@@ -485,12 +488,13 @@ static lc_status log_perf(lc_trainer *t, int64_t step)
         }
         static const char *const keys[] = {"perf/step_ms", "perf/step_ms_min",
                                            "perf/samples_per_sec_all_ranks", "perf/allreduce_ms",
-                                           "perf/allreduce_mb", "perf/grad_sync_ms"};
-        double vals[6] = {step_max, step_min, sps, ar, bytes / 1e6, gs};
+                                           "perf/allreduce_mb", "perf/grad_sync_ms",
+                                           "perf/slowest_rank"};
+        double vals[7] = {step_max, step_min, sps, ar, bytes / 1e6, gs, (double)slowest};
         if (!d->perf_tags[0])
-            for (int i = 0; i < 6; i++)
+            for (int i = 0; i < 7; i++)
                 d->perf_tags[i] = lc_conn_tag(t, keys[i]);
-        lc_run_log_scalars(t->run, step, 6, d->perf_tags, vals);
+        lc_run_log_scalars(t->run, step, 7, d->perf_tags, vals);
     }
     free(all);
     return st;

@@ -47,7 +47,7 @@ typedef struct lc_ddp {
     double perf_t0;
     lc_dist_stats perf_stats0;
     int64_t perf_samples, perf_steps;
-    lc_tag perf_tags[6];
+    lc_tag perf_tags[7];
 } lc_ddp;
 
 void lc_ddp_free_shards(lc_ddp *d);
