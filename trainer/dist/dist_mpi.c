@@ -175,6 +175,14 @@ lc_status lc_dist_init(lc_dist **out, double timeout_s)
     if (fin)
         return lc_fail(LC_ERR_STATE, "dist: MPI was already finalised in this process");
     if (!inited) {
+        /* Open MPI's non-blocking all-reduce picks an algorithm that runs
+           gradient-sized buffers well below its blocking one; its ring is on
+           par up to a few ranks per group (bench/bench_ddp). Beyond 16 ranks
+           the ring's 2(p-1) steps cost small messages more than they gain:
+           Open MPI's own choice stays. The user's setting always wins. */
+        int env_world = lc_dist_env_world_size(NULL, NULL);
+        if (env_world > 1 && env_world <= 16)
+            setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "1", 0);
         int provided = 0;
         int rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
         if (rc != MPI_SUCCESS)
