@@ -582,17 +582,25 @@ static void test_lease_expires(void **state)
     assert_int_equal(lc_outbox_lease(b, r.row, "rec", 200, err, sizeof err), LC_ERR_BUSY);
     assert_non_null(strstr(err, "holds it"));
     /* a's writes need the lease */
-    assert_int_equal(lc_outbox_advance(b, r.row, "rec", 5, 1, err, sizeof err), LC_ERR_STATE);
-    assert_int_equal(lc_outbox_advance(a, r.row, "rec", 5, 1, err, sizeof err), LC_OK);
+    assert_int_equal(lc_outbox_advance(b, r.row, "rec", 5, 1, "lines=9", err, sizeof err), LC_ERR_STATE);
+    assert_int_equal(lc_outbox_advance(a, r.row, "rec", 5, 1, "lines=2", err, sizeof err), LC_OK);
     struct timespec ts = {0, 300 * 1000000L};
     nanosleep(&ts, NULL);
     /* expired: b takes it, a has lost it */
     assert_int_equal(lc_outbox_lease(b, r.row, "rec", 60000, err, sizeof err), LC_OK);
-    assert_int_equal(lc_outbox_advance(a, r.row, "rec", 6, 1, err, sizeof err), LC_ERR_STATE);
+    assert_int_equal(lc_outbox_advance(a, r.row, "rec", 6, 1, NULL, err, sizeof err), LC_ERR_STATE);
     assert_int_equal(lc_outbox_lease(a, r.row, "rec", 200, err, sizeof err), LC_ERR_BUSY);
     assert_int_equal(lc_outbox_release(b, r.row, "rec"), LC_OK);
     assert_int_equal(lc_outbox_lease(a, r.row, "rec", 200, err, sizeof err), LC_OK);
     assert_int_equal(q_int(root, "SELECT cursor FROM delivery"), 5);
+    /* the backend's state went in with the cursor, and only the holder's */
+    lc_outbox_run_clear(&r);
+    assert_int_equal(lc_outbox_load(a, uuid, "rec", &r, err, sizeof err), LC_OK);
+    assert_string_equal(r.remote_state, "lines=2");
+    assert_int_equal(lc_outbox_advance(a, r.row, "rec", 7, 1, NULL, err, sizeof err), LC_OK);
+    lc_outbox_run_clear(&r);
+    assert_int_equal(lc_outbox_load(a, uuid, "rec", &r, err, sizeof err), LC_OK);
+    assert_string_equal(r.remote_state, "lines=2"); /* NULL leaves it */
     lc_outbox_run_clear(&r);
     lc_outbox_close(a);
     lc_outbox_close(b);

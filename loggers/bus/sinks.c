@@ -13,10 +13,12 @@
  * csv/hparams_yaml.h); with neither, no hparams.yaml is written (the params
  * are still in the index).
  *
- * Remote backends ("mlflow", later "wandb") are not sinks: each gets a
+ * Remote backends ("mlflow", "wandb") are not sinks: each gets a
  * shipper thread (remote/shipper.h) that reads the index, so naming one
  * implies the index ("sqlite") even when the spec does not list it. The
  * sqlite sink is told their names and records a delivery per run for each.
+ * Their constructors run before any sink, so a backend that switched
+ * itself off (WANDB_MODE=disabled: no vtable) leaves no delivery behind.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -43,9 +45,6 @@ static const struct {
 };
 
 _Static_assert(SINK_COUNT <= LC_MAX_SINKS, "more sinks compiled in than a hub holds");
-
-/* Backends not built yet; name them so the error helps. */
-static const char *const planned[] = {"wandb"};
 
 static char available[128];
 static pthread_once_t available_once = PTHREAD_ONCE_INIT;
@@ -112,13 +111,6 @@ lc_status lc_sinks_open(lc_hub *hub, const char *spec, char *err, size_t errlen)
             i = SINK_SQLITE;
         }
         if (i < 0) {
-            for (size_t p = 0; p < sizeof planned / sizeof planned[0]; p++) {
-                if (strcmp(tok, planned[p]) == 0) {
-                    snprintf(err, errlen, "logger '%s' is not built into lightc %s yet; available: %s",
-                             tok, LC_VERSION_STRING, lc_available_sinks());
-                    return LC_ERR_UNSUPPORTED;
-                }
-            }
             snprintf(err, errlen, "unknown logger '%s' in '%s'; available: %s (set --loggers or LIGHTC_LOGGERS)",
                      tok, spec, lc_available_sinks());
             return LC_ERR_INVALID;
@@ -141,6 +133,27 @@ lc_status lc_sinks_open(lc_hub *hub, const char *spec, char *err, size_t errlen)
         }
     }
     int yaml_writer = want[SINK_CSV] ? SINK_CSV : want[SINK_TENSORBOARD] ? SINK_TENSORBOARD : -1;
+    /* The remote backends first: their configuration errors come before any
+       file is written, and one that is switched off is dropped. */
+    lc_remote backends[LC_MAX_REMOTES];
+    int nbe = 0;
+    for (int k = 0; k < nremote; k++) {
+        lc_remote be = {0};
+        lc_clear_error();
+        lc_status st = remote_ctors[k](&be);
+        if (st != LC_OK) {
+            snprintf(err, errlen, "%s logger: %s", remote_names[k],
+                     lc_errmsg()[0] ? lc_errmsg() : lc_status_name(st));
+            for (int j = 0; j < nbe; j++)
+                backends[j].vt->free(&backends[j]);
+            return st;
+        }
+        if (!be.vt)
+            continue; /* switched off by its own setting */
+        remote_names[nbe] = remote_names[k];
+        backends[nbe++] = be;
+    }
+    nremote = nbe;
     for (int k = 0, n = 0; k < nremote; k++)
         n += snprintf(remotes + n, sizeof remotes - (size_t)n, "%s%s", k ? "," : "",
                       remote_names[k]);
@@ -156,6 +169,8 @@ lc_status lc_sinks_open(lc_hub *hub, const char *spec, char *err, size_t errlen)
         lc_status st = registry[order[k]].ctor(&cfg, s, e, sizeof e);
         if (st != LC_OK) {
             snprintf(err, errlen, "%s logger: %s", registry[order[k]].name, e);
+            for (int j = 0; j < nremote; j++)
+                backends[j].vt->free(&backends[j]);
             return st;
         }
         s->index = hub->nsinks;
@@ -163,21 +178,15 @@ lc_status lc_sinks_open(lc_hub *hub, const char *spec, char *err, size_t errlen)
     }
     /* The shippers, once the index exists (the sqlite sink made it). */
     for (int k = 0; k < nremote; k++) {
-        lc_remote be = {0};
-        lc_clear_error();
-        lc_status st = remote_ctors[k](&be);
-        if (st != LC_OK) {
-            snprintf(err, errlen, "%s logger: %s", remote_names[k],
-                     lc_errmsg()[0] ? lc_errmsg() : lc_status_name(st));
-            return st;
-        }
         char e[LC_ERRLEN] = "";
         lc_shipper *sh = NULL;
-        st = lc_shipper_new(&sh, &be, hub->root, NULL, e, sizeof e);
+        lc_status st = lc_shipper_new(&sh, &backends[k], hub->root, NULL, e, sizeof e);
         if (st == LC_OK && (st = lc_shipper_start(sh, e, sizeof e)) != LC_OK)
             lc_shipper_free(sh);
         if (st != LC_OK) {
             snprintf(err, errlen, "%s logger: %s", remote_names[k], e);
+            for (int j = k + 1; j < nremote; j++)
+                backends[j].vt->free(&backends[j]);
             return st;
         }
         hub->shippers[hub->nshippers++] = sh;

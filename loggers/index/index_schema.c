@@ -272,6 +272,11 @@ static const char *const index_migrations[] = {
     "  d.cursor AS cursor, d.shipped AS shipped, d.pending_since AS pending_since,"
     "  d.last_error AS last_error, d.updated AS updated"
     "  FROM delivery d JOIN run_info r ON r.id = d.run_id;",
+
+    /* 3 -> 4: a backend's own delivery state beside the cursor (W&B: the
+       next history line offset), written in the same statement as the
+       cursor so that the two never disagree after a crash. */
+    "ALTER TABLE delivery ADD COLUMN remote_state TEXT;",
 };
 
 _Static_assert(sizeof index_migrations / sizeof index_migrations[0] == LC_INDEX_SCHEMA_VERSION,

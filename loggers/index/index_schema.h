@@ -56,7 +56,7 @@
 
 #include "lightc/status.h"
 
-#define LC_INDEX_SCHEMA_VERSION 3
+#define LC_INDEX_SCHEMA_VERSION 4
 /* The oldest version readers accept as it is (the views are the same). */
 #define LC_INDEX_SCHEMA_MIN_READ 1
 #define LC_INDEX_FILE "index.db"

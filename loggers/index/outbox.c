@@ -176,7 +176,7 @@ lc_status lc_outbox_load(lc_outbox *ob, const char *run_uuid, const char *backen
     sqlite3_stmt *st = ob_prepare(
         ob, "SELECT r.id, r.run_uuid, r.experiment, r.name, r.dir, r.start_time, r.status,"
             " r.end_seq, d.run_id, d.cursor, d.state, d.remote_id, d.remote_url,"
-            " d.pending_since, d.last_error, d.shipped"
+            " d.pending_since, d.last_error, d.shipped, d.remote_state"
             " FROM run_info r LEFT JOIN delivery d ON d.run_id = r.id AND d.backend = ?2"
             " WHERE r.run_uuid = ?1");
     if (!st)
@@ -208,6 +208,7 @@ lc_status lc_outbox_load(lc_outbox *ob, const char *run_uuid, const char *backen
     out->pending_since = sqlite3_column_double(st, 13);
     ob_copy(out->last_error, sizeof out->last_error, sqlite3_column_text(st, 14));
     out->shipped = (uint64_t)sqlite3_column_int64(st, 15);
+    ob_copy(out->remote_state, sizeof out->remote_state, sqlite3_column_text(st, 16));
     sqlite3_finalize(st);
     if (!out->experiment || !out->name || !out->dir || ob_load_tags(ob, out) != 0) {
         lc_outbox_run_clear(out);
@@ -545,10 +546,12 @@ static lc_status ob_lost(int changes, const char *backend, char *err, size_t err
 }
 
 lc_status lc_outbox_advance(lc_outbox *ob, int64_t row, const char *backend, int64_t cursor,
-                            uint64_t shipped, char *err, size_t errlen)
+                            uint64_t shipped, const char *remote_state, char *err,
+                            size_t errlen)
 {
     sqlite3_stmt *st = ob_prepare(ob, "UPDATE delivery SET cursor = max(cursor, ?4),"
-                                      " shipped = shipped + ?5, updated = ?6"
+                                      " shipped = shipped + ?5, updated = ?6,"
+                                      " remote_state = coalesce(?7, remote_state)"
                                       " WHERE run_id = ?1 AND backend = ?2 AND lease_token = ?3");
     if (!st)
         return ob_fail(ob, "cannot update deliveries in", err, errlen);
@@ -558,16 +561,19 @@ lc_status lc_outbox_advance(lc_outbox *ob, int64_t row, const char *backend, int
     sqlite3_bind_int64(st, 4, cursor);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)shipped);
     sqlite3_bind_double(st, 6, lc_wall_now());
+    if (remote_state)
+        sqlite3_bind_text(st, 7, remote_state, -1, SQLITE_STATIC);
     int changes = 0;
     lc_status s = ob_write(ob, st, &changes, err, errlen);
     return s != LC_OK ? s : ob_lost(changes, backend, err, errlen);
 }
 
 lc_status lc_outbox_set_remote(lc_outbox *ob, int64_t row, const char *backend,
-                               const char *remote_id, const char *remote_url, char *err,
-                               size_t errlen)
+                               const char *remote_id, const char *remote_url,
+                               const char *remote_state, char *err, size_t errlen)
 {
-    sqlite3_stmt *st = ob_prepare(ob, "UPDATE delivery SET remote_id = ?4, remote_url = ?5"
+    sqlite3_stmt *st = ob_prepare(ob, "UPDATE delivery SET remote_id = ?4, remote_url = ?5,"
+                                      " remote_state = coalesce(?6, remote_state)"
                                       " WHERE run_id = ?1 AND backend = ?2 AND lease_token = ?3");
     if (!st)
         return ob_fail(ob, "cannot update deliveries in", err, errlen);
@@ -576,6 +582,8 @@ lc_status lc_outbox_set_remote(lc_outbox *ob, int64_t row, const char *backend,
     sqlite3_bind_text(st, 3, ob->token, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, remote_id && *remote_id ? remote_id : NULL, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, remote_url && *remote_url ? remote_url : NULL, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, remote_state && *remote_state ? remote_state : NULL, -1,
+                      SQLITE_STATIC);
     int changes = 0;
     lc_status s = ob_write(ob, st, &changes, err, errlen);
     return s != LC_OK ? s : ob_lost(changes, backend, err, errlen);

@@ -54,6 +54,7 @@ typedef struct lc_outbox_run {
     int64_t cursor;
     char state[16];           /* "pending", "delivered", "failed" */
     char remote_id[128], remote_url[512];
+    char remote_state[128];   /* the backend's state beside the cursor ("" if none) */
     double pending_since;     /* 0: not pending */
     char last_error[512];
     uint64_t shipped;
@@ -90,15 +91,19 @@ lc_status lc_outbox_lease(lc_outbox *ob, int64_t row, const char *backend, uint3
 /* Give the lease back (only if this outbox holds it). */
 lc_status lc_outbox_release(lc_outbox *ob, int64_t row, const char *backend);
 
-/* Move the cursor to 'cursor' and count 'shipped' more items delivered.
+/* Move the cursor to 'cursor' and count 'shipped' more items delivered;
+ * remote_state (NULL: left as it is) is stored in the same statement, so
+ * the backend's state and the cursor never disagree after a crash.
  * LC_ERR_STATE when this outbox no longer holds the lease. */
 lc_status lc_outbox_advance(lc_outbox *ob, int64_t row, const char *backend, int64_t cursor,
-                            uint64_t shipped, char *err, size_t errlen);
+                            uint64_t shipped, const char *remote_state, char *err,
+                            size_t errlen);
 
-/* Store the remote run id and URL. */
+/* Store the remote run id and URL, and the backend's state as the open
+ * left it (remote_state; NULL or "": left as it is). */
 lc_status lc_outbox_set_remote(lc_outbox *ob, int64_t row, const char *backend,
-                               const char *remote_id, const char *remote_url, char *err,
-                               size_t errlen);
+                               const char *remote_id, const char *remote_url,
+                               const char *remote_state, char *err, size_t errlen);
 
 /* Record the state: "delivered" (only if the run has ended and the cursor
  * is at or past its end; else it stays pending and *state_out says so),

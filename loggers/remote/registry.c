@@ -12,6 +12,8 @@ static const struct {
     lc_remote_ctor ctor;
 } builtin[] = {
     {"mlflow", lc_remote_mlflow_new},
+    {"wandb", lc_remote_wandb_new},
+    {"wandb-offline", lc_remote_wandb_offline_new},
 };
 
 static struct {
@@ -56,5 +58,5 @@ lc_remote_ctor lc_remote_find(const char *name)
 
 const char *lc_remote_builtin_names(void)
 {
-    return "mlflow";
+    return "mlflow,wandb";
 }

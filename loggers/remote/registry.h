@@ -19,7 +19,8 @@ int lc_remote_register(const char *name, lc_remote_ctor ctor);
 /* The constructor for name, or NULL when there is none. */
 lc_remote_ctor lc_remote_find(const char *name);
 
-/* The built-in backends' names, comma-separated ("mlflow"). */
+/* The built-in backends' names users pick in --loggers, comma-separated
+ * ("mlflow,wandb"; "wandb-offline" is found too, for `lightc sync`). */
 const char *lc_remote_builtin_names(void);
 
 #endif /* LC_REMOTE_REGISTRY_H */

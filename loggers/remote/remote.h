@@ -29,6 +29,7 @@
 #ifndef LC_REMOTE_H
 #define LC_REMOTE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,6 +75,18 @@ typedef struct lc_remote_run {
        back and the backend continues that remote run. */
     char remote_id[128];
     char remote_url[512];
+    /* The backend's own delivery state beside the cursor (W&B: the next
+       history line offset), "" at first. The backend sets it in open_run
+       (stored with the remote id) and updates it in ship; the shipper
+       stores it in the same index write as the cursor it advances past
+       the delivered items, and passes it back on the next open (a resume,
+       `lightc sync` after a kill -9), so it always describes exactly the
+       items before the cursor. */
+    char remote_state[128];
+    /* Set by the shipper (may be NULL): nonzero once the hub has ended the
+       run and a drain waits on it. A backend that paces its requests (W&B)
+       stops waiting and sends at once. */
+    const _Atomic int *ended;
     void *state;              /* the backend's per-run state (open .. close_run) */
 } lc_remote_run;
 
@@ -96,6 +109,10 @@ typedef struct lc_remote_vtable {
     void (*close_run)(lc_remote *r, lc_remote_run *run);
     /* Free the backend. */
     void (*free)(lc_remote *r);
+    /* Items per ship call the backend wants (0: the shipper's default,
+       1000). W&B asks for more: it sends one file_stream request every few
+       seconds, so each call should carry what piled up meanwhile. */
+    uint32_t chunk;
 } lc_remote_vtable;
 
 struct lc_remote {
@@ -114,5 +131,11 @@ struct lc_remote {
  * when the configuration cannot work ("mlflow: MLFLOW_TRACKING_URI is not
  * set: point it at your tracking server, e.g. http://127.0.0.1:5000"). */
 lc_status lc_remote_mlflow_new(lc_remote *out);
+/* W&B (WANDB_MODE online: "wandb"; offline: the offline run directory
+ * writer "wandb-offline"; disabled: LC_OK with out->vt NULL, no backend). */
+lc_status lc_remote_wandb_new(lc_remote *out);
+/* The offline run directory writer, whatever WANDB_MODE says (`lightc sync`
+ * of a "wandb-offline" delivery finishes a directory a crash cut short). */
+lc_status lc_remote_wandb_offline_new(lc_remote *out);
 
 #endif /* LC_REMOTE_H */

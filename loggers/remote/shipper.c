@@ -92,6 +92,8 @@ lc_status lc_shipper_new(lc_shipper **out, const lc_remote *backend, const char 
     sh->be.cancel = sh->cancel;
     if (opt)
         sh->o = *opt;
+    if (!sh->o.chunk && backend->vt)
+        sh->o.chunk = backend->vt->chunk;
     if (!sh->o.chunk)
         sh->o.chunk = 1000;
     if (!sh->o.lease_ms)
@@ -293,8 +295,10 @@ static int sh_step(lc_shipper *sh, sh_run *r, int sync, lc_status *st, size_t *s
         r->rr.name = r->info.name;
         r->rr.start_time = r->info.start_time;
         r->rr.tags = (const char *const *)r->info.tags;
+        r->rr.ended = &r->finished;
         snprintf(r->rr.remote_id, sizeof r->rr.remote_id, "%s", r->info.remote_id);
         snprintf(r->rr.remote_url, sizeof r->rr.remote_url, "%s", r->info.remote_url);
+        snprintf(r->rr.remote_state, sizeof r->rr.remote_state, "%s", r->info.remote_state);
         lc_clear_error();
         *st = sh->be.vt->open_run(&sh->be, &r->rr);
         if (*st != LC_OK) {
@@ -303,13 +307,15 @@ static int sh_step(lc_shipper *sh, sh_run *r, int sync, lc_status *st, size_t *s
         }
         r->opened = 1;
         if (strcmp(r->rr.remote_id, r->info.remote_id) != 0 ||
-            strcmp(r->rr.remote_url, r->info.remote_url) != 0) {
+            strcmp(r->rr.remote_url, r->info.remote_url) != 0 ||
+            strcmp(r->rr.remote_state, r->info.remote_state) != 0) {
             *st = lc_outbox_set_remote(sh->ob, r->info.row, bname, r->rr.remote_id,
-                                       r->rr.remote_url, err, errlen);
+                                       r->rr.remote_url, r->rr.remote_state, err, errlen);
             if (*st != LC_OK)
                 return sh_retry(sh, r, err);
             snprintf(r->info.remote_id, sizeof r->info.remote_id, "%s", r->rr.remote_id);
             snprintf(r->info.remote_url, sizeof r->info.remote_url, "%s", r->rr.remote_url);
+            snprintf(r->info.remote_state, sizeof r->info.remote_state, "%s", r->rr.remote_state);
         }
     }
 
@@ -343,7 +349,7 @@ static int sh_step(lc_shipper *sh, sh_run *r, int sync, lc_status *st, size_t *s
         done = n;
     if (done > 0) {
         lc_status as = lc_outbox_advance(sh->ob, r->info.row, bname, items[done - 1].seq, done,
-                                         err, errlen);
+                                         r->rr.remote_state, err, errlen);
         if (as == LC_ERR_STATE) {
             r->have_lease = 0;
             *st = as;
@@ -354,6 +360,7 @@ static int sh_step(lc_shipper *sh, sh_run *r, int sync, lc_status *st, size_t *s
             return sh_retry(sh, r, err);
         }
         r->info.cursor = items[done - 1].seq;
+        snprintf(r->info.remote_state, sizeof r->info.remote_state, "%s", r->rr.remote_state);
         *shipped = done;
     }
     if (*st != LC_OK) {

@@ -110,6 +110,15 @@ lc_status lc_remote_sync(const lc_sync_options *o, lc_sync_result *res, char *er
             } else if ((shp[k].st = ctor(&be)) != LC_OK) {
                 snprintf(shp[k].err, sizeof shp[k].err, "%s: %s", p->backend,
                          lc_errmsg()[0] ? lc_errmsg() : lc_status_name(shp[k].st));
+            } else if (!be.vt || strcmp(be.vt->name, p->backend) != 0) {
+                /* the backend's own setting made it something else here
+                   (WANDB_MODE=disabled or offline): it cannot deliver */
+                shp[k].st = LC_ERR_INVALID;
+                snprintf(shp[k].err, sizeof shp[k].err,
+                         "%s: its mode setting makes it %s here (e.g. WANDB_MODE): set it to "
+                         "online to deliver", p->backend, be.vt ? be.vt->name : "switched off");
+                if (be.vt && be.vt->free)
+                    be.vt->free(&be);
             } else {
                 lc_shipper_options so = {.quiet = o->quiet};
                 shp[k].st = lc_shipper_new(&shp[k].sh, &be, o->root, &so, shp[k].err,

@@ -82,5 +82,41 @@ def test_planted_secrets(tmp):
         check(f"{' '.join(args[:3])}: no secret", MARK not in out + err)
 
 
+def test_planted_wandb_key(tmp):
+    """A W&B API key (right, then wrong) with a run shipped to the fake W&B
+    server, the HTTP trace on (LIGHTC_HTTP_DEBUG=1, scrubbed): the key is in
+    no file under the root, no index row, no output of the run or the CLI."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    from wandb_fake import WandbFake
+    root = os.path.join(tmp, "wandb-runs")
+    good = "PLANTEDwandbKey" + "0123456789abcdefghijklmnopqrstuv"
+    bad = "PLANTEDwrongKey" + "0123456789abcdefghijklmnopqrstuv"
+    outs = []
+    with WandbFake(good) as fake:
+        for i, key in enumerate((good, bad)):
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "LIGHTC_"))}
+            env.update(WANDB_API_KEY=key, WANDB_BASE_URL=fake.url, LIGHTC_HTTP_DEBUG="1",
+                       LIGHTC_WANDB_STREAM_SECS="0.2", LIGHTC_SYNC_TIMEOUT="20",
+                       HOME="/nonexistent", no_proxy="127.0.0.1")
+            p = subprocess.run([MAKE_RUNS, "--root", root, "--experiment", "wsec", "--name",
+                                "r%d" % i, "--steps", "6", "--loggers", "sqlite,wandb"],
+                               env=env, capture_output=True, timeout=120)
+            outs += [p.stdout, p.stderr]
+            check("wandb run %d: helper ok" % i, p.returncode == 0, p.stderr[-1500:])
+            if i == 0:
+                check("wandb: the trace was on", b"Authorization: ***" in p.stderr, p.stderr[-800:])
+        runs = fake.runs()
+    check("wandb: the right key delivered a run", any(r["complete"] for r in runs.values()), runs)
+    check("wandb: the wrong key got the clear message",
+          b"the API key is invalid: set WANDB_API_KEY" in outs[-1], outs[-1][-800:])
+    hits, seen = files_with_secrets(root)
+    check("wandb: no file holds the key", not hits and seen, hits)
+    for args in (("runs", "ls"), ("runs", "show", "r1"), ("runs", "export", "r1", "--format", "json")):
+        rc, out, err = lightc(*args, root=root, raw=True)
+        outs += [out, err]
+    leaked = [o[:200] for o in outs if MARK in (o if isinstance(o, bytes) else o.encode())]
+    check("wandb: no output holds the key", not leaked, leaked)
+
+
 if __name__ == "__main__":
-    sys.exit(main("secrets", [test_planted_secrets]))
+    sys.exit(main("secrets", [test_planted_secrets, test_planted_wandb_key]))
