@@ -244,8 +244,11 @@ def test_kill9(tmp, fake):
         fp.faults([{"match": fs, "delay": 0.3, "times": 3, "forward": True},
                    {"match": fs, "lose_response": True, "times": -1}])
         env = env_for(fp.url, WANDB_PROJECT="kill9", LIGHTC_WANDB_STREAM_SECS="0")
+        # logging lasts >= 20 s, so the kill always comes while the run is
+        # still logging, also on a loaded machine (a run killed in its final
+        # drain has finished, with an exit code)
         proc = subprocess.Popen([DRIVER, "--root", root, "--steps", "20000", "--run-name",
-                                 "kill9", "--sleep-us", "200"], env=env,
+                                 "kill9", "--sleep-us", "1000"], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 60
         lost = 0
