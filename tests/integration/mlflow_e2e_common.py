@@ -33,6 +33,11 @@ def driver(root, env, points, name, extra=(), timeout=300):
     return rc.run_driver(DRIVER, root, env, "--points", points, name, extra, timeout)
 
 
+def driver_bg(root, env, points, name, extra=()):
+    """bench_mlflow in the background (a Popen, output piped)."""
+    return rc.start_driver(DRIVER, root, env, "--points", points, name, extra)
+
+
 def delivery(root, uuid, backend="mlflow"):
     return rc.delivery(root, uuid, backend)
 

@@ -60,6 +60,14 @@ def run_driver(program, root, env, count_opt, count, name, extra=(), timeout=300
     return p.returncode, res, p.stderr
 
 
+def start_driver(program, root, env, count_opt, count, name, extra=()):
+    """The same driver command in the background: a Popen with stdout and
+    stderr piped (text); the caller waits, reads or kills it."""
+    return subprocess.Popen([program, "--root", root, count_opt, str(count), "--run-name", name,
+                             *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
 def db(root):
     c = sqlite3.connect(os.path.join(root, "index.db"), timeout=30)
     c.execute("PRAGMA busy_timeout = 30000")

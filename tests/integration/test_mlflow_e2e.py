@@ -30,7 +30,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from mlflow_e2e_common import (DRIVER, LIGHTC, SKIP, base_env, check,  # noqa: E402
-                               compare_run, delivery, driver, lightc, ms, run_uuid)
+                               compare_run, delivery, driver, driver_bg, lightc, ms, run_uuid)
 from remote_common import (conclude, not_built, not_installed, run_tests,  # noqa: E402
                            scratch, step_windows, without_data)
 from fault_proxy import FaultProxyProcess  # noqa: E402
@@ -79,9 +79,7 @@ def test_outage(tmp, srv, client):
     tl = os.path.join(tmp, "outage-timeline.txt")
     env = base_env(MLFLOW_TRACKING_URI=srv.uri, LIGHTC_SYNC_TIMEOUT=150)
     # ~4000 steps of 4 points, 10 ms apart: about 40 s
-    proc = subprocess.Popen([DRIVER, "--root", root, "--points", "16000", "--run-name", "outage",
-                             "--sleep-us", "10000", "--timeline", tl], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = driver_bg(root, env, 16000, "outage", ("--sleep-us", "10000", "--timeline", tl))
     time.sleep(5)
     t_stop = time.time()
     srv.stop()
@@ -133,9 +131,7 @@ def test_kill9(tmp, srv, client):
         fp.faults([{"match": {"path": "/api/2.0/mlflow/runs/log-batch"}, "delay": 0.4,
                     "times": -1, "forward": True}])
         env = base_env(MLFLOW_TRACKING_URI=fp.url)
-        proc = subprocess.Popen([DRIVER, "--root", root, "--points", "20000", "--run-name",
-                                 "kill9", "--sleep-us", "200"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = driver_bg(root, env, 20000, "kill9", ("--sleep-us", "200"))
         deadline = time.time() + 60
         while time.time() < deadline:
             n = sum(1 for r in fp.log()["requests"] if r["path"].endswith("/runs/log-batch"))

@@ -41,7 +41,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wandb_common import (DRIVER, KEY, LIGHTC, SKIP, WandbFake, base_env,  # noqa: E402
-                          check, compare_run, db, delivery, driver, index_records,
+                          check, compare_run, db, delivery, driver, driver_bg, index_records,
                           lightc, outputs, run_uuid)
 from remote_common import (conclude, not_built, run_tests, scratch,  # noqa: E402
                            step_windows, without_data)
@@ -199,9 +199,7 @@ def test_outage(tmp, fake):
     tl = os.path.join(tmp, "outage-timeline.txt")
     env = env_for(fake.url, LIGHTC_SYNC_TIMEOUT=150, WANDB_PROJECT="outage")
     # ~3000 steps 10 ms apart: about 35 s; the server is away for 20 s of it
-    proc = subprocess.Popen([DRIVER, "--root", root, "--steps", "3000", "--run-name", "outage",
-                             "--sleep-us", "10000", "--timeline", tl], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = driver_bg(root, env, 3000, "outage", ("--sleep-us", "10000", "--timeline", tl))
     time.sleep(5)
     t_stop = time.time()
     fake.down(20)
@@ -229,9 +227,7 @@ def test_kill9(tmp, fake):
         fp.faults([{"match": fs, "delay": 0.3, "times": 3, "forward": True},
                    {"match": fs, "lose_response": True, "times": -1}])
         env = env_for(fp.url, WANDB_PROJECT="kill9", LIGHTC_WANDB_STREAM_SECS="0")
-        proc = subprocess.Popen([DRIVER, "--root", root, "--steps", "20000", "--run-name",
-                                 "kill9", "--sleep-us", "200"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = driver_bg(root, env, 20000, "kill9", ("--sleep-us", "200"))
         deadline = time.time() + 60
         lost = 0
         while time.time() < deadline:

@@ -38,7 +38,7 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wandb_common import (DRIVER, KEY, SKIP, WandbFake, base_env, check,  # noqa: E402
-                          compare_lines, compare_run, delivery, driver, expected_summary,
+                          compare_lines, compare_run, delivery, driver, driver_bg, expected_summary,
                           index_params, index_records, lightc, param_value, run_uuid, same,
                           summary_problems)
 from remote_common import conclude, not_built, not_installed, run_tests, scratch  # noqa: E402
@@ -310,9 +310,7 @@ def test_offline_kill9(tmp, fake):
     wdir = os.path.join(tmp, "okill-wd")
     env = base_env(WANDB_MODE="offline", WANDB_DIR=wdir, WANDB_PROJECT="okill",
                    LIGHTC_SHIP_LINGER_MS=1)
-    proc = subprocess.Popen([DRIVER, "--root", root, "--steps", "200000", "--run-name", "okill",
-                             "--sleep-us", "50"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = driver_bg(root, env, 200000, "okill", ("--sleep-us", "50"))
     deadline = time.time() + 60
     while time.time() < deadline:
         d = offline_dir(wdir)

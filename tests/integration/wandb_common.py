@@ -40,6 +40,11 @@ def driver(root, env, steps, name, extra=(), timeout=300):
     return rc.run_driver(DRIVER, root, env, "--steps", steps, name, extra, timeout)
 
 
+def driver_bg(root, env, steps, name, extra=()):
+    """bench_wandb in the background (a Popen, output piped)."""
+    return rc.start_driver(DRIVER, root, env, "--steps", steps, name, extra)
+
+
 def delivery(root, uuid, backend="wandb"):
     return rc.delivery(root, uuid, backend)
 
