@@ -30,78 +30,21 @@
  *     thread, on minus off) as a share of the step: what the backend costs
  *     the machine whichever core it runs on, and a figure that other load
  *     on a shared machine disturbs far less than wall time.
+ *
+ * The clocks, run opening, option parser and step loop it shares with
+ * bench_wandb are in bench/remote_bench.c.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lightc/hub.h"
+#include "remote_bench.h"
 
-static const char *const KEYS[] = {"train/loss", "train/acc", "lr", "grad_norm", "k4", "k5",
-                                   "k6", "k7"};
-#define MAX_KEYS 8
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double wall_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* The remote run id and state of a run's mlflow delivery, from the index. */
-static void delivery_of(const char *root, const char *uuid, char *remote, size_t rlen,
-                        char *state, size_t slen)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/index.db", root);
-    remote[0] = state[0] = 0;
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_stmt *st = NULL;
-        sqlite3_busy_timeout(db, 5000);
-        if (sqlite3_prepare_v2(db,
-                               "SELECT coalesce(remote_id, ''), state FROM deliveries"
-                               " WHERE run_id = ?1 AND backend = 'mlflow'",
-                               -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-            if (sqlite3_step(st) == SQLITE_ROW) {
-                snprintf(remote, rlen, "%s", (const char *)sqlite3_column_text(st, 0));
-                snprintf(state, slen, "%s", (const char *)sqlite3_column_text(st, 1));
-            }
-        }
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-}
-
-static int open_run(lc_hub **hub, lc_run **run, const char *root, const char *loggers,
-                    const char *experiment, const char *name)
-{
-    lc_hub_options ho = {.root = root, .loggers = loggers};
-    if (lc_hub_open(hub, &ho) != LC_OK) {
-        fprintf(stderr, "bench_mlflow: lc_hub_open: %s\n", lc_errmsg());
-        return -1;
-    }
-    lc_run_options ro = {.experiment = experiment, .name = name};
-    if (lc_run_start(*hub, &ro, run) != LC_OK) {
-        fprintf(stderr, "bench_mlflow: lc_run_start: %s\n", lc_errmsg());
-        lc_hub_close(*hub, 0);
-        return -1;
-    }
-    return 0;
-}
+#define PROG "bench_mlflow"
 
 /* ---------------------------------------------------------------------- */
 /* points delivered                                                        */
@@ -114,47 +57,40 @@ static int run_points(const char *root, long n, const char *name, long sleep_us,
         exp = "lightc-bench";
     lc_hub *hub;
     lc_run *run;
-    if (open_run(&hub, &run, root, "sqlite,mlflow", exp, name) != 0)
+    if (rb_open_run(PROG, &hub, &run, root, "sqlite,mlflow", exp, name) != 0)
         return 1;
-    lc_tag tags[MAX_KEYS];
+    lc_tag tags[RB_MAX_KEYS];
     for (int k = 0; k < nkeys; k++)
-        tags[k] = lc_run_tag(run, KEYS[k]);
+        tags[k] = lc_run_tag(run, rb_keys[k]);
     char uuid[64];
     snprintf(uuid, sizeof uuid, "%s", lc_run_id(run));
     long nsteps = (n + nkeys - 1) / nkeys;
     double *tl = timeline ? malloc(sizeof(double) * 2 * (size_t)nsteps) : NULL;
-    double ts0 = (double)(int64_t)wall_s();
-    double t0 = now_s(), ts = 0;
+    double ts0 = (double)(int64_t)rb_wall_s();
+    double t0 = rb_now_s(), ts = 0;
     for (long i = 0; i < n; i++) {
         int k = (int)(i % nkeys);
         long s = i / nkeys;
         if (tl && k == 0)
-            ts = now_s();
+            ts = rb_now_s();
         if (lc_run_log_scalar_at(run, tags[k], 1.0 / (double)(s + 1 + k), s,
                                  ts0 + (double)s * 1e-3) != LC_OK) {
-            fprintf(stderr, "bench_mlflow: log: %s\n", lc_errmsg());
+            fprintf(stderr, PROG ": log: %s\n", lc_errmsg());
             return 1;
         }
         if (tl && (k == nkeys - 1 || i == n - 1)) {
-            tl[2 * s] = wall_s();
-            tl[2 * s + 1] = now_s() - ts;
+            tl[2 * s] = rb_wall_s();
+            tl[2 * s + 1] = rb_now_s() - ts;
         }
         if (sleep_us > 0 && k == nkeys - 1)
             usleep((useconds_t)sleep_us);
     }
     lc_status fst = lc_run_finish(run, LC_RUN_FINISHED);
-    double secs = now_s() - t0;
+    double secs = rb_now_s() - t0;
     lc_hub_close(hub, 10000);
-    if (tl) { /* per step: Unix time at its end, seconds its log calls took */
-        FILE *f = fopen(timeline, "w");
-        for (long s = 0; f && s < nsteps; s++)
-            fprintf(f, "%.6f %.9f\n", tl[2 * s], tl[2 * s + 1]);
-        if (f)
-            fclose(f);
-        free(tl);
-    }
+    rb_write_timeline(timeline, tl, nsteps);
     char remote[128], state[32];
-    delivery_of(root, uuid, remote, sizeof remote, state, sizeof state);
+    rb_delivery_of(root, uuid, "mlflow", remote, sizeof remote, state, sizeof state);
     printf("{\"points\": %ld, \"seconds\": %.6f, \"run_id\": \"%s\", \"run_uuid\": \"%s\","
            " \"state\": \"%s\", \"finish\": %d}\n",
            n, secs, remote, uuid, state, (int)fst);
@@ -186,9 +122,9 @@ static void calibrate(void)
     const long n = 2000000;
     double best = 1e9;
     for (int r = 0; r < 7; r++) {
-        double t0 = now_s();
+        double t0 = rb_now_s();
         work(n);
-        double t = now_s() - t0;
+        double t = rb_now_s() - t0;
         if (t < best)
             best = t;
     }
@@ -200,39 +136,15 @@ static void compute(long us)
     work((long)((double)us * iters_per_us));
 }
 
-/* CPU time of the whole process (every thread: training, dispatcher,
- * shipper), in seconds. */
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Mean wall time per step; *cpu_per gets the process's CPU time per step. */
+/* Mean wall time per step of a loop with loggers; *cpu_per gets the
+ * process's CPU time per step. */
 static double step_loop(const char *root, const char *loggers, const char *name, long steps,
                         long compute_us, double *cpu_per)
 {
-    lc_hub *hub;
-    lc_run *run;
-    if (open_run(&hub, &run, root, loggers, "lightc-overhead", name) != 0)
-        return -1;
-    lc_tag tags[4];
-    for (int k = 0; k < 4; k++)
-        tags[k] = lc_run_tag(run, KEYS[k]);
-    double vals[4];
-    double t0 = now_s(), c0 = cpu_s();
-    for (long s = 0; s < steps; s++) {
-        compute(compute_us);
-        for (int k = 0; k < 4; k++)
-            vals[k] = 1.0 / (double)(s + 1 + k);
-        lc_run_log_scalars(run, s, 4, tags, vals);
-    }
-    double per = (now_s() - t0) / (double)steps;
-    *cpu_per = (cpu_s() - c0) / (double)steps;
-    lc_run_finish(run, LC_RUN_FINISHED);
-    lc_hub_close(hub, 2000);
-    return per;
+    rb_loop l = {.prog = PROG, .root = root, .loggers = loggers, .experiment = "lightc-overhead",
+                 .name = name, .steps = steps, .compute_us = compute_us, .compute = compute,
+                 .close_ms = 2000};
+    return rb_step_loop(&l, cpu_per);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -321,46 +233,26 @@ int main(int argc, char **argv)
     const char *name = getenv("LC_BENCH_RUN_NAME"), *root = "runs", *timeline = NULL;
     if (getenv("LC_BENCH_POINTS"))
         points = atol(getenv("LC_BENCH_POINTS"));
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--overhead")) {
-            overhead = 1;
-            continue;
-        }
-        if (!v) {
-            fprintf(stderr, "bench_mlflow: %s needs a value\n", a);
-            return 2;
-        }
-        if (!strcmp(a, "--points"))
-            points = atol(v);
-        else if (!strcmp(a, "--run-name"))
-            name = v;
-        else if (!strcmp(a, "--root"))
-            root = v;
-        else if (!strcmp(a, "--sleep-us"))
-            sleep_us = atol(v);
-        else if (!strcmp(a, "--timeline"))
-            timeline = v;
-        else if (!strcmp(a, "--keys"))
-            nkeys = atoi(v);
-        else if (!strcmp(a, "--steps"))
-            steps = atol(v);
-        else if (!strcmp(a, "--compute-us"))
-            compute_us = atol(v);
-        else if (!strcmp(a, "--rounds"))
-            rounds = atoi(v);
-        else {
-            fprintf(stderr, "bench_mlflow: unknown option '%s'\n", a);
-            return 2;
-        }
-        i++;
-    }
-    if (nkeys < 1 || nkeys > MAX_KEYS) {
-        fprintf(stderr, "bench_mlflow: --keys 1..%d\n", MAX_KEYS);
+    const rb_opt opts[] = {
+        {"--overhead", RB_FLAG, &overhead, NULL, 0},
+        {"--points", RB_LONG, &points, NULL, 0},
+        {"--run-name", RB_STR, &name, NULL, 0},
+        {"--root", RB_STR, &root, NULL, 0},
+        {"--sleep-us", RB_LONG, &sleep_us, NULL, 0},
+        {"--timeline", RB_STR, &timeline, NULL, 0},
+        {"--keys", RB_INT, &nkeys, NULL, 0},
+        {"--steps", RB_LONG, &steps, NULL, 0},
+        {"--compute-us", RB_LONG, &compute_us, NULL, 0},
+        {"--rounds", RB_INT, &rounds, NULL, 0},
+    };
+    if (rb_parse_args(PROG, argc, argv, opts, (int)(sizeof opts / sizeof *opts)) != 0)
+        return 2;
+    if (nkeys < 1 || nkeys > RB_MAX_KEYS) {
+        fprintf(stderr, PROG ": --keys 1..%d\n", RB_MAX_KEYS);
         return 2;
     }
     if (rounds < 1 || rounds > MAX_ROUNDS) {
-        fprintf(stderr, "bench_mlflow: --rounds 1..%d\n", MAX_ROUNDS);
+        fprintf(stderr, PROG ": --rounds 1..%d\n", MAX_ROUNDS);
         return 2;
     }
     if (overhead)

@@ -32,83 +32,22 @@
  *     "sqlite,wandb" in WANDB_MODE=offline), for the comparison with the
  *     wandb SDK's wandb.log in bench/run_wandb_bench. Prints
  *     {"log_us_per_call": X}.
+ *
+ * The clocks, run opening, option parser and step loop it shares with
+ * bench_mlflow are in bench/remote_bench.c.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
-#include <sqlite3.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lightc/hub.h"
+#include "remote_bench.h"
 
-static const char *const KEYS[] = {"train/loss", "train/acc", "lr", "grad_norm", "k4", "k5",
-                                   "k6", "k7"};
-#define MAX_KEYS 8
+#define PROG "bench_wandb"
 #define MAX_PARAMS 16
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double wall_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* The remote run id and state of the run's wandb delivery. */
-static void delivery_of(const char *root, const char *uuid, char *remote, size_t rlen,
-                        char *state, size_t slen)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/index.db", root);
-    remote[0] = state[0] = 0;
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_stmt *st = NULL;
-        sqlite3_busy_timeout(db, 5000);
-        if (sqlite3_prepare_v2(db,
-                               "SELECT coalesce(remote_id, ''), state FROM deliveries"
-                               " WHERE run_id = ?1 AND backend = ?2",
-                               -1, &st, NULL) == SQLITE_OK) {
-            const char *m = getenv("WANDB_MODE");
-            sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, m && !strcmp(m, "offline") ? "wandb-offline" : "wandb", -1,
-                              SQLITE_STATIC);
-            if (sqlite3_step(st) == SQLITE_ROW) {
-                snprintf(remote, rlen, "%s", (const char *)sqlite3_column_text(st, 0));
-                snprintf(state, slen, "%s", (const char *)sqlite3_column_text(st, 1));
-            }
-        }
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-}
-
-static int open_run(lc_hub **hub, lc_run **run, const char *root, const char *loggers,
-                    const char *experiment, const char *name)
-{
-    lc_hub_options ho = {.root = root, .loggers = loggers};
-    if (lc_hub_open(hub, &ho) != LC_OK) {
-        fprintf(stderr, "bench_wandb: lc_hub_open: %s\n", lc_errmsg());
-        return -1;
-    }
-    lc_run_options ro = {.experiment = experiment, .name = name};
-    if (lc_run_start(*hub, &ro, run) != LC_OK) {
-        fprintf(stderr, "bench_wandb: lc_run_start: %s\n", lc_errmsg());
-        lc_hub_close(*hub, 0);
-        return -1;
-    }
-    return 0;
-}
 
 /* ---------------------------------------------------------------------- */
 /* lines delivered                                                          */
@@ -119,7 +58,8 @@ static int run_lines(const char *root, long steps, const char *name, long sleep_
     const char *exp = getenv("LC_BENCH_EXPERIMENT");
     lc_hub *hub;
     lc_run *run;
-    if (open_run(&hub, &run, root, "sqlite,wandb", exp && *exp ? exp : "lightc-bench", name) != 0)
+    if (rb_open_run(PROG, &hub, &run, root, "sqlite,wandb", exp && *exp ? exp : "lightc-bench",
+                    name) != 0)
         return 1;
     lc_run_log_param_int(run, "model/hidden", 128);
     lc_run_log_param_double(run, "optimizer/lr", 0.001);
@@ -130,14 +70,14 @@ static int run_lines(const char *root, long steps, const char *name, long sleep_
         if (eq)
             lc_run_log_param_str(run, k, eq + 1);
     }
-    lc_tag tags[MAX_KEYS];
+    lc_tag tags[RB_MAX_KEYS];
     for (int k = 0; k < nkeys; k++)
-        tags[k] = lc_run_tag(run, KEYS[k]);
+        tags[k] = lc_run_tag(run, rb_keys[k]);
     char uuid[64];
     snprintf(uuid, sizeof uuid, "%s", lc_run_id(run));
     double *tl = timeline ? malloc(sizeof(double) * 2 * (size_t)steps) : NULL;
-    double vals[MAX_KEYS];
-    double t0 = now_s();
+    double vals[RB_MAX_KEYS];
+    double t0 = rb_now_s();
     for (long s = 0; s < steps; s++) {
         for (int k = 0; k < nkeys; k++)
             vals[k] = 1.0 / (double)(s + 1 + k);
@@ -145,31 +85,26 @@ static int run_lines(const char *root, long steps, const char *name, long sleep_
             vals[0] = NAN;
         if (steps > 4 && s == 4)
             vals[0] = INFINITY;
-        double ts = now_s();
+        double ts = rb_now_s();
         if (lc_run_log_scalars(run, s, nkeys, tags, vals) != LC_OK) {
-            fprintf(stderr, "bench_wandb: log: %s\n", lc_errmsg());
+            fprintf(stderr, PROG ": log: %s\n", lc_errmsg());
             return 1;
         }
         if (tl) {
-            tl[2 * s] = wall_s();
-            tl[2 * s + 1] = now_s() - ts;
+            tl[2 * s] = rb_wall_s();
+            tl[2 * s + 1] = rb_now_s() - ts;
         }
         if (sleep_us > 0 && s + 1 < steps)
             usleep((useconds_t)sleep_us);
     }
     lc_status fst = lc_run_finish(run, LC_RUN_FINISHED);
-    double secs = now_s() - t0;
+    double secs = rb_now_s() - t0;
     lc_hub_close(hub, 10000);
-    if (tl) {
-        FILE *f = fopen(timeline, "w");
-        for (long s = 0; f && s < steps; s++)
-            fprintf(f, "%.6f %.9f\n", tl[2 * s], tl[2 * s + 1]);
-        if (f)
-            fclose(f);
-        free(tl);
-    }
+    rb_write_timeline(timeline, tl, steps);
     char remote[128], state[32];
-    delivery_of(root, uuid, remote, sizeof remote, state, sizeof state);
+    const char *mode = getenv("WANDB_MODE");
+    rb_delivery_of(root, uuid, mode && !strcmp(mode, "offline") ? "wandb-offline" : "wandb",
+                   remote, sizeof remote, state, sizeof state);
     printf("{\"steps\": %ld, \"lines_per_s\": %.1f, \"seconds\": %.6f, \"run_uuid\": \"%s\","
            " \"remote_id\": \"%s\", \"state\": \"%s\", \"finish\": %d}\n",
            steps, secs > 0 ? (double)steps / secs : 0.0, secs, uuid, remote, state, (int)fst);
@@ -184,8 +119,8 @@ static volatile double sink_v;
 
 static void compute(long us)
 {
-    double t_end = now_s() + (double)us * 1e-6, x = 1.0;
-    while (now_s() < t_end)
+    double t_end = rb_now_s() + (double)us * 1e-6, x = 1.0;
+    while (rb_now_s() < t_end)
         for (int i = 0; i < 200; i++)
             x = x * 1.0000001 + 1e-9;
     sink_v = x;
@@ -194,25 +129,10 @@ static void compute(long us)
 static double step_loop(const char *root, const char *loggers, const char *name, long steps,
                         long compute_us)
 {
-    lc_hub *hub;
-    lc_run *run;
-    if (open_run(&hub, &run, root, loggers, "lightc-overhead", name) != 0)
-        return -1;
-    lc_tag tags[4];
-    for (int k = 0; k < 4; k++)
-        tags[k] = lc_run_tag(run, KEYS[k]);
-    double vals[4];
-    double t0 = now_s();
-    for (long s = 0; s < steps; s++) {
-        compute(compute_us);
-        for (int k = 0; k < 4; k++)
-            vals[k] = 1.0 / (double)(s + 1 + k);
-        lc_run_log_scalars(run, s, 4, tags, vals);
-    }
-    double per = (now_s() - t0) / (double)steps;
-    lc_run_finish(run, LC_RUN_FINISHED);
-    lc_hub_close(hub, 2000);
-    return per;
+    rb_loop l = {.prog = PROG, .root = root, .loggers = loggers, .experiment = "lightc-overhead",
+                 .name = name, .steps = steps, .compute_us = compute_us, .compute = compute,
+                 .close_ms = 2000};
+    return rb_step_loop(&l, NULL);
 }
 
 static int run_overhead(const char *root, long steps, long compute_us)
@@ -239,23 +159,12 @@ static int run_overhead(const char *root, long steps, long compute_us)
 static int run_log_cost(const char *root, long steps)
 {
     setenv("WANDB_MODE", "offline", 1);
-    lc_hub *hub;
-    lc_run *run;
-    if (open_run(&hub, &run, root, "sqlite,wandb", "lightc-logcost", "logcost") != 0)
+    rb_loop l = {.prog = PROG, .root = root, .loggers = "sqlite,wandb",
+                 .experiment = "lightc-logcost", .name = "logcost", .steps = steps,
+                 .close_ms = 10000};
+    double per = rb_step_loop(&l, NULL);
+    if (per < 0)
         return 1;
-    lc_tag tags[4];
-    for (int k = 0; k < 4; k++)
-        tags[k] = lc_run_tag(run, KEYS[k]);
-    double vals[4];
-    double t0 = now_s();
-    for (long s = 0; s < steps; s++) {
-        for (int k = 0; k < 4; k++)
-            vals[k] = 1.0 / (double)(s + 1 + k);
-        lc_run_log_scalars(run, s, 4, tags, vals);
-    }
-    double per = (now_s() - t0) / (double)steps;
-    lc_run_finish(run, LC_RUN_FINISHED);
-    lc_hub_close(hub, 10000);
     printf("{\"log_us_per_call\": %.3f, \"steps\": %ld}\n", per * 1e6, steps);
     return 0;
 }
@@ -266,44 +175,22 @@ int main(int argc, char **argv)
     int nkeys = 4, overhead = 0, log_cost = 0, nparams = 0;
     const char *name = "bench", *root = "runs", *timeline = NULL;
     const char *params[MAX_PARAMS];
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--overhead")) {
-            overhead = 1;
-            continue;
-        }
-        if (!strcmp(a, "--log-cost")) {
-            log_cost = 1;
-            continue;
-        }
-        if (!v) {
-            fprintf(stderr, "bench_wandb: %s needs a value\n", a);
-            return 2;
-        }
-        if (!strcmp(a, "--steps"))
-            steps = atol(v);
-        else if (!strcmp(a, "--run-name"))
-            name = v;
-        else if (!strcmp(a, "--root"))
-            root = v;
-        else if (!strcmp(a, "--sleep-us"))
-            sleep_us = atol(v);
-        else if (!strcmp(a, "--timeline"))
-            timeline = v;
-        else if (!strcmp(a, "--keys"))
-            nkeys = atoi(v);
-        else if (!strcmp(a, "--compute-us"))
-            compute_us = atol(v);
-        else if (!strcmp(a, "--param") && nparams < MAX_PARAMS)
-            params[nparams++] = v;
-        else {
-            fprintf(stderr, "bench_wandb: unknown option '%s'\n", a);
-            return 2;
-        }
-        i++;
-    }
-    if (nkeys < 1 || nkeys > MAX_KEYS) {
-        fprintf(stderr, "bench_wandb: --keys 1..%d\n", MAX_KEYS);
+    const rb_opt opts[] = {
+        {"--overhead", RB_FLAG, &overhead, NULL, 0},
+        {"--log-cost", RB_FLAG, &log_cost, NULL, 0},
+        {"--steps", RB_LONG, &steps, NULL, 0},
+        {"--run-name", RB_STR, &name, NULL, 0},
+        {"--root", RB_STR, &root, NULL, 0},
+        {"--sleep-us", RB_LONG, &sleep_us, NULL, 0},
+        {"--timeline", RB_STR, &timeline, NULL, 0},
+        {"--keys", RB_INT, &nkeys, NULL, 0},
+        {"--compute-us", RB_LONG, &compute_us, NULL, 0},
+        {"--param", RB_STRS, params, &nparams, MAX_PARAMS},
+    };
+    if (rb_parse_args(PROG, argc, argv, opts, (int)(sizeof opts / sizeof *opts)) != 0)
+        return 2;
+    if (nkeys < 1 || nkeys > RB_MAX_KEYS) {
+        fprintf(stderr, PROG ": --keys 1..%d\n", RB_MAX_KEYS);
         return 2;
     }
     if (overhead)

@@ -11,6 +11,7 @@
 #include "backends.h"
 #include "commands.h"
 #include "cuda_ops.h"
+#include "trainer/dist/dist.h"
 #include "db.h"
 #include "index/index_schema.h"
 #include "lightc/hub.h"
@@ -100,6 +101,10 @@ int cli_info(int argc, char **argv)
                        info_yes_no(be[i].available), be[i].detail[0] ? " (" : "", be[i].detail,
                        be[i].detail[0] ? ")" : "");
     }
+    cli_table_row(t);
+    cli_table_cell(t, "ddp");
+    cli_table_cell(t, "mpi: %s, nccl: %s", info_yes_no(lc_dist_have_mpi()),
+                   info_yes_no(lc_dist_have_nccl()));
     lc_cuda_info gpus;
     lc_cuda_query(&gpus);
     for (int i = 0; i < gpus.gpu_count; i++) {

@@ -32,6 +32,7 @@
 #include "index/index_schema.h"
 #include "lightc/hub.h"
 #include "lightc/trainer.h"
+#include "train_launch.h"
 #include "train_module.h"
 
 /* ------------------------------------------------------------------------ */
@@ -44,7 +45,7 @@ enum {
     F_OPTIMIZER, F_WD, F_MOMENTUM, F_SCHED, F_STEP_SIZE, F_GAMMA, F_HIDDEN, F_ACT, F_DROPOUT,
     F_THREADS, F_HIST, F_DATA, F_VAL_SIZE, F_FAST_DEV, F_MAX_TIME, F_EARLY, F_PATIENCE,
     F_SAVE_LAST, F_TOP_K, F_GRAD_NORM, F_SAMPLES, F_NO_CKPT, F_NO_SUMMARY, F_DEVICES,
-    F_NO_DEVSTATS, F_PROFILER, F_HELP
+    F_NO_DEVSTATS, F_PROFILER, F_STRATEGY, F_NUM_NODES, F_HELP
 };
 
 typedef struct train_flag {
@@ -71,7 +72,10 @@ static const train_flag flags[] = {
     {"precision", F_PRECISION, "P", "32-true",
      "32-true, 16-mixed, bf16-mixed, 16-true or bf16-true (aliases 32, 16, bf16)"},
     {"accelerator", F_ACCEL, "A", "auto", "auto | cpu | cuda (auto: cuda when a GPU is usable)"},
-    {"devices", F_DEVICES, "N", "1", "devices to train on (more than 1 needs DDP: not yet)"},
+    {"devices", F_DEVICES, "N", "1", "devices (cpu: processes) per machine; more than 1 is ddp"},
+    {"strategy", F_STRATEGY, "S", "auto", "auto | ddp | single_device (ddp: one process per device, "
+     "launched through mpirun; docs/distributed.md)"},
+    {"num-nodes", F_NUM_NODES, "N", "1", "machines (ddp; start with mpirun --hostfile or srun)"},
     {"seed", F_SEED, "N", "42", "seed of the weights, dropout and data order"},
     {"root", F_ROOT, "DIR", LC_DEFAULT_ROOT, "run root (default_root_dir; also $LIGHTC_ROOT)"},
     {"experiment", F_EXPERIMENT, "NAME", "fashion-mnist", "experiment the run belongs to"},
@@ -363,6 +367,15 @@ static int parse_args(int argc, char **argv, train_args *a)
         case F_PRECISION: a->cfg.precision = v; break;
         case F_PROFILER: a->cfg.profiler = v; break;
         case F_ACCEL: a->cfg.accelerator = v; break;
+        case F_STRATEGY:
+            if (strcmp(v, "auto") != 0 && strcmp(v, "ddp") != 0 && strcmp(v, "single_device") != 0)
+                bad = bad_value("strategy", v, "use auto, ddp or single_device");
+            a->cfg.strategy = v;
+            break;
+        case F_NUM_NODES:
+            bad = parse_i64("num-nodes", v, 1, 1 << 16, &i64);
+            a->cfg.num_nodes = (int)i64;
+            break;
         case F_DEVICES: {
             bad = parse_i64("devices", v, -1, 1 << 16, &i64);
             a->cfg.devices = (int)i64;
@@ -629,6 +642,14 @@ int lc_cli_train(int argc, char **argv)
     rc = finish_module_options(&a);
     if (rc >= 0)
         return rc;
+    /* ddp typed on one machine: run this command again as its ranks */
+    int ranks = cli_train_needs_launch(a.cfg.strategy, a.cfg.devices, a.cfg.num_nodes);
+    if (ranks > 0 && a.cfg.num_nodes > 1)
+        return cli_usage_error("train", "--num-nodes %d: start the ranks on every machine with "
+                               "mpirun --hostfile FILE -np %d lightc train ... or srun "
+                               "(docs/distributed.md)", a.cfg.num_nodes, ranks);
+    if (ranks > 0)
+        return cli_train_launch(argc, argv, ranks);
 
     lc_trainer *t = NULL;
     lc_status st = lc_trainer_create(&t, &a.cfg);
@@ -662,7 +683,9 @@ int lc_cli_train(int argc, char **argv)
     st = lc_trainer_fit(t, &m.base, dm, a.resume);
     if (st == LC_OK && lc_datamodule_size(dm, "test") > 0)
         st = lc_trainer_test(t, &m.base, dm);
-    if (st == LC_OK) {
+    if (st == LC_OK && lc_trainer_global_rank(t) != 0) {
+        rc = CLI_OK; /* ddp: rank 0 reports */
+    } else if (st == LC_OK) {
         double acc;
         if (lc_trainer_callback_metric(t, "test/acc", &acc) == LC_OK)
             printf("test/acc %.4f", acc);

@@ -47,11 +47,12 @@ static lc_status mlp_training_step(lc_module *m, lc_trainer *t, const lc_minibat
     (void)batch_idx;
     double acc;
     lc_status st = mlp_eval(m, t, b, 1, loss, &acc);
-    lc_log_options bar = {.prog_bar = 1};
+    /* sync_dist: under ddp the logged values are over every rank's samples */
+    lc_log_options bar = {.prog_bar = 1, .sync_dist = 1}, plain = {.sync_dist = 1};
     if (st == LC_OK)
         st = lc_log(t, "train/loss", *loss, &bar);
     if (st == LC_OK)
-        st = lc_log(t, "train/acc", acc, NULL);
+        st = lc_log(t, "train/acc", acc, &plain);
     return st;
 }
 
@@ -66,7 +67,7 @@ static lc_status mlp_eval_step(lc_module *m, lc_trainer *t, const lc_minibatch *
 {
     double loss, acc;
     lc_status st = mlp_eval(m, t, b, 0, &loss, &acc);
-    lc_log_options bar = {.prog_bar = 1};
+    lc_log_options bar = {.prog_bar = 1, .sync_dist = 1};
     if (st == LC_OK)
         st = lc_log(t, loss_key, loss, &bar);
     if (st == LC_OK)

@@ -66,6 +66,22 @@ else
   summary "tests: trainer on cuda FAILED (see tests.log)"
 fi
 
+# NCCL (ddp on GPUs): the device collectives over one rank per GPU; it needs
+# Open MPI on this machine to start its ranks, and says so when it is absent.
+if [ -x "$pack/bin/test_cuda_dist_nccl" ]; then
+  echo "== test_cuda_dist_nccl" >> "$out/tests.log"
+  timeout "$(left_for 140 30)" "$pack/bin/test_cuda_dist_nccl" >> "$out/tests.log" 2>&1
+  rc=$?
+  if [ "$rc" = 0 ]; then
+    summary "tests: NCCL collectives passed"
+  elif [ "$rc" = 77 ]; then
+    summary "tests: NCCL collectives not run: $(grep '^skip' "$out/tests.log" | tail -n 1)"
+  else
+    status=1
+    summary "tests: NCCL collectives FAILED (see tests.log)"
+  fi
+fi
+
 # --- 2. lightc info ---------------------------------------------------------------
 "$pack/bin/lightc" info --root "$(mktemp -d)" > "$out/info.txt" 2>&1 || status=1
 cat "$out/info.txt"

@@ -2,8 +2,9 @@
 """tests/fault_proxy.py — a fault-injecting HTTP server / reverse proxy for
 the tests of lightc's HTTP layer and of the remote backends (MLflow, W&B).
 
-Python standard library only. It listens on 127.0.0.1, answers each request
-from a script of actions (429 with Retry-After, 500, 503, a dropped
+Python standard library only (and tests/child_server.py, the child-process
+handle it shares with wandb_fake.py). It listens on 127.0.0.1, answers each
+request from a script of actions (429 with Retry-After, 500, 503, a dropped
 connection, a slow answer, a request forwarded upstream whose response is
 then lost, ...) and otherwise forwards to an upstream server (--upstream) or,
 without one, echoes what it received. It records every request for
@@ -71,13 +72,13 @@ import socket
 import socketserver
 import ssl
 import struct
-import subprocess
 import sys
 import threading
 import time
 import urllib.parse
-import urllib.request
 import zlib
+
+from child_server import ChildServer
 
 HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
@@ -377,7 +378,7 @@ def main(argv=None):
     os._exit(0)  # not a normal exit: handler and stdin threads may be blocked
 
 
-class FaultProxyProcess:
+class FaultProxyProcess(ChildServer):
     """Start the proxy as a child process from a Python test.
 
         with FaultProxyProcess(upstream="http://127.0.0.1:5000") as fp:
@@ -391,21 +392,7 @@ class FaultProxyProcess:
         if upstream:
             cmd += ["--upstream", upstream]
         cmd += ["--watch-stdin"] + list(extra_args)
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("PORT "):
-            self.proc.kill()
-            raise RuntimeError("fault_proxy did not start: %r" % line)
-        self.port = int(line.split()[1])
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def _call(self, method, path, obj=None):
-        data = json.dumps(obj).encode() if obj is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(req, timeout=30) as r:
-            return json.loads(r.read() or b"null")
+        super().__init__("fault_proxy", cmd)
 
     def faults(self, actions):
         return self._call("POST", "/__fault__", actions)
@@ -420,19 +407,7 @@ class FaultProxyProcess:
         return self._call("POST", "/__reset__", {})
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        self._end()
 
 
 if __name__ == "__main__":

@@ -529,9 +529,10 @@ static void test_deadline(void **s)
 static void test_attempt_timeout(void **s)
 {
     (void)s;
-    /* the first answer comes too late: cut, retried, the second works */
-    faults(&srv, "[{\"delay\":3,\"status\":200,\"body\":\"late\"}]");
-    lc_http_config cfg = {.request_timeout_ms = 300};
+    /* the first answer comes too late: cut, retried, the second works (a
+       1 s limit: a loaded machine must not make the prompt answer late) */
+    faults(&srv, "[{\"delay\":4,\"status\":200,\"body\":\"late\"}]");
+    lc_http_config cfg = {.request_timeout_ms = 1000};
     lc_http_client *c = client_with(cfg);
     lc_http_response r = {0};
     assert_int_equal(lc_http_get(c, url_of(&srv, "/slow"), &r), LC_OK);
@@ -539,9 +540,9 @@ static void test_attempt_timeout(void **s)
     assert_string_not_equal(r.body, "late");
     /* too late every time: LC_ERR_TIMEOUT */
     reset(&srv);
-    faults(&srv, "[{\"delay\":3,\"status\":200,\"times\":2}]");
+    faults(&srv, "[{\"delay\":4,\"status\":200,\"times\":2}]");
     lc_http_request q = {.method = LC_HTTP_POST, .url = url_of(&srv, "/slow"), .body = "{}", .body_len = 2,
-                         .timeout_ms = 300};
+                         .timeout_ms = 1000};
     lc_http_client_free(c);
     cfg.retry.max_attempts = 2;
     c = client_with(cfg);

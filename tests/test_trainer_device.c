@@ -101,9 +101,11 @@ static void test_accelerator_choices_and_errors(void **s)
             assert_non_null(strstr(lc_errmsg(), "built without CUDA"));
         assert_non_null(strstr(lc_errmsg(), "accelerator cpu"));
     }
-    assert_int_equal(try_create("cpu", 2, &t), LC_ERR_UNSUPPORTED);
-    assert_non_null(strstr(lc_errmsg(), "DDP"));
-    assert_non_null(strstr(lc_errmsg(), "devices=1"));
+    /* several devices are ddp: started by a launcher (or, without MPI in
+       the build, refused saying how to install it) */
+    assert_int_not_equal(try_create("cpu", 2, &t), LC_OK);
+    assert_non_null(strstr(lc_errmsg(), "MPI") ? strstr(lc_errmsg(), "MPI")
+                                                : strstr(lc_errmsg(), "mpirun -np 2"));
     assert_int_equal(try_create("cpu", -2, &t), LC_ERR_INVALID);
     assert_int_equal(try_create("cpu", -1, &t), LC_OK); /* all of one host */
     lc_trainer_free(t);

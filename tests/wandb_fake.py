@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """tests/wandb_fake.py — a protocol-faithful fake Weights & Biases server
 for lightc's tests (W&B has no runnable public server). Python standard
-library only; threaded; listens on 127.0.0.1.
+library only (and tests/child_server.py, the child-process handle it shares
+with fault_proxy.py); threaded; listens on 127.0.0.1.
 
 It behaves as the reference sheet (shared/reference/wandb.md) documents the
 real API, and as the official `wandb sync` (wandb-core) needs it:
@@ -63,12 +64,13 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
 import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from child_server import ChildServer
 
 LOCK = threading.Lock()
 STATE = {"runs": {}, "log": [], "faults": [], "down_until": 0.0, "storage": 0}
@@ -408,7 +410,7 @@ def main():
     return 0
 
 
-class WandbFake:
+class WandbFake(ChildServer):
     """The fake as a child process of a test:
 
         with WandbFake(key) as fake:
@@ -417,23 +419,8 @@ class WandbFake:
     """
 
     def __init__(self, key, python=None):
-        cmd = [python or sys.executable, "-u", os.path.abspath(__file__), "--key", key,
-               "--watch-stdin"]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("PORT "):
-            self.proc.kill()
-            raise RuntimeError("wandb_fake did not start: %r" % line)
-        self.port = int(line.split()[1])
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def _call(self, method, path, obj=None):
-        data = json.dumps(obj).encode() if obj is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(req, timeout=30) as r:
-            return json.loads(r.read() or b"null")
+        super().__init__("wandb_fake", [python or sys.executable, "-u", os.path.abspath(__file__),
+                                        "--key", key, "--watch-stdin"])
 
     def runs(self):
         return self._call("GET", "/_fake/runs")
@@ -453,20 +440,11 @@ class WandbFake:
     def reset(self):
         return self._call("POST", "/_fake/reset", {})
 
+    def _ask_to_end(self):
+        self.proc.stdin.close()  # --watch-stdin: end of file ends it
+
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
+        self._end()
 
 
 if __name__ == "__main__":

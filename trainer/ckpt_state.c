@@ -263,6 +263,8 @@ static lc_status ckpt_build(lc_trainer *t, lc_ckpt_writer *w, int mid_epoch)
                                cb->name ? cb->name : "", lc_errmsg());
         }
     }
+    if (t->ddp)
+        lc_ddp_ckpt_add(t, w); /* ddp/ranks: every rank's RNG and loop results */
     if (t->module->hparams_json)
         lc_ckpt_add(w, "hparams", t->module->hparams_json, strlen(t->module->hparams_json));
     /* the header and CRCs are filled on the writer thread */
@@ -286,6 +288,10 @@ int lc_ckpt_path_busy(const lc_trainer *t, const char *path)
 
 lc_status lc_ckpt_flush_pending(lc_trainer *t)
 {
+    int write = 1; /* ddp: rank 0's files, written by rank 0 */
+    lc_status dst = t->ddp ? lc_ddp_ckpt_boundary(t, &write) : LC_OK;
+    if (dst != LC_OK || !write)
+        return dst;
     if (t->npending == 0)
         return LC_OK;
     /* one write at a time: bounded memory, files complete in order */
@@ -554,6 +560,8 @@ lc_status lc_ckpt_restore(lc_trainer *t, const char *path, int64_t *resume_step)
         else
             lc_log_result_clear(&t->train_res);
     }
+    if (st == LC_OK && t->ddp)
+        st = lc_ddp_ckpt_restore(t, &r, path); /* this rank's own RNG and loop results */
     for (size_t i = 0; st == LC_OK && i < t->ncb; i++) {
         lc_callback *cb = t->cbs[i];
         if (!cb->state_load)

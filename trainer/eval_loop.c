@@ -136,6 +136,7 @@ static lc_status eval_stage(lc_trainer *t, lc_module *m, lc_datamodule *dm, int 
     char msg[1024] = "";
     if (st != LC_OK) {
         snprintf(msg, sizeof msg, "%s", lc_errmsg());
+        lc_ddp_raise(t, msg); /* the other ranks stop instead of waiting */
         lc_hooks_exception(t, st);
         if (t->run)
             t->run_failed = 1;

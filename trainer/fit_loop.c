@@ -77,9 +77,13 @@ static int should_check_val(const lc_trainer *t, int64_t batch_idx, int is_last)
 static lc_status optimizer_step_body(lc_trainer *t)
 {
     lc_params *ps = t->module->params;
+    /* ddp: gradients averaged over the ranks first (micro-batches that
+       only accumulate never get here: Lightning's no_sync) */
+    lc_status st = t->ddp ? lc_ddp_sync_grads(t) : LC_OK;
     /* MixedPrecision: unscale before the hooks and clipping see the grads */
     int skip = 0;
-    lc_status st = lc_precision_unscale(&t->prec, ps, &skip);
+    if (st == LC_OK)
+        st = lc_precision_unscale(&t->prec, ps, &skip);
     if (st != LC_OK)
         return st;
     st = lc_hooks_call(t, LC_FX_ON_BEFORE_OPTIMIZER_STEP, LC_CB_ALL,
@@ -311,7 +315,9 @@ static lc_status epoch_end(lc_trainer *t)
 static lc_status train_epoch(lc_trainer *t)
 {
     int64_t start = 0;
-    lc_status st;
+    lc_status st = t->ddp ? lc_ddp_train_epoch(t, t->current_epoch) : LC_OK; /* set_epoch */
+    if (st != LC_OK)
+        return st;
     if (t->mid_epoch_resume) {
         /* the interrupted epoch continues: its start hooks already ran */
         start = t->resume_batch;
@@ -492,8 +498,10 @@ lc_status lc_trainer_fit(lc_trainer *t, lc_module *m, lc_datamodule *dm, const c
     /* everything that can refuse the resume (a bad checkpoint, another
        model) runs before the run is touched */
     lc_status st = lc_trainer_prepare_stage(t, LC_STAGE_FIT, m, dm);
-    if (st == LC_OK)
+    if (st == LC_OK && lc_ddp_rank(t) == 0) /* ddp: rank 0 finds it, the others are told */
         st = fit_resolve_resume(t, ckpt_path, ck, sizeof ck, &resume_mode, &resume_step);
+    if (t->ddp)
+        st = lc_ddp_share_resume(t, st, ck, sizeof ck, &resume_mode, &resume_step);
     if (st == LC_OK)
         st = lc_optim_setup(t);
     if (st == LC_OK && ck[0])
@@ -518,9 +526,12 @@ lc_status lc_trainer_fit(lc_trainer *t, lc_module *m, lc_datamodule *dm, const c
     lc_status wst = lc_ckpt_wait(t);
     if (st == LC_OK)
         st = wst;
+    if (st == LC_OK && t->ddp) /* rank 0's last file is on disk for every rank */
+        st = lc_ddp_barrier(t);
     char msg[1024] = "";
     if (st != LC_OK) {
         snprintf(msg, sizeof msg, "%s", lc_errmsg());
+        lc_ddp_raise(t, msg); /* the other ranks stop instead of waiting */
         lc_hooks_exception(t, st);
         if (t->run)
             t->run_failed = 1;

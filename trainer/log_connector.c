@@ -191,6 +191,9 @@ int lc_conn_should_update_logs(const lc_trainer *t)
 
 lc_status lc_conn_step_end(lc_trainer *t, lc_log_result *r, int emit, int64_t step)
 {
+    lc_status sst = t->ddp ? lc_ddp_sync_step(t, r, emit, step) : LC_OK; /* sync_dist */
+    if (sst != LC_OK)
+        return sst;
     for (size_t i = 0; i < r->len; i++) {
         lc_log_entry *e = &r->items[i];
         if (!e->step_set)
@@ -230,6 +233,9 @@ lc_status lc_conn_step_end(lc_trainer *t, lc_log_result *r, int emit, int64_t st
 lc_status lc_conn_epoch_end(lc_trainer *t, lc_log_result *r, int emit, int64_t step,
                             int add_epoch)
 {
+    lc_status sst = t->ddp ? lc_ddp_sync_epoch(t, r) : LC_OK; /* sync_dist */
+    if (sst != LC_OK)
+        return sst;
     for (size_t i = 0; i < r->len; i++) {
         lc_log_entry *e = &r->items[i];
         if (!e->epoch_set)

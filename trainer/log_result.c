@@ -191,6 +191,7 @@ lc_status lc_log_result_log(lc_log_result *r, lc_fx fx, const char *name, double
         }
     }
     e->prog_bar |= prog_bar;
+    e->sync_dist |= opt->sync_dist != 0;
     if (on_step) {
         e->step_value = value;
         e->step_set = 1;
@@ -223,6 +224,7 @@ void lc_log_result_reset_epoch(lc_log_result *r)
         e->epoch_set = 0;
         e->acc = 0;
         e->weight = 0;
+        e->dist_synced = 0;
     }
 }
 

@@ -40,6 +40,8 @@ typedef struct lc_log_entry {
     int epoch_set;    /* accumulated at least once this epoch */
 
     lc_tag tag_step, tag_epoch; /* interned keys, 0 until the connector sets them */
+    int sync_dist;    /* ddp: reduce across ranks (lc_log_options.sync_dist, sticky) */
+    int dist_synced;  /* ddp: acc/weight already hold every rank's sums this epoch */
 } lc_log_entry;
 
 typedef struct lc_log_result {

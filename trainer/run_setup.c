@@ -198,6 +198,12 @@ static void set_tag_int(lc_run *run, const char *key, long long v)
 
 lc_status lc_run_setup(lc_trainer *t, int resume, int64_t resume_step)
 {
+    return t->ddp ? lc_ddp_run_setup(t, resume, resume_step) /* only rank 0 opens the run */
+                  : lc_run_setup_local(t, resume, resume_step);
+}
+
+lc_status lc_run_setup_local(lc_trainer *t, int resume, int64_t resume_step)
+{
     if (t->run || t->cfg.fast_dev_run > 0)
         return LC_OK;
     if (t->run_closed)
@@ -244,6 +250,12 @@ lc_status lc_run_setup(lc_trainer *t, int resume, int64_t resume_step)
 }
 
 lc_status lc_run_check_live(lc_trainer *t)
+{
+    /* ddp: rank 0's should_stop and run status reach every rank */
+    return t->ddp ? lc_ddp_check_live(t) : lc_run_check_live_local(t);
+}
+
+lc_status lc_run_check_live_local(lc_trainer *t)
 {
     if (!t->run)
         return LC_OK;

@@ -128,6 +128,9 @@ void lc_trainer_config_default(lc_trainer_config *c)
     c->precision = "32-true";
     c->accelerator = "auto";
     c->devices = 1;
+    c->strategy = "auto";
+    c->num_nodes = 1;
+    c->use_distributed_sampler = 1;
     c->device_stats_monitor = 1;
     c->threads = 0;
     c->default_root_dir = NULL;
@@ -177,13 +180,16 @@ static lc_status check_accelerator(const char *a)
     return lc_fail(LC_ERR_INVALID, "unknown accelerator '%s'; use auto, cpu or cuda", a);
 }
 
+#ifdef LC_HAVE_CUDA
 static lc_status ddp_error(int devices)
 {
     return lc_fail(LC_ERR_UNSUPPORTED,
-                   "devices=%d: training on more than one device is DDP (distributed data "
-                   "parallel), which lightc does not have yet (a later issue); use devices=1",
+                   "devices=-1 found %d GPUs: training on several devices is strategy ddp, one "
+                   "process per device (docs/distributed.md): run `lightc train --strategy ddp "
+                   "--devices %d`, or start the ranks with mpirun -np %d", devices, devices,
                    devices);
 }
+#endif
 
 /* accelerator -> the backend the steps run on (Lightning's
  * _AcceleratorConnector: "auto" is cuda when a GPU is usable). */
@@ -204,7 +210,7 @@ static lc_status resolve_accelerator(lc_trainer *t)
                        "when it was configured, or -DLC_CUDA=OFF); rebuild with the CUDA toolkit "
                        "installed, or use accelerator cpu", a);
     }
-    lc_status st = cu->init(0);
+    lc_status st = cu->init(lc_ddp_device_index(t));
     if (st != LC_OK) {
         if (t->accel_auto)
             return LC_OK; /* no usable GPU: the cpu */
@@ -216,7 +222,7 @@ static lc_status resolve_accelerator(lc_trainer *t)
     }
     t->be = cu;
     t->be_ref = 1;
-    if (t->cfg.devices == -1) {
+    if (t->cfg.devices == -1 && !t->ddp) {
 #ifdef LC_HAVE_CUDA
         lc_cuda_info info;
         lc_cuda_query(&info);
@@ -280,8 +286,6 @@ static lc_status check_config(const lc_trainer_config *c)
     if (st == LC_OK && c->devices < -1)
         st = lc_fail(LC_ERR_INVALID, "devices=%d must be >= 1, 0 (auto) or -1 (all)",
                      c->devices);
-    if (st == LC_OK && c->devices > 1)
-        st = ddp_error(c->devices);
     return st;
 }
 
@@ -348,7 +352,11 @@ lc_status lc_trainer_create(lc_trainer **out, const lc_trainer_config *cfg)
     t->grad_norm = NAN;
     lc_log_result_init(&t->train_res);
     lc_log_result_init(&t->eval_res);
-    st = resolve_accelerator(t);
+    st = lc_ddp_create(t, &c);
+    /* canonical, static (the caller's string may not outlive the trainer) */
+    t->cfg.strategy = t->ddp ? "ddp" : "single_device";
+    if (st == LC_OK)
+        st = resolve_accelerator(t);
     if (st != LC_OK) {
         char why[1024];
         snprintf(why, sizeof why, "%s", lc_errmsg());
@@ -441,6 +449,7 @@ void lc_trainer_free(lc_trainer *t)
     lc_log_result_free(&t->train_res);
     lc_log_result_free(&t->eval_res);
     lc_metric_dict_free(&t->cbm);
+    lc_ddp_free(t);
     free(t->em_tags);
     free(t->em_vals);
     lc_ckpt_writer_free(&t->ckpt_spare);
@@ -506,6 +515,8 @@ static lc_status make_loader(lc_dataloader **out, const lc_dataset *ds, int64_t 
 
 lc_status lc_trainer_make_loaders(lc_trainer *t, lc_datamodule *dm)
 {
+    if (t->ddp && t->cfg.use_distributed_sampler)
+        return lc_ddp_make_loaders(t, dm);
     lc_trainer_free_loaders(t);
     if (!dm)
         return lc_fail(LC_ERR_INVALID, "trainer: the data module is NULL");
@@ -537,6 +548,8 @@ void lc_trainer_set_should_stop(lc_trainer *t, int stop)
 }
 lc_rng *lc_trainer_rng(lc_trainer *t) { return t ? &t->rng : NULL; }
 lc_run *lc_trainer_run(lc_trainer *t) { return t ? t->run : NULL; }
+int lc_trainer_global_rank(const lc_trainer *t) { return t ? lc_ddp_rank(t) : 0; }
+int lc_trainer_world_size(const lc_trainer *t) { return t ? lc_ddp_world(t) : 1; }
 const lc_trainer_config *lc_trainer_get_config(const lc_trainer *t) { return t ? &t->cfg : NULL; }
 lc_module *lc_trainer_module(lc_trainer *t) { return t ? t->module : NULL; }
 int64_t lc_trainer_num_training_batches(const lc_trainer *t) { return t ? t->num_training_batches : 0; }

@@ -20,6 +20,7 @@
 
 #include "ckpt_async.h"
 #include "data.h"
+#include "ddp.h"
 #include "datamodule.h"
 #include "lightc/trainer.h"
 #include "log_result.h"
@@ -140,6 +141,8 @@ struct lc_trainer {
     int64_t prof_emit_step;  /* >= 0: perf/ metrics due at this step */
     int64_t prof_batches, prof_samples; /* since the last perf/ metrics */
     double prof_t0;          /* wall (monotonic) time of the last perf/ metrics */
+
+    struct lc_ddp *ddp;      /* strategy ddp (ddp.h); NULL: one process */
 };
 
 /* ---- profiler probes ----------------------------------------------------- */

@@ -273,6 +273,9 @@ typedef struct lc_log_options {
     int prog_bar;           /* 1: also shown by the progress bar */
     int logger;             /* LC_LOG_OFF: callbacks only, not sent to the loggers */
     int64_t batch_size;     /* weight of the mean; 0 = the current batch's size */
+    int sync_dist;          /* 1: under ddp, reduce the value across ranks with reduce_fx
+                               (epoch means weighted by every rank's batch sizes); 0: rank
+                               0's own value is logged (docs/distributed.md) */
 } lc_log_options;
 
 /** self.log(name, value, ...): record a metric from inside a hook. With
@@ -440,8 +443,15 @@ typedef struct lc_trainer_config {
     const char *accelerator;       /* "auto" (cuda when CUDA is compiled in and a GPU is
                                       usable, else cpu) | "cpu" | "cuda" ("gpu" is an alias);
                                       "cuda" without CUDA or without a GPU is an error */
-    int devices;                   /* 1; 0 = auto (1); -1 = all of the accelerator's
-                                      devices; more than one needs DDP (not in lightc yet) */
+    int devices;                   /* 1; 0 = auto (1, or the launcher's ranks per node under
+                                      ddp); -1 = all of the accelerator's devices; more than
+                                      one needs strategy ddp (docs/distributed.md) */
+    const char *strategy;          /* "auto" (ddp when devices * num_nodes > 1 or a launcher
+                                      started several ranks, else single device) | "ddp" |
+                                      "single_device" (Lightning's names) */
+    int num_nodes;                 /* 1: machines; world size = devices * num_nodes */
+    int use_distributed_sampler;   /* 1: under ddp each rank gets its DistributedSampler
+                                      shard of every split; 0: every rank sees all data */
     int device_stats_monitor;      /* 1: on a GPU, a DeviceStatsMonitor logs "device/..."
                                       figures on logging steps (lc_callback_device_stats_monitor) */
     int threads;                   /* BLAS threads; 0 = OpenBLAS's default */
@@ -520,6 +530,10 @@ lc_rng *lc_trainer_rng(lc_trainer *t);
  *  fast_dev_run). Use it to log your own events. */
 lc_run *lc_trainer_run(lc_trainer *t);
 const lc_trainer_config *lc_trainer_get_config(const lc_trainer *t);
+/** trainer.global_rank and trainer.world_size: this process's rank and the
+ *  number of ranks under strategy ddp (0 and 1 on one process). */
+int lc_trainer_global_rank(const lc_trainer *t);
+int lc_trainer_world_size(const lc_trainer *t);
 /** The accelerator the trainer runs on, resolved: "cpu" or "cuda". */
 const char *lc_trainer_accelerator(const lc_trainer *t);
 /** The precision plugin's canonical name ("16-mixed" for "16"). */

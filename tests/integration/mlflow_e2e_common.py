@@ -1,38 +1,22 @@
 """tests/integration/mlflow_e2e_common.py — shared pieces of the end-to-end
 MLflow acceptance tests (test_mlflow_e2e.py, test_mlflow_e2e_auth.py):
-running lightc and the C-API driver (bench/bench_mlflow.c, built as
-tests/helpers/mlflow_log), reading a
-run's points, params and tags from the index's views, and comparing them
-with what MlflowClient reads back from the server (mlflow_server.py).
+the C-API driver (bench/bench_mlflow.c, built as tests/helpers/mlflow_log),
+reading a run's points, params and tags from the index's views, and
+comparing them with what MlflowClient reads back from the server
+(mlflow_server.py). What the W&B tests share too (checks, running lightc,
+the index's runs and deliveries) is remote_common.py, re-exported here.
 """
 import math
 import os
-import sqlite3
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mlflow_server as ms  # noqa: E402  (no proxy for loopback, no telemetry)
+import remote_common as rc  # noqa: E402
+from remote_common import (BUILD, DATA, LIGHTC, SKIP, check, db, finish,  # noqa: E402,F401
+                           lightc, outputs, run, run_uuid)
 
-SKIP = 77
-BUILD = os.path.abspath(os.environ.get("LC_BUILD_DIR") or os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build"))
-LIGHTC = os.path.join(BUILD, "lightc")
 DRIVER = os.path.join(BUILD, "tests", "helpers", "mlflow_log")  # bench/bench_mlflow.c
-DATA = "/usr/share/datasets/fashion-mnist"
-
-failures = []
-checks = 0
-outputs = []  # every stdout/stderr the test saw (the secrets test greps them)
-
-
-def check(name, cond, detail=""):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(name)
-        print("FAIL %s: %s" % (name, str(detail)[:3000]), file=sys.stderr)
-    return cond
 
 
 def base_env(**extra):
@@ -44,48 +28,18 @@ def base_env(**extra):
     return env
 
 
-def run(cmd, env, timeout=300, **kw):
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
-                       stdin=subprocess.DEVNULL, **kw)
-    outputs.append(p.stdout)
-    outputs.append(p.stderr)
-    return p
-
-
-def lightc(args, root, env, timeout=300):
-    return run([LIGHTC, *args, "--root", root], env, timeout)
-
-
 def driver(root, env, points, name, extra=(), timeout=300):
     """bench_mlflow: N points through the hub; (exit code, result dict, stderr)."""
-    import json
-    p = run([DRIVER, "--root", root, "--points", str(points), "--run-name", name, *extra],
-            env, timeout)
-    res = {}
-    for line in p.stdout.splitlines():
-        if line.startswith("{"):
-            res = json.loads(line)
-    return p.returncode, res, p.stderr
+    return rc.run_driver(DRIVER, root, env, "--points", points, name, extra, timeout)
 
 
-def db(root):
-    c = sqlite3.connect(os.path.join(root, "index.db"), timeout=30)
-    c.execute("PRAGMA busy_timeout = 30000")
-    return c
-
-
-def run_uuid(root, experiment, name):
-    with db(root) as c:
-        r = c.execute("SELECT run_id FROM runs WHERE experiment = ? AND name = ?",
-                      (experiment, name)).fetchone()
-    return r[0] if r else None
+def driver_bg(root, env, points, name, extra=()):
+    """bench_mlflow in the background (a Popen, output piped)."""
+    return rc.start_driver(DRIVER, root, env, "--points", points, name, extra)
 
 
 def delivery(root, uuid, backend="mlflow"):
-    with db(root) as c:
-        r = c.execute("SELECT state, remote_id, remote_url, last_error FROM deliveries"
-                      " WHERE run_id = ? AND backend = ?", (uuid, backend)).fetchone()
-    return dict(zip(("state", "remote_id", "remote_url", "last_error"), r)) if r else {}
+    return rc.delivery(root, uuid, backend)
 
 
 def ts_ms(wall):
@@ -138,11 +92,3 @@ def compare_run(label, root, uuid, client, status="FINISHED", artifacts=None,
               (rel, size, r["artifacts"]))
     return r
 
-
-def finish(name):
-    if failures:
-        print("%s: %d of %d check(s) failed: %s" % (name, len(failures), checks,
-                                                    ", ".join(failures)), file=sys.stderr)
-        return 1
-    print("%s: all %d checks passed" % (name, checks))
-    return 0

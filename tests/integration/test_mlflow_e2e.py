@@ -22,18 +22,17 @@ f. 429 with Retry-After, 500, 503, dropped connections, a slow answer and
 Auth (g, h) is test_mlflow_e2e_auth.py (its own server).
 """
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from mlflow_e2e_common import (DATA, DRIVER, LIGHTC, SKIP, base_env, check,  # noqa: E402
-                               compare_run, delivery, driver, finish, lightc, ms, run_uuid)
+from mlflow_e2e_common import (DRIVER, LIGHTC, SKIP, base_env, check,  # noqa: E402
+                               compare_run, delivery, driver, driver_bg, lightc, ms, run_uuid)
+from remote_common import (conclude, not_built, not_installed, run_tests,  # noqa: E402
+                           scratch, step_windows, without_data)
 from fault_proxy import FaultProxyProcess  # noqa: E402
 
 EXP = "lightc-bench"  # bench_mlflow's default experiment
@@ -75,28 +74,12 @@ def test_c_api(tmp, srv, client):
         compare_run("b", root, res["run_uuid"], client, run_name="capi")
 
 
-def step_windows(path, t_stop, t_back):
-    win = {"before": [], "during": [], "after": []}
-    with open(path) as f:
-        for line in f:
-            t, d = map(float, line.split())
-            win["before" if t < t_stop else "during" if t < t_back else "after"].append(d)
-    for k, v in win.items():
-        if v:
-            v.sort()
-            print("   step log time %-6s n=%5d  median %7.1f us  p99 %8.1f us  max %8.1f us"
-                  % (k, len(v), v[len(v) // 2] * 1e6, v[int(len(v) * 0.99)] * 1e6, v[-1] * 1e6))
-    return win
-
-
 def test_outage(tmp, srv, client):
     root = os.path.join(tmp, "outage")
     tl = os.path.join(tmp, "outage-timeline.txt")
     env = base_env(MLFLOW_TRACKING_URI=srv.uri, LIGHTC_SYNC_TIMEOUT=150)
     # ~4000 steps of 4 points, 10 ms apart: about 40 s
-    proc = subprocess.Popen([DRIVER, "--root", root, "--points", "16000", "--run-name", "outage",
-                             "--sleep-us", "10000", "--timeline", tl], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = driver_bg(root, env, 16000, "outage", ("--sleep-us", "10000", "--timeline", tl))
     time.sleep(5)
     t_stop = time.time()
     srv.stop()
@@ -148,9 +131,11 @@ def test_kill9(tmp, srv, client):
         fp.faults([{"match": {"path": "/api/2.0/mlflow/runs/log-batch"}, "delay": 0.4,
                     "times": -1, "forward": True}])
         env = base_env(MLFLOW_TRACKING_URI=fp.url)
-        proc = subprocess.Popen([DRIVER, "--root", root, "--points", "20000", "--run-name",
-                                 "kill9", "--sleep-us", "200"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # logging lasts >= 20 s (1 ms between points), so the kill always
+        # comes while the run is still logging, also on a loaded machine:
+        # killed during its final drain instead, the run would rightly be
+        # FINISHED
+        proc = driver_bg(root, env, 20000, "kill9", ("--sleep-us", "1000"))
         deadline = time.time() + 60
         while time.time() < deadline:
             n = sum(1 for r in fp.log()["requests"] if r["path"].endswith("/runs/log-batch"))
@@ -200,45 +185,16 @@ def test_faults(tmp, srv, client):
 
 
 def main():
-    if not (os.access(LIGHTC, os.X_OK) and os.access(DRIVER, os.X_OK)):
-        print("skip: lightc or tests/helpers/mlflow_log not built", file=sys.stderr)
+    if not_built(DRIVER) or not_installed("mlflow"):
         return SKIP
-    try:
-        import mlflow  # noqa: F401
-    except ImportError:
-        print("skip: mlflow not installed in this Python (scripts/setup --python)")
-        return SKIP
-    base = os.environ.get("LC_TEST_TMP") or None
-    if base:
-        os.makedirs(base, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix="mlflow-e2e-", dir=base)
+    tmp = scratch("mlflow-e2e-")
     t0 = time.time()
-    only = sys.argv[1:]
-    tests = [test_train, test_c_api, test_outage, test_pending_then_sync, test_kill9,
-             test_faults]
-    if not os.path.exists(os.path.join(DATA, "train-images-idx3-ubyte.gz")):
-        print("a: skipped: no %s" % DATA)
-        tests.remove(test_train)
+    tests = without_data([test_train, test_c_api, test_outage, test_pending_then_sync,
+                          test_kill9, test_faults], test_train)
     with ms.MlflowServer(root=os.path.join(tmp, "server"), keep=True) as srv:
-        client = srv.client()
-        for fn in tests:
-            if only and fn.__name__ not in only:
-                continue
-            t1 = time.time()
-            try:
-                fn(tmp, srv, client)
-            except Exception:
-                check(fn.__name__ + ": no exception", False, traceback.format_exc())
-            print("%s: %.1f s" % (fn.__name__, time.time() - t1))
-            if not srv.running:
-                srv.start()
-    print("total %.1f s" % (time.time() - t0))
-    rc = finish("mlflow_e2e")
-    if rc == 0 and not os.environ.get("LC_KEEP_TMP"):
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        print("files kept in " + tmp, file=sys.stderr)
-    return rc
+        run_tests(tests, (tmp, srv, srv.client()),
+                  after=lambda: None if srv.running else srv.start())
+    return conclude("mlflow_e2e", tmp, t0)
 
 
 if __name__ == "__main__":

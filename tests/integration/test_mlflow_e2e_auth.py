@@ -13,14 +13,13 @@ h. planted secrets (the wrong and the right password, and a token in
 """
 import os
 import secrets
-import shutil
 import sys
-import tempfile
 import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mlflow_e2e_common as c  # noqa: E402
+import remote_common as rc  # noqa: E402
 from mlflow_e2e_common import check, ms  # noqa: E402
 
 
@@ -94,31 +93,16 @@ def test_auth(tmp, srv, client):
 
 
 def main():
-    if not os.access(c.LIGHTC, os.X_OK) or not os.access(c.DRIVER, os.X_OK):
-        print("skip: lightc or tests/helpers/mlflow_log not built", file=sys.stderr)
+    if rc.not_built(c.DRIVER) or rc.not_installed("mlflow"):
         return c.SKIP
-    try:
-        import mlflow  # noqa: F401
-    except ImportError:
-        print("skip: mlflow not installed in this Python (scripts/setup --python)")
-        return c.SKIP
-    base = os.environ.get("LC_TEST_TMP") or None
-    if base:
-        os.makedirs(base, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix="mlflow-e2e-auth-", dir=base)
+    tmp = rc.scratch("mlflow-e2e-auth-")
     t0 = time.time()
     with ms.MlflowServer(root=os.path.join(tmp, "server"), auth=True, keep=True) as srv:
         try:
             test_auth(tmp, srv, srv.client())
         except Exception:
             check("auth: no exception", False, traceback.format_exc())
-    print("total %.1f s" % (time.time() - t0))
-    rc = c.finish("mlflow_e2e_auth")
-    if rc == 0 and not os.environ.get("LC_KEEP_TMP"):
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        print("files kept in " + tmp, file=sys.stderr)
-    return rc
+    return rc.conclude("mlflow_e2e_auth", tmp, t0)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 # and `--devices` (Lightning's names): on a machine without a usable GPU,
 # --accelerator cuda (and its alias gpu) exits 2 with a message saying
 # which is missing — CUDA not compiled into this build, or no GPU — and
-# what to do; --devices 2 says DDP is not there yet; auto trains on the
+# what to do; --devices 2 with strategy single_device asks for ddp, and
+# --num-nodes 2 typed on one machine names the launchers (the ddp runs
+# themselves are tests/integration/test_train_ddp*.py); auto trains on the
 # cpu and records the accelerator. On a machine with a GPU the error part
 # is skipped (the fits are in scripts/gpu-check). Skipped (77) without the
 # data set.
@@ -51,7 +53,13 @@ else
     done
     echo "--accelerator cuda: $(cat "$tmp/err")"
 fi
-expect_error "DDP" --devices 2
+expect_error "needs strategy ddp" --devices 2 --strategy single_device
+if "$lightc" info | grep -q "mpi: yes"; then
+    expect_error "mpirun --hostfile" --devices 2 --num-nodes 2
+else
+    expect_error "needs MPI" --devices 2
+fi
+expect_error "use auto, ddp or single_device" --strategy fsdp
 expect_error "not available in lightc" --accelerator tpu
 expect_error "use auto, cpu or cuda" --accelerator quantum
 expect_error "expected a whole number" --devices two

@@ -34,18 +34,17 @@ g. WANDB_MODE=offline: nothing is sent; the wandb delivery stays pending;
 """
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wandb_common import (DATA, DRIVER, KEY, LIGHTC, SKIP, WandbFake, base_env,  # noqa: E402
-                          check, compare_run, db, delivery, driver, finish, index_records,
+from wandb_common import (DRIVER, KEY, LIGHTC, SKIP, WandbFake, base_env,  # noqa: E402
+                          check, compare_run, db, delivery, driver, driver_bg, index_records,
                           lightc, outputs, run_uuid)
+from remote_common import (conclude, not_built, run_tests, scratch,  # noqa: E402
+                           step_windows, without_data)
 from fault_proxy import FaultProxyProcess  # noqa: E402
 
 EXP = "lightc-bench"  # bench_wandb's default experiment
@@ -195,28 +194,12 @@ def test_faults(tmp, fake):
         check("c: one remote run", len(runs) == 1, runs)
 
 
-def step_windows(path, t_stop, t_back):
-    win = {"before": [], "during": [], "after": []}
-    with open(path) as f:
-        for line in f:
-            t, d = map(float, line.split())
-            win["before" if t < t_stop else "during" if t < t_back else "after"].append(d)
-    for k, v in win.items():
-        if v:
-            v.sort()
-            print("   step log time %-6s n=%5d  median %7.1f us  p99 %8.1f us  max %8.1f us"
-                  % (k, len(v), v[len(v) // 2] * 1e6, v[int(len(v) * 0.99)] * 1e6, v[-1] * 1e6))
-    return win
-
-
 def test_outage(tmp, fake):
     root = os.path.join(tmp, "outage")
     tl = os.path.join(tmp, "outage-timeline.txt")
     env = env_for(fake.url, LIGHTC_SYNC_TIMEOUT=150, WANDB_PROJECT="outage")
     # ~3000 steps 10 ms apart: about 35 s; the server is away for 20 s of it
-    proc = subprocess.Popen([DRIVER, "--root", root, "--steps", "3000", "--run-name", "outage",
-                             "--sleep-us", "10000", "--timeline", tl], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = driver_bg(root, env, 3000, "outage", ("--sleep-us", "10000", "--timeline", tl))
     time.sleep(5)
     t_stop = time.time()
     fake.down(20)
@@ -244,9 +227,10 @@ def test_kill9(tmp, fake):
         fp.faults([{"match": fs, "delay": 0.3, "times": 3, "forward": True},
                    {"match": fs, "lose_response": True, "times": -1}])
         env = env_for(fp.url, WANDB_PROJECT="kill9", LIGHTC_WANDB_STREAM_SECS="0")
-        proc = subprocess.Popen([DRIVER, "--root", root, "--steps", "20000", "--run-name",
-                                 "kill9", "--sleep-us", "200"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # logging lasts >= 20 s, so the kill always comes while the run is
+        # still logging, also on a loaded machine (a run killed in its final
+        # drain has finished, with an exit code)
+        proc = driver_bg(root, env, 20000, "kill9", ("--sleep-us", "1000"))
         deadline = time.time() + 60
         lost = 0
         while time.time() < deadline:
@@ -337,37 +321,15 @@ def test_offline_then_sync(tmp, fake):
 
 
 def main():
-    if not (os.access(LIGHTC, os.X_OK) and os.access(DRIVER, os.X_OK)):
-        print("skip: lightc or tests/helpers/wandb_log not built", file=sys.stderr)
+    if not_built(DRIVER):
         return SKIP
-    base = os.environ.get("LC_TEST_TMP") or None
-    if base:
-        os.makedirs(base, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix="wandb-e2e-", dir=base)
+    tmp = scratch("wandb-e2e-")
     t0 = time.time()
-    only = sys.argv[1:]
-    tests = [test_train, test_c_api, test_heartbeat, test_faults, test_outage, test_kill9,
-             test_wrong_key, test_offline_then_sync]
-    if not os.path.exists(os.path.join(DATA, "train-images-idx3-ubyte.gz")):
-        print("a: skipped: no %s" % DATA)
-        tests.remove(test_train)
+    tests = without_data([test_train, test_c_api, test_heartbeat, test_faults, test_outage,
+                          test_kill9, test_wrong_key, test_offline_then_sync], test_train)
     with WandbFake(KEY) as fake:
-        for fn in tests:
-            if only and fn.__name__ not in only:
-                continue
-            t1 = time.time()
-            try:
-                fn(tmp, fake)
-            except Exception:
-                check(fn.__name__ + ": no exception", False, traceback.format_exc())
-            print("%s: %.1f s" % (fn.__name__, time.time() - t1))
-    print("total %.1f s" % (time.time() - t0))
-    rc = finish("wandb_e2e")
-    if rc == 0 and not os.environ.get("LC_KEEP_TMP"):
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        print("files kept in " + tmp, file=sys.stderr)
-    return rc
+        run_tests(tests, (tmp, fake))
+    return conclude("wandb_e2e", tmp, t0)
 
 
 if __name__ == "__main__":

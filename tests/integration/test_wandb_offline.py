@@ -29,21 +29,19 @@ import json
 import math
 import os
 import re
-import shutil
 import signal
 import struct
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wandb_common import (DRIVER, KEY, LIGHTC, SKIP, WandbFake, base_env, check,  # noqa: E402
-                          compare_lines, compare_run, delivery, driver, expected_summary, finish,
+from wandb_common import (DRIVER, KEY, SKIP, WandbFake, base_env, check,  # noqa: E402
+                          compare_lines, compare_run, delivery, driver, driver_bg, expected_summary,
                           index_params, index_records, lightc, param_value, run_uuid, same,
                           summary_problems)
+from remote_common import conclude, not_built, not_installed, run_tests, scratch  # noqa: E402
 
 SRC = os.path.abspath(os.environ.get("LC_SOURCE_DIR") or
                       os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -312,9 +310,7 @@ def test_offline_kill9(tmp, fake):
     wdir = os.path.join(tmp, "okill-wd")
     env = base_env(WANDB_MODE="offline", WANDB_DIR=wdir, WANDB_PROJECT="okill",
                    LIGHTC_SHIP_LINGER_MS=1)
-    proc = subprocess.Popen([DRIVER, "--root", root, "--steps", "200000", "--run-name", "okill",
-                             "--sleep-us", "50"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = driver_bg(root, env, 200000, "okill", ("--sleep-us", "50"))
     deadline = time.time() + 60
     while time.time() < deadline:
         d = offline_dir(wdir)
@@ -341,38 +337,13 @@ def test_offline_kill9(tmp, fake):
 
 
 def main():
-    if not (os.access(LIGHTC, os.X_OK) and os.access(DRIVER, os.X_OK)):
-        print("skip: lightc or tests/helpers/wandb_log not built", file=sys.stderr)
+    if not_built(DRIVER) or not_installed("wandb", "wandb.proto.wandb_internal_pb2"):
         return SKIP
-    try:
-        import wandb  # noqa: F401
-        from wandb.proto import wandb_internal_pb2  # noqa: F401
-    except ImportError:
-        print("skip: wandb not installed in this Python (scripts/setup --python)")
-        return SKIP
-    base = os.environ.get("LC_TEST_TMP") or None
-    if base:
-        os.makedirs(base, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix="wandb-offline-", dir=base)
+    tmp = scratch("wandb-offline-")
     t0 = time.time()
-    only = sys.argv[1:]
     with WandbFake(KEY) as fake:
-        for fn in (test_field_numbers, test_offline_dir, test_offline_kill9):
-            if only and fn.__name__ not in only:
-                continue
-            t1 = time.time()
-            try:
-                fn(tmp, fake)
-            except Exception:
-                check(fn.__name__ + ": no exception", False, traceback.format_exc())
-            print("%s: %.1f s" % (fn.__name__, time.time() - t1))
-    print("total %.1f s" % (time.time() - t0))
-    rc = finish("wandb_offline")
-    if rc == 0 and not os.environ.get("LC_KEEP_TMP"):
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        print("files kept in " + tmp, file=sys.stderr)
-    return rc
+        run_tests((test_field_numbers, test_offline_dir, test_offline_kill9), (tmp, fake))
+    return conclude("wandb_offline", tmp, t0)
 
 
 if __name__ == "__main__":

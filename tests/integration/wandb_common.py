@@ -1,40 +1,26 @@
 """tests/integration/wandb_common.py — shared pieces of the W&B tests
 (test_wandb_e2e.py, test_wandb_offline.py): the fake server
-(tests/wandb_fake.py), running lightc and the C-API driver
-(bench/bench_wandb.c, built as tests/helpers/wandb_log), and comparing what
-the fake holds with the run index: every history line, config entry,
-summary value and the exit code, exactly once.
+(tests/wandb_fake.py), the C-API driver (bench/bench_wandb.c, built as
+tests/helpers/wandb_log), and comparing what the fake holds with the run
+index: every history line, config entry, summary value and the exit code,
+exactly once. What the MLflow tests share too (checks, running lightc, the
+index's runs and deliveries) is remote_common.py, re-exported here.
 """
 import json
 import math
 import os
-import sqlite3
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".."))
 from wandb_fake import WandbFake  # noqa: E402,F401
+import remote_common as rc  # noqa: E402
+from remote_common import (BUILD, DATA, LIGHTC, SKIP, check, db, finish,  # noqa: E402,F401
+                           lightc, outputs, run, run_uuid)
 
-SKIP = 77
-BUILD = os.path.abspath(os.environ.get("LC_BUILD_DIR") or os.path.join(HERE, "..", "..", "build"))
-LIGHTC = os.path.join(BUILD, "lightc")
 DRIVER = os.path.join(BUILD, "tests", "helpers", "wandb_log")  # bench/bench_wandb.c
-DATA = "/usr/share/datasets/fashion-mnist"
 KEY = "lightcFakeKey0123456789abcdefghijklmnopqrstuv"  # 40+ chars, [A-Za-z0-9]
-
-failures = []
-checks = 0
-outputs = []  # every stdout/stderr seen (tests grep them for secrets)
-
-
-def check(name, cond, detail=""):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(name)
-        print("FAIL %s: %s" % (name, str(detail)[:3000]), file=sys.stderr)
-    return cond
 
 
 def base_env(**extra):
@@ -49,47 +35,18 @@ def base_env(**extra):
     return env
 
 
-def run(cmd, env, timeout=300, **kw):
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
-                       stdin=subprocess.DEVNULL, **kw)
-    outputs.append(p.stdout)
-    outputs.append(p.stderr)
-    return p
-
-
-def lightc(args, root, env, timeout=300):
-    return run([LIGHTC, *args, "--root", root], env, timeout)
-
-
 def driver(root, env, steps, name, extra=(), timeout=300):
     """bench_wandb: S steps of 4 metrics; (exit code, result dict, stderr)."""
-    p = run([DRIVER, "--root", root, "--steps", str(steps), "--run-name", name, *extra], env,
-            timeout)
-    res = {}
-    for line in p.stdout.splitlines():
-        if line.startswith("{"):
-            res = json.loads(line)
-    return p.returncode, res, p.stderr
+    return rc.run_driver(DRIVER, root, env, "--steps", steps, name, extra, timeout)
 
 
-def db(root):
-    c = sqlite3.connect(os.path.join(root, "index.db"), timeout=30)
-    c.execute("PRAGMA busy_timeout = 30000")
-    return c
-
-
-def run_uuid(root, experiment, name):
-    with db(root) as c:
-        r = c.execute("SELECT run_id FROM runs WHERE experiment = ? AND name = ?",
-                      (experiment, name)).fetchone()
-    return r[0] if r else None
+def driver_bg(root, env, steps, name, extra=()):
+    """bench_wandb in the background (a Popen, output piped)."""
+    return rc.start_driver(DRIVER, root, env, "--steps", steps, name, extra)
 
 
 def delivery(root, uuid, backend="wandb"):
-    with db(root) as c:
-        r = c.execute("SELECT state, remote_id, remote_url, last_error FROM deliveries"
-                      " WHERE run_id = ? AND backend = ?", (uuid, backend)).fetchone()
-    return dict(zip(("state", "remote_id", "remote_url", "last_error"), r)) if r else {}
+    return rc.delivery(root, uuid, backend)
 
 
 def index_records(root, uuid):
@@ -246,11 +203,3 @@ def compare_run(label, root, uuid, fake, exitcode=0, first_line=0, files=None, p
               (name, size, r["files"].get(name)))
     return r
 
-
-def finish(name):
-    if failures:
-        print("%s: %d of %d check(s) failed: %s" % (name, len(failures), checks,
-                                                    ", ".join(failures)), file=sys.stderr)
-        return 1
-    print("%s: all %d checks passed" % (name, checks))
-    return 0
