@@ -12,7 +12,8 @@
  *      that profiler on: its overhead is row 4 against row 2.
  * Repetitions alternate the three so drifts in machine load hit all of
  * them; the median run counts. It also measures OpenBLAS SGEMM on
- * 1024^3 matrices with the same thread count, in the same process, and
+ * 1024^3 matrices with the same thread count, in the same process (after
+ * the timed runs), and
  * reports each mode's useful GFLOP/s (the GEMMs of forward and backward)
  * against it (OpenBLAS's own threading with N threads for the peak; the
  * kernels slice their GEMMs over their own N threads, blas_info.h).
@@ -308,12 +309,6 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    /* the peak is OpenBLAS's own threaded SGEMM with `threads` threads; the
-       kernels keep OpenBLAS at one thread and slice GEMMs over their own
-       team (blas_info.h), so set its count for the peak and put it back */
-    openblas_set_num_threads(threads);
-    double peak = sgemm_gflops(1024, 5);
-    lc_blas_set_threads(threads);
     int64_t warm;
     run_bare(train, 1, 30, &warm); /* warm-up: BLAS threads, page faults, caches */
     double tb[64], tn[64], th[64], cb[64], cn[64], ch[64], tp[64];
@@ -348,6 +343,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "rep %d: bare %.3f s (compute %.3f), trainer %.3f s (%.3f), "
                 "trainer+loggers %.3f s (%.3f)\n", r, tb[r], cb[r], tn[r], cn[r], th[r], ch[r]);
     }
+    /* The peak is OpenBLAS's own threaded SGEMM with `threads` threads; the
+       kernels keep OpenBLAS at one thread and slice GEMMs over their own
+       pool (blas_info.h), so set its count for the peak and put it back.
+       Measured after the timed runs: OpenBLAS's pthread workers spin in
+       sched_yield for ~0.1 s after their last GEMM, which would take a
+       core from the first timed run. */
+    openblas_set_num_threads(threads);
+    double peak = sgemm_gflops(1024, 5);
+    lc_blas_set_threads(threads);
     /* overhead: the median over repetitions of trainer time / bare time of
        the same repetition (paired, so slow drifts of the machine cancel),
        with the range, since a shared VM is noisy */
