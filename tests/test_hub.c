@@ -600,6 +600,51 @@ static void test_sigterm_finishes_killed(void **s)
     sqlite3_close(db);
 }
 
+static lc_run_status cause_failed(void *ctx, int sig, char *why, size_t cap)
+{
+    (void)ctx;
+    snprintf(why, cap, "peer gone (signal %d)", sig);
+    return LC_RUN_FAILED;
+}
+
+/* A hub with a signal cause that says the job failed: SIGTERM ends the run
+ * failed, not killed; a cause set and cleared again leaves 'killed'. */
+static void test_sigterm_signal_cause(void **s)
+{
+    (void)s;
+    for (int clear = 0; clear < 2; clear++) {
+        const char *root = tu_tmpdir("hub-sigcause");
+        pid_t pid = fork();
+        if (pid == 0) {
+            lc_hub_options o = {.root = root, .loggers = "sqlite", .handle_signals = 1};
+            lc_hub *hub;
+            if (lc_hub_open(&hub, &o) != LC_OK)
+                _exit(3);
+            lc_hub_set_signal_cause(hub, cause_failed, NULL);
+            if (clear)
+                lc_hub_set_signal_cause(hub, NULL, NULL);
+            lc_run_options ro = {.experiment = "e", .name = "sig", .resume_step = -1};
+            lc_run *run;
+            if (lc_run_start(hub, &ro, &run) != LC_OK)
+                _exit(4);
+            lc_run_log_scalar(run, lc_run_tag(run, "x"), 0, 1.0);
+            raise(SIGTERM);
+            for (int i = 0; i < 500; i++)
+                usleep(10000);
+            _exit(5);
+        }
+        int status;
+        waitpid(pid, &status, 0);
+        assert_true(WIFSIGNALED(status));
+        sqlite3 *db = open_index(root);
+        char *st = q_text(db, "select status from runs where name='sig'");
+        assert_non_null(st);
+        assert_string_equal(st, clear ? "killed" : "failed");
+        free(st);
+        sqlite3_close(db);
+    }
+}
+
 /* SIGTERM while another thread keeps logging, with a previous handler that
  * does not exit: the run ends as killed, the logging thread keeps running
  * safely (its calls become no-ops), the chained handler runs, and
@@ -807,6 +852,7 @@ int main(void)
         cmocka_unit_test(test_drop_mode_accounts_everything),
         cmocka_unit_test(test_two_hubs_many_runs),
         cmocka_unit_test(test_sigterm_finishes_killed),
+        cmocka_unit_test(test_sigterm_signal_cause),
         cmocka_unit_test(test_signal_while_logging),
         cmocka_unit_test(test_ignored_signal_stays_ignored),
         cmocka_unit_test(test_sigkill_keeps_committed),

@@ -15,7 +15,9 @@
  */
 #include "ddp.h"
 
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +139,10 @@ void lc_ddp_free(lc_trainer *t)
     lc_ddp *d = t->ddp;
     if (!d)
         return;
+    lc_ddp_release_hub(t);
     lc_ddp_free_shards(d);
+    free(d->pids);
+    free(d->hosts);
     free(d->bucket);
     free(d->grad_ptrs);
     free(d->grad_counts);
@@ -230,7 +235,39 @@ typedef struct run_msg {
     char log_dir[4096];
 } run_msg;
 
-#define HOST_MAX 64
+#define HOST_MAX DDP_HOST_MAX
+
+/* The hub's signal cause on rank 0 (lc_hub_set_signal_cause): when a peer
+ * rank dies, Open MPI's launcher stops the surviving ranks with SIGTERM;
+ * a peer on this host whose process is gone by then means the job failed,
+ * not that someone stopped it. Peers on other hosts cannot be looked at
+ * from here: the run is then marked killed, and the launcher's message
+ * names the rank. */
+static lc_run_status ddp_signal_cause(void *ctx, int sig, char *why, size_t cap)
+{
+    (void)sig;
+    const lc_ddp *d = ctx;
+    for (int r = 1; r < d->world; r++) {
+        const char *host = d->hosts + (size_t)r * HOST_MAX;
+        if (strcmp(host, d->hosts) != 0 || d->pids[r] <= 0)
+            continue;
+        if (kill((pid_t)d->pids[r], 0) != 0 && errno == ESRCH) {
+            snprintf(why, cap, "rank %d of %d (pid %d on %s) died, and the launcher stopped rank 0",
+                     r, d->world, (int)d->pids[r], host);
+            return LC_RUN_FAILED;
+        }
+    }
+    return LC_RUN_KILLED;
+}
+
+void lc_ddp_release_hub(lc_trainer *t)
+{
+    lc_ddp *d = t->ddp;
+    if (d && d->cause_hub) {
+        lc_hub_set_signal_cause(d->cause_hub, NULL, NULL);
+        d->cause_hub = NULL;
+    }
+}
 
 static lc_status log_ranks(lc_trainer *t)
 {
@@ -241,6 +278,23 @@ static lc_status log_ranks(lc_trainer *t)
     if (d->rank == 0 && !all)
         return lc_fail(LC_ERR_NOMEM, "ddp: out of memory");
     lc_status st = lc_dist_gather(d->dist, mine, HOST_MAX, all, 0);
+    int32_t pid = (int32_t)getpid();
+    int32_t *pids = d->rank == 0 ? calloc((size_t)d->world, sizeof *pids) : NULL;
+    if (d->rank == 0 && !pids)
+        st = lc_fail(LC_ERR_NOMEM, "ddp: out of memory");
+    if (st == LC_OK)
+        st = lc_dist_gather(d->dist, &pid, sizeof pid, pids, 0);
+    if (st == LC_OK && d->rank == 0 && !d->pids) {
+        for (int r = 0; r < d->world; r++)
+            all[(size_t)r * HOST_MAX + HOST_MAX - 1] = 0;
+        d->pids = pids;
+        d->hosts = all;
+        pids = NULL;
+        if (t->hub) {
+            lc_hub_set_signal_cause(t->hub, ddp_signal_cause, d);
+            d->cause_hub = t->hub;
+        }
+    }
     if (st == LC_OK && d->rank == 0 && t->run) {
         char buf[64];
         snprintf(buf, sizeof buf, "%d", d->world);
@@ -255,10 +309,12 @@ static lc_status log_ranks(lc_trainer *t)
             char key[64];
             snprintf(key, sizeof key, "host.rank%d", r);
             all[(size_t)r * HOST_MAX + HOST_MAX - 1] = 0;
-            lc_run_set_tag(t->run, key, all + (size_t)r * HOST_MAX);
+            lc_run_set_tag(t->run, key, d->hosts + (size_t)r * HOST_MAX);
         }
     }
-    free(all);
+    if (all != d->hosts)
+        free(all);
+    free(pids);
     return st;
 }
 

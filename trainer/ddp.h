@@ -36,6 +36,8 @@ struct lc_ckpt_reader;
  *  Single process otherwise (t->ddp NULL). */
 lc_status lc_ddp_create(lc_trainer *t, const lc_trainer_config *c);
 void lc_ddp_free(lc_trainer *t);
+/* Take rank 0's signal cause off the hub (before the trainer closes it). */
+void lc_ddp_release_hub(lc_trainer *t);
 
 /** Global rank (0 without ddp) and world size (1). */
 int lc_ddp_rank(const lc_trainer *t);

@@ -48,7 +48,15 @@ typedef struct lc_ddp {
     lc_dist_stats perf_stats0;
     int64_t perf_samples, perf_steps;
     lc_tag perf_tags[7];
+
+    /* rank 0: every rank's pid and host, so a SIGTERM from the launcher
+       after a peer died ends the run as failed (ddp_signal_cause) */
+    int32_t *pids;
+    char *hosts;            /* world x DDP_HOST_MAX */
+    lc_hub *cause_hub;      /* the hub the cause is set on (NULL: none) */
 } lc_ddp;
+
+#define DDP_HOST_MAX 64
 
 void lc_ddp_free_shards(lc_ddp *d);
 

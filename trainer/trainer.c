@@ -433,6 +433,7 @@ void lc_trainer_free(lc_trainer *t)
         log_run_files(t);
         lc_run_finish(t->run, t->run_failed ? LC_RUN_FAILED : LC_RUN_FINISHED);
     }
+    lc_ddp_release_hub(t); /* before the hub can go */
     if (t->own_hub)
         lc_hub_close(t->hub, 0);
     lc_prof_free(t->prof); /* after the hub: its dispatcher may be in the hook */

@@ -297,6 +297,19 @@ void lc_run_get_counters(const lc_run *run, lc_run_counters *out);
  *  agree (lc_trainer_fit does). Cheap: one uncontended lock. */
 lc_run_status lc_run_get_status(const lc_run *run);
 
+/** Why a SIGINT/SIGTERM came (handle_signals): called on the hub's signal
+ *  watcher thread (not in signal context) before the hub's runs are ended;
+ *  returns the status to end them with and may fill why (printed). The
+ *  default, without one, is LC_RUN_KILLED. A distributed trainer sets one
+ *  on rank 0: when a peer rank died, the launcher (mpirun) stops the other
+ *  ranks with SIGTERM, and the run then failed rather than was killed. */
+typedef lc_run_status (*lc_signal_cause_fn)(void *ctx, int sig, char *why, size_t cap);
+
+/** Set (fn) or clear (NULL) the hub's signal cause. Safe while a signal is
+ *  being handled: the watcher holds the same lock while it calls fn, so
+ *  once this returns with NULL, fn is not running and will not run. */
+void lc_hub_set_signal_cause(lc_hub *hub, lc_signal_cause_fn fn, void *ctx);
+
 /* ------------------------------------------------------------------------ */
 /* Key normalisation (exposed for tools and tests)                           */
 

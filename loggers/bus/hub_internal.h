@@ -114,6 +114,8 @@ struct lc_hub {
 
     _Atomic int closing;
     struct lc_hub *next_signal; /* signals.c registry */
+    lc_signal_cause_fn signal_cause; /* signals.c (under its registry lock) */
+    void *signal_cause_ctx;
 };
 
 /* The run whose info this is (the dispatcher gets lc_run_info pointers). */

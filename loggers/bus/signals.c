@@ -14,7 +14,9 @@
  * non-interactive shell starts with SIGINT ignored, and a run must not be
  * marked killed by a signal that would not have stopped the process. Only
  * the signals taken over are restored. A trainer learns that its run was
- * ended by a signal through lc_run_get_status and stops.
+ * ended by a signal through lc_run_get_status and stops. A hub's signal
+ * cause (lc_hub_set_signal_cause) may say the run failed instead: a
+ * distributed job whose launcher stops the surviving ranks after one died.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -84,13 +86,25 @@ static void *watch(void *arg)
     int sig = b;
     const char *env = getenv("LIGHTC_SIGNAL_FLUSH_MS");
     uint32_t ms = env ? (uint32_t)atoi(env) : 5000;
-    fprintf(stderr, "\nlightc: %s received, finishing runs as killed (flush up to %u ms)\n",
-            sig == SIGINT ? "SIGINT" : "SIGTERM", ms);
+    const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
     uint64_t deadline = lc_deadline_after(ms);
     pthread_mutex_lock(&reg_mu);
+    int said = 0;
     for (lc_hub *h = registered; h; h = h->next_signal) {
+        lc_run_status status = LC_RUN_KILLED;
+        char why[512] = "";
+        if (h->signal_cause)
+            status = h->signal_cause(h->signal_cause_ctx, sig, why, sizeof why);
+        if (status != LC_RUN_FAILED)
+            status = LC_RUN_KILLED;
+        if (status == LC_RUN_FAILED)
+            fprintf(stderr, "\nlightc: %s received: %s; finishing runs as failed (flush up to %u ms)\n",
+                    name, why[0] ? why : "the job failed", ms);
+        else if (!said++)
+            fprintf(stderr, "\nlightc: %s received, finishing runs as killed (flush up to %u ms)\n",
+                    name, ms);
         /* ended, not freed: other threads may still log into them */
-        lc_run_end_all(h, LC_RUN_KILLED, deadline, NULL, 0);
+        lc_run_end_all(h, status, deadline, NULL, 0);
         uint64_t now = lc_mono_ms();
         lc_hub_flush(h, !deadline ? 0 : deadline > now ? (uint32_t)(deadline - now) : 1);
     }
@@ -164,4 +178,14 @@ void lc_signals_unregister(lc_hub *hub)
         close(pipe_fd[1]);
         pipe_fd[0] = pipe_fd[1] = -1;
     }
+}
+
+void lc_hub_set_signal_cause(lc_hub *hub, lc_signal_cause_fn fn, void *ctx)
+{
+    if (!hub)
+        return;
+    pthread_mutex_lock(&reg_mu);
+    hub->signal_cause = fn;
+    hub->signal_cause_ctx = fn ? ctx : NULL;
+    pthread_mutex_unlock(&reg_mu);
 }
