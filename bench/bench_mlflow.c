@@ -98,134 +98,6 @@ static int run_points(const char *root, long n, const char *name, long sleep_us,
     return strcmp(state, "delivered") == 0 ? 0 : 3;
 }
 
-/* ---------------------------------------------------------------------- */
-/* training-step overhead                                                   */
-
-static volatile double sink_v;
-static double iters_per_us;
-
-/* A fixed amount of work (a chain of dependent multiply-adds), so that CPU
- * time taken by the hub's threads on the same core lengthens the step, as
- * it would a real training step. A wall-clock spin would hide it. */
-static void work(long iters)
-{
-    double x = 1.0;
-    for (long i = 0; i < iters; i++)
-        x = x * 1.0000001 + 1e-9;
-    sink_v = x;
-}
-
-/* Iterations per microsecond: the fastest of several timed runs (the least
- * disturbed). */
-static void calibrate(void)
-{
-    const long n = 2000000;
-    double best = 1e9;
-    for (int r = 0; r < 7; r++) {
-        double t0 = rb_now_s();
-        work(n);
-        double t = rb_now_s() - t0;
-        if (t < best)
-            best = t;
-    }
-    iters_per_us = (double)n / (best * 1e6);
-}
-
-static void compute(long us)
-{
-    work((long)((double)us * iters_per_us));
-}
-
-/* Mean wall time per step of a loop with loggers; *cpu_per gets the
- * process's CPU time per step. */
-static double step_loop(const char *root, const char *loggers, const char *name, long steps,
-                        long compute_us, double *cpu_per)
-{
-    rb_loop l = {.prog = PROG, .root = root, .loggers = loggers, .experiment = "lightc-overhead",
-                 .name = name, .steps = steps, .compute_us = compute_us, .compute = compute,
-                 .close_ms = 2000};
-    return rb_step_loop(&l, cpu_per);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Median of v[0..n) (sorts v). */
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-#define MAX_ROUNDS 15
-
-static int run_overhead(const char *root, long steps, long compute_us, int rounds)
-{
-    const char *uri = getenv("MLFLOW_TRACKING_URI");
-    char *live = uri && *uri ? strdup(uri) : NULL;
-    const char *dead = "http://127.0.0.1:9"; /* the discard port: nothing listens */
-    setenv("LIGHTC_SYNC_TIMEOUT", "1", 1);       /* the drain is not part of a step */
-    calibrate();
-    static const char *names[3] = {"off", "network", "outage"};
-    double t[3][MAX_ROUNDS], cpu[3][MAX_ROUNDS], ratio[2][MAX_ROUNDS], cpu_ratio[2][MAX_ROUNDS];
-    /* interleaved: each round runs every configuration, starting with a
-       different one, so drift on a shared machine hits all alike */
-    for (int r = 0; r < rounds; r++) {
-        for (int k = 0; k < 3; k++) {
-            int c = (r + k) % 3;
-            if (c == 1 && !live)
-                continue;
-            char name[32];
-            snprintf(name, sizeof name, "%s-%d", names[c], r + 1);
-            if (c == 0)
-                t[0][r] = step_loop(root, "sqlite", name, steps, compute_us, &cpu[0][r]);
-            else {
-                setenv("MLFLOW_TRACKING_URI", c == 1 ? live : dead, 1);
-                t[c][r] = step_loop(root, "sqlite,mlflow", name, steps, compute_us, &cpu[c][r]);
-            }
-            if (t[c][r] <= 0) {
-                free(live);
-                return 1;
-            }
-        }
-        for (int c = 1; c < 3; c++) {
-            if (c == 1 && !live)
-                continue;
-            ratio[c - 1][r] = (t[c][r] / t[0][r] - 1) * 100;
-            /* the backend's CPU (any thread) as a share of the step */
-            cpu_ratio[c - 1][r] = (cpu[c][r] - cpu[0][r]) / t[0][r] * 100;
-        }
-    }
-    if (live)
-        setenv("MLFLOW_TRACKING_URI", live, 1);
-    printf("training step (%ld steps of %ld us of work + 4 metrics; %d interleaved rounds, "
-           "median [min - max]):\n", steps, compute_us, rounds);
-    static const char *label[3] = {"mlflow off       ", "mlflow on        ", "mlflow on, outage"};
-    for (int c = 0; c < 3; c++) {
-        if (c == 1 && !live)
-            continue;
-        double v[MAX_ROUNDS];
-        memcpy(v, t[c], sizeof(double) * (size_t)rounds);
-        double m = median(v, rounds);
-        printf("  %s %9.2f us/step [%.2f - %.2f]", label[c], m * 1e6, v[0] * 1e6,
-               v[rounds - 1] * 1e6);
-        if (c > 0) {
-            memcpy(v, ratio[c - 1], sizeof(double) * (size_t)rounds);
-            m = median(v, rounds);
-            printf("  overhead %+.2f%% [%+.2f%% - %+.2f%%]", m, v[0], v[rounds - 1]);
-            memcpy(v, cpu_ratio[c - 1], sizeof(double) * (size_t)rounds);
-            m = median(v, rounds);
-            printf("  backend CPU %+.2f%% of a step [%+.2f%% - %+.2f%%]", m, v[0], v[rounds - 1]);
-        }
-        printf("\n");
-    }
-    free(live);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     long points = 0, sleep_us = 0, steps = 2000, compute_us = 500;
@@ -251,12 +123,12 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": --keys 1..%d\n", RB_MAX_KEYS);
         return 2;
     }
-    if (rounds < 1 || rounds > MAX_ROUNDS) {
-        fprintf(stderr, PROG ": --rounds 1..%d\n", MAX_ROUNDS);
-        return 2;
+    if (overhead) {
+        rb_overhead_opts ov = {.prog = PROG, .root = root, .backend = "mlflow",
+                               .url_env = "MLFLOW_TRACKING_URI", .steps = steps > 0 ? steps : 1,
+                               .compute_us = compute_us, .rounds = rounds};
+        return rb_overhead(&ov);
     }
-    if (overhead)
-        return run_overhead(root, steps > 0 ? steps : 1, compute_us, rounds);
     if (points <= 0)
         points = 20000;
     return run_points(root, points, name && *name ? name : "bench", sleep_us, nkeys, timeline);

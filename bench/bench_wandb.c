@@ -20,12 +20,13 @@
  *     the seconds its log call took. Exit 0 when delivered, 3 when pending
  *     or failed, 1 on errors.
  *
- *   bench_wandb --overhead [--steps S] [--compute-us C] [--root DIR]
- *     The training-step cost with the backend on vs off: S steps of a fixed
- *     compute (C µs of arithmetic) plus one lc_run_log_scalars of 4 metrics,
- *     with loggers "sqlite" (off), "sqlite,wandb" (WANDB_BASE_URL as set),
- *     and "sqlite,wandb" against a dead port (outage); the mean step time of
- *     each and the overhead in %.
+ *   bench_wandb --overhead [--steps S] [--compute-us C] [--rounds R] [--root DIR]
+ *     The training-step cost with the backend on vs off (remote_bench.h's
+ *     rb_overhead): S steps of a fixed amount of work calibrated to C µs
+ *     plus one lc_run_log_scalars of 4 metrics, with loggers "sqlite"
+ *     (off), "sqlite,wandb" (WANDB_BASE_URL as set) and "sqlite,wandb"
+ *     against a dead port (outage), R interleaved rounds: medians with
+ *     ranges of the step time, the overhead in % and the backend's CPU.
  *
  *   bench_wandb --log-cost [--steps S]
  *     The cost of lightc's own log call per step (4 metrics, loggers
@@ -115,46 +116,6 @@ static int run_lines(const char *root, long steps, const char *name, long sleep_
 /* ---------------------------------------------------------------------- */
 /* training-step overhead                                                   */
 
-static volatile double sink_v;
-
-static void compute(long us)
-{
-    double t_end = rb_now_s() + (double)us * 1e-6, x = 1.0;
-    while (rb_now_s() < t_end)
-        for (int i = 0; i < 200; i++)
-            x = x * 1.0000001 + 1e-9;
-    sink_v = x;
-}
-
-static double step_loop(const char *root, const char *loggers, const char *name, long steps,
-                        long compute_us)
-{
-    rb_loop l = {.prog = PROG, .root = root, .loggers = loggers, .experiment = "lightc-overhead",
-                 .name = name, .steps = steps, .compute_us = compute_us, .compute = compute,
-                 .close_ms = 2000};
-    return rb_step_loop(&l, NULL);
-}
-
-static int run_overhead(const char *root, long steps, long compute_us)
-{
-    const char *url = getenv("WANDB_BASE_URL");
-    setenv("LIGHTC_SYNC_TIMEOUT", "1", 1); /* the drain is not part of a step */
-    double off = step_loop(root, "sqlite", "off", steps, compute_us);
-    double net = -1, outage;
-    if (url && *url)
-        net = step_loop(root, "sqlite,wandb", "network", steps, compute_us);
-    setenv("WANDB_BASE_URL", "http://127.0.0.1:9", 1); /* the discard port: nothing listens */
-    outage = step_loop(root, "sqlite,wandb", "outage", steps, compute_us);
-    printf("training step (%ld steps, %ld us compute + 4 metrics):\n", steps, compute_us);
-    printf("  wandb off        %9.2f us/step\n", off * 1e6);
-    if (net > 0)
-        printf("  wandb on         %9.2f us/step  overhead %+.2f%%\n", net * 1e6,
-               (net / off - 1) * 100);
-    printf("  wandb on, outage %9.2f us/step  overhead %+.2f%%\n", outage * 1e6,
-           (outage / off - 1) * 100);
-    return off > 0 && outage > 0 ? 0 : 1;
-}
-
 /* lightc's log call alone, offline W&B on (the SDK comparison) */
 static int run_log_cost(const char *root, long steps)
 {
@@ -172,7 +133,7 @@ static int run_log_cost(const char *root, long steps)
 int main(int argc, char **argv)
 {
     long steps = 0, sleep_us = 0, compute_us = 500;
-    int nkeys = 4, overhead = 0, log_cost = 0, nparams = 0;
+    int nkeys = 4, overhead = 0, log_cost = 0, nparams = 0, rounds = 3;
     const char *name = "bench", *root = "runs", *timeline = NULL;
     const char *params[MAX_PARAMS];
     const rb_opt opts[] = {
@@ -185,6 +146,7 @@ int main(int argc, char **argv)
         {"--timeline", RB_STR, &timeline, NULL, 0},
         {"--keys", RB_INT, &nkeys, NULL, 0},
         {"--compute-us", RB_LONG, &compute_us, NULL, 0},
+        {"--rounds", RB_INT, &rounds, NULL, 0},
         {"--param", RB_STRS, params, &nparams, MAX_PARAMS},
     };
     if (rb_parse_args(PROG, argc, argv, opts, (int)(sizeof opts / sizeof *opts)) != 0)
@@ -193,8 +155,12 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": --keys 1..%d\n", RB_MAX_KEYS);
         return 2;
     }
-    if (overhead)
-        return run_overhead(root, steps > 0 ? steps : 2000, compute_us);
+    if (overhead) {
+        rb_overhead_opts ov = {.prog = PROG, .root = root, .backend = "wandb",
+                               .url_env = "WANDB_BASE_URL", .steps = steps > 0 ? steps : 2000,
+                               .compute_us = compute_us, .rounds = rounds};
+        return rb_overhead(&ov);
+    }
     if (log_cost)
         return run_log_cost(root, steps > 0 ? steps : 20000);
     return run_lines(root, steps > 0 ? steps : 5000, name, sleep_us, nkeys, timeline, params,

@@ -155,3 +155,143 @@ double rb_step_loop(const rb_loop *l, double *cpu_per)
     lc_hub_close(hub, l->close_ms);
     return per;
 }
+
+/* ---------------------------------------------------------------------- */
+/* the training-step overhead of a backend                                 */
+
+static volatile double sink_v;
+static double iters_per_us;
+
+/* A fixed amount of work (a chain of dependent multiply-adds), so that CPU
+ * time taken by the hub's threads on the same core lengthens the step, as
+ * it would a real training step. A wall-clock spin would hide it. */
+static void work(long iters)
+{
+    double x = 1.0;
+    for (long i = 0; i < iters; i++)
+        x = x * 1.0000001 + 1e-9;
+    sink_v = x;
+}
+
+/* Iterations per microsecond: the fastest of several timed runs (the least
+ * disturbed). */
+static void calibrate(void)
+{
+    const long n = 2000000;
+    double best = 1e9;
+    for (int r = 0; r < 7; r++) {
+        double t0 = rb_now_s();
+        work(n);
+        double t = rb_now_s() - t0;
+        if (t < best)
+            best = t;
+    }
+    iters_per_us = (double)n / (best * 1e6);
+}
+
+static void compute(long us)
+{
+    work((long)((double)us * iters_per_us));
+}
+
+/* Mean wall time per step of a loop with loggers; *cpu_per gets the
+ * process's CPU time per step. */
+static double step_loop(const rb_overhead_opts *o, const char *loggers, const char *name,
+                        double *cpu_per)
+{
+    char exp[64];
+    snprintf(exp, sizeof exp, "lightc-overhead-%s", o->backend);
+    rb_loop l = {.prog = o->prog, .root = o->root, .loggers = loggers, .experiment = exp,
+                 .name = name, .steps = o->steps, .compute_us = o->compute_us, .compute = compute,
+                 .close_ms = 2000};
+    return rb_step_loop(&l, cpu_per);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median of v[0..n) (sorts v). */
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+
+int rb_overhead(const rb_overhead_opts *o)
+{
+    int rounds = o->rounds;
+    if (rounds < 1 || rounds > RB_MAX_ROUNDS) {
+        fprintf(stderr, "%s: --rounds 1..%d\n", o->prog, RB_MAX_ROUNDS);
+        return 2;
+    }
+    const char *uri = getenv(o->url_env);
+    char *live = uri && *uri ? strdup(uri) : NULL;
+    char on[64], label[3][64];
+    snprintf(on, sizeof on, "sqlite,%s", o->backend);
+    snprintf(label[0], sizeof label[0], "%s off", o->backend);
+    snprintf(label[1], sizeof label[1], "%s on", o->backend);
+    snprintf(label[2], sizeof label[2], "%s on, outage", o->backend);
+    const char *dead = "http://127.0.0.1:9"; /* the discard port: nothing listens */
+    setenv("LIGHTC_SYNC_TIMEOUT", "1", 1);       /* the drain is not part of a step */
+    calibrate();
+    static const char *names[3] = {"off", "network", "outage"};
+    double t[3][RB_MAX_ROUNDS], cpu[3][RB_MAX_ROUNDS], ratio[2][RB_MAX_ROUNDS],
+        cpu_ratio[2][RB_MAX_ROUNDS];
+    /* interleaved: each round runs every configuration, starting with a
+       different one, so drift on a shared machine hits all alike */
+    for (int r = 0; r < rounds; r++) {
+        for (int k = 0; k < 3; k++) {
+            int c = (r + k) % 3;
+            if (c == 1 && !live)
+                continue;
+            char name[32];
+            snprintf(name, sizeof name, "%s-%d", names[c], r + 1);
+            if (c == 0)
+                t[0][r] = step_loop(o, "sqlite", name, &cpu[0][r]);
+            else {
+                setenv(o->url_env, c == 1 ? live : dead, 1);
+                t[c][r] = step_loop(o, on, name, &cpu[c][r]);
+            }
+            if (t[c][r] <= 0) {
+                free(live);
+                return 1;
+            }
+        }
+        for (int c = 1; c < 3; c++) {
+            if (c == 1 && !live)
+                continue;
+            ratio[c - 1][r] = (t[c][r] / t[0][r] - 1) * 100;
+            /* the backend's CPU (any thread) as a share of the step */
+            cpu_ratio[c - 1][r] = (cpu[c][r] - cpu[0][r]) / t[0][r] * 100;
+        }
+    }
+    if (live)
+        setenv(o->url_env, live, 1);
+    printf("training step (%ld steps of %ld us of work + 4 metrics; %d interleaved rounds, "
+           "median [min - max]):\n", o->steps, o->compute_us, rounds);
+    for (int c = 0; c < 3; c++) {
+        if (c == 1 && !live)
+            continue;
+        double v[RB_MAX_ROUNDS];
+        memcpy(v, t[c], sizeof(double) * (size_t)rounds);
+        double m = median(v, rounds);
+        printf("  %-18s %9.2f us/step [%.2f - %.2f]", label[c], m * 1e6, v[0] * 1e6,
+               v[rounds - 1] * 1e6);
+        if (c > 0) {
+            memcpy(v, ratio[c - 1], sizeof(double) * (size_t)rounds);
+            m = median(v, rounds);
+            printf("  overhead %+.2f%% [%+.2f%% - %+.2f%%]", m, v[0], v[rounds - 1]);
+            memcpy(v, cpu_ratio[c - 1], sizeof(double) * (size_t)rounds);
+            m = median(v, rounds);
+            printf("  backend CPU %+.2f%% of a step [%+.2f%% - %+.2f%%]", m, v[0], v[rounds - 1]);
+        }
+        printf("\n");
+    }
+    free(live);
+    return 0;
+}
+

@@ -67,4 +67,23 @@ typedef struct {
 } rb_loop;
 double rb_step_loop(const rb_loop *loop, double *cpu_per);
 
+/* The training-step overhead of a remote backend: steps steps of a fixed
+ * amount of work (calibrated to compute_us on this core, so CPU the hub's
+ * threads take from the same core lengthens a step, as in training) plus
+ * one lc_run_log_scalars of 4 metrics, with loggers "sqlite" (off),
+ * "sqlite,<backend>" against the server in $url_env (on; skipped when
+ * unset) and against a dead port (outage), in `rounds` interleaved rounds.
+ * Prints the median step time of each with [min - max], the overhead in %
+ * and the backend's CPU (the process's CPU per step, on minus off) as a
+ * share of the step. 0, 1 when a run did not open, 2 on a bad `rounds`. */
+#define RB_MAX_ROUNDS 15
+typedef struct {
+    const char *prog, *root;
+    const char *backend; /* "mlflow", "wandb" */
+    const char *url_env; /* "MLFLOW_TRACKING_URI", "WANDB_BASE_URL" */
+    long steps, compute_us;
+    int rounds;
+} rb_overhead_opts;
+int rb_overhead(const rb_overhead_opts *o);
+
 #endif

@@ -36,7 +36,7 @@ typedef struct lc_shipper_options {
                                  renewed every third of it */
     uint32_t backoff_max_ms;  /* longest wait between retries; default 30000 */
     uint32_t linger_ms;       /* new work right after a shipment waits this long,
-                                 to go out in fewer, larger requests; default 200
+                                 to go out in fewer, larger requests; default 1000
                                  or $LIGHTC_SHIP_LINGER_MS (a finished run never
                                  waits) */
     int quiet;                /* 1: no messages on stderr */
