@@ -6,7 +6,8 @@
  *
  *   wandb_config.c   environment (+ netrc) -> wandb_config
  *   wandb_text.c     numbers as the SDK writes them (NaN, Infinity bare),
- *                    param values, the config's nesting, config.yaml, summary
+ *                    param values, the config's nesting, config.yaml, summary,
+ *                    which outbox items make whole history lines
  *   wandb_gql.c      GraphQL calls (Viewer, RunResumeStatus, UpsertBucket,
  *                    CreateRunFiles); errors and messages
  *   wandb_stream.c   file_stream requests: cadence, size cap, heartbeats
@@ -241,5 +242,10 @@ lc_status wandb_log_sync(wandb_log *w);
 void wandb_log_close(wandb_log *w);
 
 lc_status lc_remote_wandb_offline_new(lc_remote *out);
+
+/* How many of items[0..n) to ship now: a full chunk (WANDB_CHUNK) may end
+ * inside a record (one history line); that line is left for the next call,
+ * which starts with it, unless it is all there is. */
+size_t wandb_whole_lines(const lc_outbox_item *items, size_t n);
 
 #endif /* LC_WANDB_INTERNAL_H */

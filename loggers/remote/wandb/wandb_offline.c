@@ -496,14 +496,7 @@ static lc_status off_ship(lc_remote *rm, lc_remote_run *run, const lc_outbox_ite
     *done = 0;
     if (!r)
         return lc_fail(LC_ERR_STATE, "wandb: ship before open_run");
-    size_t m = n;
-    if (n >= WANDB_CHUNK && items[n - 1].kind == LC_OB_METRIC) { /* a line may go on */
-        size_t a = n - 1;
-        while (a > 0 && items[a - 1].kind == LC_OB_METRIC && items[a - 1].rec == items[n - 1].rec)
-            a--;
-        if (a > 0)
-            m = a;
-    }
+    size_t m = wandb_whole_lines(items, n);
     lc_status s = LC_OK;
     size_t i = 0;
     while (i < m && s == LC_OK) {

@@ -167,16 +167,7 @@ lc_status wandb_ship_items(wandb_backend *b, lc_remote_run *run, const lc_outbox
     wandb_run *st = run ? run->state : NULL;
     if (!st)
         return lc_fail(LC_ERR_STATE, "wandb: ship before open_run");
-    /* A full chunk may end inside a rec: leave that line for the next call
-       (which starts with it), unless it is all there is. */
-    size_t m = n;
-    if (n >= WANDB_CHUNK && items[n - 1].kind == LC_OB_METRIC) {
-        size_t a = n - 1;
-        while (a > 0 && items[a - 1].kind == LC_OB_METRIC && items[a - 1].rec == items[n - 1].rec)
-            a--;
-        if (a > 0)
-            m = a;
-    }
+    size_t m = wandb_whole_lines(items, n);
     lc_status s = LC_OK;
     size_t seg = 0;
     while (seg < m && s == LC_OK) {

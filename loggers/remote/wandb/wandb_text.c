@@ -7,7 +7,8 @@
  *
  * Also: a param's value from its index text, the config in the SDK's
  * nesting ({"optimizer": {"value": {"lr": 0.001}}} for "optimizer/lr"),
- * config.yaml, and the summary (last value per key, one JSON line).
+ * config.yaml, the summary (last value per key, one JSON line), and how
+ * many outbox items make whole history lines.
  */
 #include <math.h>
 #include <stdio.h>
@@ -347,4 +348,14 @@ void wandb_summary_free(wandb_summary *s)
     free(s->aggs);
     cJSON_Delete(s->base);
     memset(s, 0, sizeof *s);
+}
+
+size_t wandb_whole_lines(const lc_outbox_item *items, size_t n)
+{
+    if (n < WANDB_CHUNK || items[n - 1].kind != LC_OB_METRIC)
+        return n;
+    size_t a = n - 1;
+    while (a > 0 && items[a - 1].kind == LC_OB_METRIC && items[a - 1].rec == items[n - 1].rec)
+        a--;
+    return a > 0 ? a : n;
 }
