@@ -439,17 +439,18 @@ static void *sh_main(void *arg)
             int res;
             lc_status st;
             size_t shipped, sent = 0;
-            /* Go on while there is a backlog (a full chunk went) or the run
-               has ended (a drain waits). A partial chunk means it caught up:
-               what the run logs meanwhile waits out the linger, instead of
-               going as one small request per round trip (each costs the
-               training process's CPU and the server far more than its
-               points). */
+            /* Go on after progress that shipped nothing (the run was opened,
+               the lease taken), while there is a backlog (a full chunk
+               went) or once the run has ended (a drain waits). A partial
+               chunk means it caught up: what the run logs meanwhile waits
+               out the linger, instead of going as one small request per
+               round trip (each costs the training process's CPU and the
+               server far more than its points). */
             do {
                 res = sh_step(sh, r, 0, &st, &shipped, err, sizeof err);
                 sent += shipped;
             } while (res == SH_PROGRESS && !__atomic_load_n(&sh->stop, __ATOMIC_RELAXED) &&
-                     (shipped >= sh->o.chunk || atomic_load(&r->finished)));
+                     (shipped == 0 || shipped >= sh->o.chunk || atomic_load(&r->finished)));
             if (res == SH_IDLE && r->opened && sh->be.vt->heartbeat &&
                 lc_mono_ms() - r->last_hb >= 10000) {
                 sh->be.vt->heartbeat(&sh->be, &r->rr);
