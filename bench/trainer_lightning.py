@@ -25,7 +25,6 @@ import tempfile
 import time
 import warnings
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -34,7 +33,7 @@ import lightning as L
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from trainer_torch import read_idx  # noqa: E402  (same data reader)
+from trainer_torch import train_split  # noqa: E402  (the same data split)
 
 
 class MLP(L.LightningModule):
@@ -71,11 +70,7 @@ def main():
     warnings.filterwarnings("ignore")  # "does not have many workers", ...
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
 
-    x = read_idx(os.path.join(a.data, "train-images-idx3-ubyte.gz"))[:55000]
-    y = read_idx(os.path.join(a.data, "train-labels-idx1-ubyte.gz"))[:55000]
-    x = x.reshape(len(x), -1).astype(np.float32) / 255.0
-    x = (x - x.mean()) / x.std()
-    ds = TensorDataset(torch.from_numpy(x), torch.from_numpy(y.astype(np.int64)))
+    ds = TensorDataset(*train_split(a.data))
 
     def run(root, epochs, limit):
         L.seed_everything(42, verbose=False)

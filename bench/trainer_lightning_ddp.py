@@ -23,7 +23,6 @@ import tempfile
 import time
 import warnings
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -32,7 +31,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from trainer_lightning import MLP  # noqa: E402  (the same module)
-from trainer_torch import read_idx  # noqa: E402  (the same data reader)
+from trainer_torch import train_split  # noqa: E402  (the same data split)
 
 
 def main():
@@ -54,11 +53,7 @@ def main():
         prefix="lightning-ddp-")
     os.environ["LC_BENCH_LIGHTNING_ROOT"] = root
 
-    x = read_idx(os.path.join(a.data, "train-images-idx3-ubyte.gz"))[:55000]
-    y = read_idx(os.path.join(a.data, "train-labels-idx1-ubyte.gz"))[:55000]
-    x = x.reshape(len(x), -1).astype(np.float32) / 255.0
-    x = (x - x.mean()) / x.std()
-    ds = TensorDataset(torch.from_numpy(x), torch.from_numpy(y.astype(np.int64)))
+    ds = TensorDataset(*train_split(a.data))
 
     class Clock(L.Callback):
         WARM = 10

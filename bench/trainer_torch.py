@@ -30,6 +30,17 @@ def read_idx(path):
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
+def train_split(data):
+    """The first 55,000 Fashion-MNIST training samples (lightc's train split),
+    flattened and normalised with the split's mean/std: (X float32, Y int64)
+    tensors, shared by every PyTorch peer in bench/."""
+    x = read_idx(os.path.join(data, "train-images-idx3-ubyte.gz"))[:55000]
+    y = read_idx(os.path.join(data, "train-labels-idx1-ubyte.gz"))[:55000]
+    x = x.reshape(len(x), -1).astype(np.float32) / 255.0
+    x = (x - x.mean()) / x.std()
+    return torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
@@ -42,11 +53,7 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(42)
 
-    x = read_idx(os.path.join(a.data, "train-images-idx3-ubyte.gz"))[:55000]
-    y = read_idx(os.path.join(a.data, "train-labels-idx1-ubyte.gz"))[:55000]
-    x = x.reshape(len(x), -1).astype(np.float32) / 255.0
-    x = (x - x.mean()) / x.std()
-    X, Y = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+    X, Y = train_split(a.data)
     bs, n = 128, len(X)
 
     def run(epochs, limit):
