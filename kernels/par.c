@@ -72,6 +72,7 @@ static void futex_wake(atomic_int *addr)
 static struct {
     pthread_mutex_t lock;      /* one job at a time */
     atomic_int gen;            /* bumped per job: what workers wait on */
+    atomic_int gen_sleepers;   /* workers asleep on gen: a job wakes them */
     atomic_int pending;        /* workers yet to acknowledge the job */
     atomic_int sleepers;       /* the caller sleeps on pending */
     atomic_size_t next;        /* the job's next task to take */
@@ -105,10 +106,17 @@ static void *par_worker(void *arg)
         int g;
         int spins = 0;
         while ((g = atomic_load_explicit(&pool.gen, memory_order_acquire)) == seen) {
-            if (++spins < PAR_SPINS)
+            if (++spins < PAR_SPINS) {
                 par_pause();
-            else
-                futex_wait(&pool.gen, seen);
+            } else {
+                /* seq_cst against the caller's bump of gen, then its load of
+                   gen_sleepers: it wakes us, or we see the new gen here or
+                   in the futex's own compare */
+                atomic_fetch_add(&pool.gen_sleepers, 1);
+                if (atomic_load(&pool.gen) == seen)
+                    futex_wait(&pool.gen, seen);
+                atomic_fetch_sub(&pool.gen_sleepers, 1);
+            }
         }
         seen = g;
         /* every started worker acknowledges every job, those outside it
@@ -181,8 +189,11 @@ void lc_par_run(size_t ntasks, int nt, void (*fn)(void *ctx, size_t task), void 
     pool.nt = nt;
     atomic_store_explicit(&pool.pending, pool.nworkers, memory_order_relaxed);
     atomic_store_explicit(&pool.next, 0, memory_order_relaxed);
-    atomic_fetch_add_explicit(&pool.gen, 1, memory_order_release);
-    futex_wake(&pool.gen);
+    atomic_fetch_add(&pool.gen, 1);
+    /* a wake is a system call (~1 us here): only when a worker sleeps, not
+       on each of a step's ~20 jobs while they spin */
+    if (atomic_load(&pool.gen_sleepers) > 0)
+        futex_wake(&pool.gen);
 
     par_in_task = 1;
     par_take_tasks();

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "optim_kernels.h"
@@ -206,6 +207,64 @@ static void test_block_equals_pieces(void **state)
     assert_memory_equal(va, vb, sizeof va);
 }
 
+/* AdamW written the plain way, each operation as PyTorch does it on float32
+ * tensors (sqrt, then a divide by bias_correction2_sqrt, + eps, addcdiv). */
+static void adamw_reference(float *p, const float *g, float *m, float *v, size_t n,
+                            const lc_adam_hparams *hp, int64_t step)
+{
+    double bc1 = 1.0 - pow(hp->beta1, (double)step), bc2 = 1.0 - pow(hp->beta2, (double)step);
+    const float decay = (float)(1.0 - hp->lr * hp->weight_decay), w1 = (float)(1.0 - hp->beta1);
+    const float b2 = (float)hp->beta2, w2 = (float)(1.0 - hp->beta2), eps = (float)hp->eps;
+    const float bc2_sqrt = (float)sqrt(bc2), neg_step = (float)(-(hp->lr / bc1));
+    for (size_t i = 0; i < n; i++) {
+        float pi = p[i] * decay;
+        float mi = m[i] + w1 * (g[i] - m[i]);
+        float vi = v[i] * b2 + w2 * g[i] * g[i];
+        volatile float root = sqrtf(vi); /* keep the divide a divide */
+        float denom = root / bc2_sqrt + eps;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = pi + neg_step * (mi / denom);
+    }
+}
+
+/* The kernel multiplies by 1/bias_correction2_sqrt in double instead of
+ * dividing (optim_kernels.c says why that is exact): over 2^18 elements
+ * whose gradients span 60 binades (tiny, huge and zero ones too), and over
+ * steps that give many different divisors, its bits are the reference's. */
+static void test_adamw_bits_equal_plain_division(void **state)
+{
+    (void)state;
+    enum { N = 1 << 18 };
+    float *pa = malloc(4 * N), *pb = malloc(4 * N), *g = malloc(4 * N);
+    float *ma = calloc(N, 4), *va = calloc(N, 4), *mb = calloc(N, 4), *vb = calloc(N, 4);
+    assert_non_null(pa && pb && g && ma && va && mb && vb);
+    uint64_t s = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < N; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        pa[i] = pb[i] = (float)((int32_t)(s >> 32)) * 0x1p-31f;
+    }
+    lc_adam_hparams hp = ADAM;
+    hp.weight_decay = 0.01;
+    for (int64_t t = 1; t <= 40; t++) {
+        for (size_t i = 0; i < N; i++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            uint32_t r = (uint32_t)(s >> 32);
+            /* sign, significand and an exponent in [2^-40, 2^20) */
+            float mag = ldexpf(1.0f + (float)(r & 0x7fffff) * 0x1p-23f, (int)((r >> 23) % 60) - 40);
+            g[i] = (r & 0x40000000u) ? -mag : mag;
+            if (i % 4099 == 0)
+                g[i] = 0.0f;
+        }
+        assert_int_equal(lc_adamw_step(pa, g, ma, va, N, &hp, t), LC_OK);
+        adamw_reference(pb, g, mb, vb, N, &hp, t);
+    }
+    assert_memory_equal(pa, pb, 4 * (size_t)N);
+    assert_memory_equal(ma, mb, 4 * (size_t)N);
+    assert_memory_equal(va, vb, 4 * (size_t)N);
+    free(pa), free(pb), free(g), free(ma), free(va), free(mb), free(vb);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Clipping                                                                  */
 
@@ -325,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_adam_eps_outside_sqrt),
         cmocka_unit_test(test_adam_l2_vs_adamw_decoupled),
+        cmocka_unit_test(test_adamw_bits_equal_plain_division),
         cmocka_unit_test(test_block_equals_pieces),
         cmocka_unit_test(test_clip_grad_norm),
         cmocka_unit_test(test_clip_grad_value),
