@@ -8,8 +8,9 @@
  *
  * Threads: OpenBLAS runs single-threaded (blas_info.h). A GEMM of at least
  * LINEAR_SPLIT_FLOPS is cut in two slices along the larger of M and N (the
- * other operand, the smaller one to pack, is shared), and the kernels'
- * OpenMP team runs one sgemm per slice. The cut depends on the shape only,
+ * other operand, the smaller one to pack, is shared), or along M for the
+ * weight gradient (see gemm()), and the kernels' pool runs one sgemm per
+ * slice. The cut depends on the shape only,
  * never on the thread count, so every thread count gives the same bits;
  * the forward's bias broadcast is written by the slice that owns the
  * columns (or rows), next to its GEMM.
@@ -203,7 +204,11 @@ static void gemm(const gemm_args *g)
 {
     lc_blas_single_threaded();
     double flops = 2.0 * g->m * (double)g->n * g->k;
-    int along_n = g->n >= g->m;
+    /* dW (A = dy^T) is cut along M: OpenBLAS packs a transposed A with its
+       costliest copy (incopy), so each slice should pack only its own part
+       of it, not all of it (+2.4 % samples/s on the default MLP against a
+       cut along N). Otherwise along the larger dimension. */
+    int along_n = g->ta == CblasTrans ? 0 : g->n >= g->m;
     int dim = along_n ? g->n : g->m;
     int cut = (dim / LINEAR_SLICES + LINEAR_SLICE_ALIGN - 1) / LINEAR_SLICE_ALIGN *
               LINEAR_SLICE_ALIGN;
