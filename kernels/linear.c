@@ -184,25 +184,15 @@ static void gemm_block(const gemm_args *g, int m0, int m1, int n0, int n1)
                 g->beta, c, g->ldc);
 }
 
-typedef struct gemm_job {
+/* How a GEMM is cut: `slices` (1 or LINEAR_SLICES) pieces along N or M,
+ * the first ending at `cut`. */
+typedef struct gemm_plan {
     const gemm_args *g;
-    int along_n, cut, dim;
-} gemm_job;
+    int along_n, cut, dim, slices;
+} gemm_plan;
 
-static void gemm_slice(void *arg, size_t s)
+static gemm_plan gemm_plan_of(const gemm_args *g)
 {
-    const gemm_job *j = arg;
-    int lo = s ? j->cut : 0, hi = s ? j->dim : j->cut;
-    if (j->along_n)
-        gemm_block(j->g, 0, j->g->m, lo, hi);
-    else
-        gemm_block(j->g, lo, hi, 0, j->g->n);
-}
-
-/* C = op(A) op(B) + beta C, sliced as the file comment says. */
-static void gemm(const gemm_args *g)
-{
-    lc_blas_single_threaded();
     double flops = 2.0 * g->m * (double)g->n * g->k;
     /* dW (A = dy^T) is cut along M: OpenBLAS packs a transposed A with its
        costliest copy (incopy), so each slice should pack only its own part
@@ -212,12 +202,66 @@ static void gemm(const gemm_args *g)
     int dim = along_n ? g->n : g->m;
     int cut = (dim / LINEAR_SLICES + LINEAR_SLICE_ALIGN - 1) / LINEAR_SLICE_ALIGN *
               LINEAR_SLICE_ALIGN;
-    if (flops < LINEAR_SPLIT_FLOPS || cut <= 0 || cut >= dim) {
-        gemm_block(g, 0, g->m, 0, g->n);
+    gemm_plan p = {g, along_n, cut, dim, LINEAR_SLICES};
+    if (flops < LINEAR_SPLIT_FLOPS || cut <= 0 || cut >= dim)
+        p.slices = 1;
+    return p;
+}
+
+static void gemm_plan_slice(const gemm_plan *p, int s)
+{
+    if (p->slices == 1) {
+        gemm_block(p->g, 0, p->g->m, 0, p->g->n);
         return;
     }
-    gemm_job j = {g, along_n, cut, dim};
-    lc_par_run(LINEAR_SLICES, lc_par_threads(), gemm_slice, &j);
+    int lo = s ? p->cut : 0, hi = s ? p->dim : p->cut;
+    if (p->along_n)
+        gemm_block(p->g, 0, p->g->m, lo, hi);
+    else
+        gemm_block(p->g, lo, hi, 0, p->g->n);
+}
+
+static void gemm_slice_task(void *arg, size_t s)
+{
+    gemm_plan_slice(arg, (int)s);
+}
+
+/* C = op(A) op(B) + beta C, sliced as the file comment says. */
+static void gemm(const gemm_args *g)
+{
+    lc_blas_single_threaded();
+    gemm_plan p = gemm_plan_of(g);
+    if (p.slices == 1)
+        gemm_plan_slice(&p, 0);
+    else
+        lc_par_run((size_t)p.slices, lc_par_threads(), gemm_slice_task, &p);
+}
+
+/* A backward as one pool job: the slices of its GEMMs (dW, then dx) and the
+ * bias gradient, each task taken by whichever thread is free. So layers too
+ * small to slice still run their dW and dx side by side, the bias gradient
+ * no longer waits for both, and there is one wake-up instead of two. Each
+ * output is written by its own tasks with the same operations whatever
+ * thread runs them: the bits do not change. */
+typedef struct linear_bwd_job {
+    gemm_plan plan[2];
+    int nplans;
+    float *db;
+    const float *dy;
+    int64_t rows, out;
+} linear_bwd_job;
+
+static void linear_bwd_task(void *arg, size_t t)
+{
+    const linear_bwd_job *j = arg;
+    for (int i = 0; i < j->nplans; i++) {
+        if (t < (size_t)j->plan[i].slices) {
+            gemm_plan_slice(&j->plan[i], (int)t);
+            return;
+        }
+        t -= (size_t)j->plan[i].slices;
+    }
+    bias_grad_cols(j->db, j->dy, j->rows, j->out);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -269,17 +313,20 @@ lc_status lc_linear_backward(lc_tensor *dx, lc_tensor *dw, lc_tensor *db, const 
     if (dw && (dw->data == dy->data || dw->data == x->data))
         return lc_fail(LC_ERR_INVALID, "%s: dw must not share memory with dy or x", op);
 
-    if (dx) {
-        gemm_args g = {CblasNoTrans, CblasNoTrans, (int)rows, (int)in, (int)out, dy->data,
-                       w->data, (int)out, (int)in, 0.0f, dx->data, (int)in, NULL};
-        gemm(&g);
-    }
-    if (dw) {
-        gemm_args g = {CblasTrans, CblasNoTrans, (int)out, (int)in, (int)rows, dy->data, x->data,
-                       (int)out, (int)in, 1.0f, dw->data, (int)in, NULL};
-        gemm(&g);
-    }
-    if (db)
-        bias_grad_cols(db->data, dy->data, rows, out);
+    gemm_args gx = {CblasNoTrans, CblasNoTrans, (int)rows, (int)in, (int)out, dy->data, w->data,
+                    (int)out, (int)in, 0.0f, dx ? dx->data : NULL, (int)in, NULL};
+    gemm_args gw = {CblasTrans, CblasNoTrans, (int)out, (int)in, (int)rows, dy->data, x->data,
+                    (int)out, (int)in, 1.0f, dw ? dw->data : NULL, (int)in, NULL};
+    linear_bwd_job j = {.db = db ? db->data : NULL, .dy = dy->data, .rows = rows, .out = out};
+    if (dw)
+        j.plan[j.nplans++] = gemm_plan_of(&gw);
+    if (dx)
+        j.plan[j.nplans++] = gemm_plan_of(&gx);
+    size_t tasks = db ? 1 : 0;
+    for (int i = 0; i < j.nplans; i++)
+        tasks += (size_t)j.plan[i].slices;
+    lc_blas_single_threaded();
+    if (tasks > 0)
+        lc_par_run(tasks, lc_par_threads(), linear_bwd_task, &j);
     return LC_OK;
 }
