@@ -331,11 +331,60 @@ static void test_blas_info_and_threads(void **state)
     fx_free(&f);
 }
 
+/* The backward runs as one job of tasks (dW slices, dx slices, the bias
+ * gradient) taken by whichever thread is free: for the MLP's sliced and
+ * unsliced shapes and every choice of outputs, the bits are those of one
+ * thread, with 2 and 3 threads. */
+static void test_backward_bits_any_threads(void **state)
+{
+    (void)state;
+    const int shapes[3][3] = {{128, 784, 512}, {128, 512, 256}, {128, 256, 10}};
+    int before = lc_blas_get_threads();
+    for (int s = 0; s < 3; s++) {
+        for (int outs = 1; outs < 8; outs++) { /* bit 0: dx, 1: dw, 2: db */
+            fixture f;
+            fx_init(&f, shapes[s][0], shapes[s][1], shapes[s][2], 40 + (uint64_t)s);
+            size_t nx = f.dx.numel * 4, nw = f.dw.numel * 4, nb = f.db.numel * 4;
+            float *dx1 = malloc(nx), *dw1 = malloc(nw), *db1 = malloc(nb);
+            assert_non_null(dx1), assert_non_null(dw1), assert_non_null(db1);
+            for (int threads = 1; threads <= 3; threads++) {
+                lc_blas_set_threads(threads);
+                lc_tensor_fill(&f.dx, -7.0f);
+                lc_tensor_fill(&f.dw, 0.25f); /* dW and db accumulate */
+                lc_tensor_fill(&f.db, -0.5f);
+                assert_int_equal(lc_linear_backward(outs & 1 ? &f.dx : NULL,
+                                                    outs & 2 ? &f.dw : NULL,
+                                                    outs & 4 ? &f.db : NULL, &f.dy, &f.x, &f.w),
+                                 LC_OK);
+                if (threads == 1) {
+                    memcpy(dx1, f.dx.data, nx), memcpy(dw1, f.dw.data, nw);
+                    memcpy(db1, f.db.data, nb);
+                    continue;
+                }
+                assert_memory_equal(f.dx.data, dx1, nx);
+                assert_memory_equal(f.dw.data, dw1, nw);
+                assert_memory_equal(f.db.data, db1, nb);
+            }
+            /* an output left out is left alone */
+            if (!(outs & 1))
+                assert_true(dx1[0] == -7.0f && dx1[f.dx.numel - 1] == -7.0f);
+            if (!(outs & 2))
+                assert_true(dw1[0] == 0.25f && dw1[f.dw.numel - 1] == 0.25f);
+            if (!(outs & 4))
+                assert_true(db1[0] == -0.5f);
+            free(dx1), free(dw1), free(db1);
+            fx_free(&f);
+        }
+    }
+    lc_blas_set_threads(before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_naive_small),
         cmocka_unit_test(test_matches_naive_mlp_shape),
+        cmocka_unit_test(test_backward_bits_any_threads),
         cmocka_unit_test(test_forward_without_bias),
         cmocka_unit_test(test_finite_differences),
         cmocka_unit_test(test_param_grads_accumulate_dx_overwrites),
