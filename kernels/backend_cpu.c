@@ -82,7 +82,13 @@ static lc_status cpu_mem_alloc(void **p, size_t bytes)
     *p = NULL;
     if (bytes == 0)
         return LC_OK;
-    *p = calloc(1, bytes);
+    /* zeroed by writing (not calloc): the pages are mapped here, once,
+       instead of on first touch inside a step, where a read first maps
+       the zero page and the write after it copies the page and flushes
+       the other cores' TLBs */
+    *p = malloc(bytes);
+    if (*p)
+        memset(*p, 0, bytes);
     return *p ? LC_OK : lc_fail(LC_ERR_NOMEM, "cpu backend: out of memory for %zu bytes", bytes);
 }
 
