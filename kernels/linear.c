@@ -9,8 +9,9 @@
  * Threads: OpenBLAS runs single-threaded (blas_info.h). A GEMM of at least
  * LINEAR_SPLIT_FLOPS is cut in two slices along the larger of M and N (the
  * other operand, the smaller one to pack, is shared), or along M for the
- * weight gradient (see gemm()), and the kernels' pool runs one sgemm per
- * slice. The cut depends on the shape only,
+ * weight gradient (see gemm_plan_of()), and the kernels' pool runs one
+ * sgemm per slice; a backward's GEMM slices and its bias gradient are the
+ * tasks of one pool job (linear_bwd_job). The cut depends on the shape only,
  * never on the thread count, so every thread count gives the same bits;
  * the forward's bias broadcast is written by the slice that owns the
  * columns (or rows), next to its GEMM.

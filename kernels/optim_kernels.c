@@ -116,16 +116,17 @@ lc_status lc_sgd_step(float *param, const float *grad, float *momentum_buf, size
 /* Adam / AdamW                                                              */
 
 /* 1/c in double, so that x / c for float x and c is computed, bit for bit,
- * as (float)((double)x * (1/c)), a multiply instead of a divide: the loop is
- * bound by the divider (a sqrt and two divides per element took ~2 cycles
- * of its 16-lane throughput per element on AVX-512).
+ * as (float)((double)x * (1/c)): a multiply instead of a divide. The loop
+ * is bound by the divider unit (a square root and two divides per element,
+ * ~2 cycles an element on AVX-512); this takes one divide out.
  * Why the bits are the same: the double product is within 2^-52 (relative)
  * of x/c (one rounding in 1/c, one in the product). A quotient of two
  * 24-bit floats cannot lie closer than 2^-49 (relative) to a midpoint
  * between two floats, since x - m c is a non-zero multiple of a unit that
  * small for any midpoint m; so the double rounds to the float nearest to
- * x/c, subnormal and overflowing results included. The unit test checks it
- * against the division on every float significand. */
+ * x/c, subnormal and overflowing results included. test_kernels_optim
+ * compares the update's bits with plain division; a one-off check of 300
+ * divisors against all 2^23 significands of x found no difference. */
 static double adam_inverse(float c)
 {
     return 1.0 / (double)c;
