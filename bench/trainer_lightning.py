@@ -15,7 +15,6 @@ the median over --reps runs.
 usage: trainer_lightning.py [--threads N] [--epochs E] [--reps R]
                             [--limit-batches N] [--data DIR] [--json PATH]
 """
-import argparse
 import json
 import logging
 import os
@@ -33,7 +32,7 @@ import lightning as L
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from trainer_torch import train_split  # noqa: E402  (the same data split)
+from trainer_torch import peer_args, train_split  # noqa: E402  (same options, same split)
 
 
 class MLP(L.LightningModule):
@@ -58,14 +57,7 @@ class MLP(L.LightningModule):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--limit-batches", type=int, default=0)
-    ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
-    ap.add_argument("--json")
-    a = ap.parse_args()
+    a = peer_args()
     torch.set_num_threads(a.threads)
     warnings.filterwarnings("ignore")  # "does not have many workers", ...
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)

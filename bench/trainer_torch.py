@@ -41,7 +41,8 @@ def train_split(data):
     return torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
 
 
-def main():
+def peer_args():
+    """The options bench/run_trainer_bench gives every single-process peer."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=1)
@@ -49,7 +50,11 @@ def main():
     ap.add_argument("--limit-batches", type=int, default=0)
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--json")
-    a = ap.parse_args()
+    return ap.parse_args()
+
+
+def main():
+    a = peer_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(42)
 
